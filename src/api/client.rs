@@ -1,0 +1,336 @@
+//! The Trustpilot client: business units, templates and invitations, over one HTTP client and
+//! one shared access token.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{ACCEPT, HeaderMap, HeaderValue};
+use reqwest::{RequestBuilder, StatusCode};
+use secrecy::ExposeSecret;
+use serde_json::Value;
+
+use super::Pace;
+use super::auth::{Lease, TokenManager};
+use super::config::{Credentials, Endpoints, Grant, join};
+use super::error::ApiError;
+use super::redact::Scrubber;
+use super::transport::{self, Answer};
+use crate::invitation::Invitation;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Idle connections are dropped before a server or proxy would likely close them, so a request
+/// rarely meets a connection closing under it (which would make its outcome unknown).
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(20);
+
+const BUSINESS_USER_HEADER: &str = "x-business-user-id";
+
+/// A business unit: the company profile invitations are sent for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusinessUnit {
+    pub id: String,
+    pub display_name: Option<String>,
+    pub identifying_name: Option<String>,
+}
+
+/// An invitation e-mail template of a business unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    pub id: String,
+    pub name: String,
+    pub locale: Option<String>,
+    pub is_default: bool,
+    pub kind: Option<String>,
+}
+
+/// Trustpilot accepted an invitation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    pub status: u16,
+    pub correlation_id: Option<String>,
+}
+
+/// The Trustpilot client. Cheap to clone: every clone shares one HTTP client and one token.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    endpoints: Endpoints,
+    pace: Arc<dyn Pace>,
+    tokens: TokenManager,
+    scrubber: Arc<Scrubber>,
+    api_key: HeaderValue,
+    business_user_id: Option<HeaderValue>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("api", &self.inner.endpoints.api.as_str())
+            .field("invitations", &self.inner.endpoints.invitations.as_str())
+            .field("grant", self.inner.tokens.grant())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client for `endpoints`. Sends nothing yet: see [`Client::authenticate`].
+    pub fn new(endpoints: Endpoints, credentials: Credentials, pace: Arc<dyn Pace>) -> Result<Client, ApiError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("tp-invite/", env!("CARGO_PKG_VERSION")))
+            .default_headers(headers)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            // A redirect would turn a POST into something else, or carry the token elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| ApiError::NotSent { reason: format!("the HTTPS client could not be set up: {e}") })?;
+
+        let header = |value: &str, var: &str| {
+            HeaderValue::from_str(value).map_err(|_| ApiError::NotSent {
+                reason: format!("{var} holds characters that cannot be sent in an HTTP header"),
+            })
+        };
+        let mut api_key = header(credentials.api_key.expose_secret(), super::config::API_KEY_VAR)?;
+        api_key.set_sensitive(true);
+        let business_user_id = match &credentials.grant {
+            Grant::ClientCredentials { business_user_id } => {
+                Some(header(business_user_id, super::config::BUSINESS_USER_ID_VAR)?)
+            }
+            Grant::Password { .. } => None,
+        };
+
+        let scrubber = Arc::new(Scrubber::new(credentials.secret_values()));
+        let tokens = TokenManager::new(http.clone(), &endpoints, credentials, pace.clone(), scrubber.clone());
+        Ok(Client { inner: Arc::new(Inner { http, endpoints, pace, tokens, scrubber, api_key, business_user_id }) })
+    }
+
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.inner.endpoints
+    }
+
+    /// Gets the first token now, so a bad credential stops a run before anything is sent.
+    pub async fn authenticate(&self) -> Result<(), ApiError> {
+        self.inner.tokens.current().await.map(|_| ())
+    }
+
+    /// The access token now in use, for tests that check it is never printed.
+    #[cfg(test)]
+    pub(crate) async fn current_token_for_tests(&self) -> Option<String> {
+        let lease = self.inner.tokens.current().await.ok()?;
+        Some(lease.access.expose_secret().to_string())
+    }
+
+    /// The business unit of a domain (`example.com`), found with the API key alone.
+    pub async fn find_business_unit(&self, domain: &str) -> Result<BusinessUnit, ApiError> {
+        let inner = &self.inner;
+        let mut url = join(&inner.endpoints.api, &["v1", "business-units", "find"]);
+        url.query_pairs_mut().append_pair("name", domain.trim());
+        let request = inner.http.get(url).header("apikey", inner.api_key.clone());
+        inner.pace.ready().await;
+        let answer = transport::send(request, &inner.scrubber).await?;
+        let value = self.json_or_error(answer, || format!("a business unit for the domain '{domain}'"))?;
+        parse_business_unit(&value)
+            .ok_or_else(|| ApiError::Protocol { reason: "the business unit answer has no id".to_string() })
+    }
+
+    /// The invitation templates of a business unit.
+    pub async fn templates(&self, business_unit_id: &str) -> Result<Vec<Template>, ApiError> {
+        let inner = &self.inner;
+        let url =
+            join(&inner.endpoints.invitations, &["v1", "private", "business-units", business_unit_id, "templates"]);
+        let answer = self.private(&*inner.pace, || inner.http.get(url.clone())).await?;
+        let value = self.json_or_error(answer, || {
+            format!("business unit '{business_unit_id}' on {}", inner.endpoints.invitations)
+        })?;
+        parse_templates(&value)
+            .ok_or_else(|| ApiError::Protocol { reason: "the templates answer has no list of templates".to_string() })
+    }
+
+    /// One `POST .../email-invitations`. Waits on the pace right before the request leaves
+    /// (and again before the one retry after a 401). Any 2xx is accepted.
+    pub async fn create_invitation(
+        &self,
+        business_unit_id: &str,
+        invitation: &Invitation,
+    ) -> Result<Accepted, ApiError> {
+        self.create_invitation_paced(business_unit_id, invitation, &*self.inner.pace).await
+    }
+
+    /// [`Client::create_invitation`], with the invitation request itself (and its one retry
+    /// after a 401) waiting on `pace` instead of the client's pace; token requests still wait
+    /// on the client's. Lets the caller see whether its request has left.
+    pub async fn create_invitation_paced(
+        &self,
+        business_unit_id: &str,
+        invitation: &Invitation,
+        pace: &dyn Pace,
+    ) -> Result<Accepted, ApiError> {
+        let inner = &self.inner;
+        let url = join(
+            &inner.endpoints.invitations,
+            &["v1", "private", "business-units", business_unit_id, "email-invitations"],
+        );
+        let body = invitation.body();
+        let answer = self.private(pace, || inner.http.post(url.clone()).json(&body)).await?;
+        if answer.status.is_success() {
+            // The body does not matter (a dropped body after a 2xx is still a success).
+            return Ok(Accepted { status: answer.status.as_u16(), correlation_id: answer.correlation_id() });
+        }
+        Err(answer.into_error(
+            || format!("business unit '{business_unit_id}' on {}", inner.endpoints.invitations),
+            &inner.scrubber,
+        ))
+    }
+
+    /// A request with the bearer token; after a 401, the token is renewed once (or the renewal
+    /// another task made is used) and the request is sent once more. Returns any answer but a
+    /// second 401.
+    async fn private(&self, pace: &dyn Pace, build: impl Fn() -> RequestBuilder) -> Result<Answer, ApiError> {
+        let tokens = &self.inner.tokens;
+        let lease = tokens.current().await.map_err(not_sent)?;
+        let answer = self.send_with(pace, build(), &lease).await?;
+        if answer.status != StatusCode::UNAUTHORIZED {
+            return Ok(answer);
+        }
+        let lease = tokens.renew_after_rejection(lease.issued_by).await.map_err(not_sent)?;
+        let answer = self.send_with(pace, build(), &lease).await?;
+        if answer.status == StatusCode::UNAUTHORIZED {
+            return Err(ApiError::Auth { status: 401, body: answer.error_body(&self.inner.scrubber) });
+        }
+        Ok(answer)
+    }
+
+    async fn send_with(&self, pace: &dyn Pace, request: RequestBuilder, lease: &Lease) -> Result<Answer, ApiError> {
+        let inner = &self.inner;
+        let mut request = request.bearer_auth(lease.access.expose_secret());
+        if let Some(id) = &inner.business_user_id {
+            request = request.header(BUSINESS_USER_HEADER, id.clone());
+        }
+        pace.ready().await;
+        transport::send(request, &inner.scrubber).await
+    }
+
+    /// The JSON of a 2xx answer, or the answer as an error.
+    fn json_or_error(&self, answer: Answer, what: impl FnOnce() -> String) -> Result<Value, ApiError> {
+        if !answer.status.is_success() {
+            return Err(answer.into_error(what, &self.inner.scrubber));
+        }
+        let text = answer.text?;
+        serde_json::from_str(&text).map_err(|_| ApiError::Protocol {
+            reason: format!(
+                "expected JSON, got \"{}\"",
+                self.inner.scrubber.scrub(&text.chars().take(80).collect::<String>())
+            ),
+        })
+    }
+}
+
+/// A failure while getting the token for a request means that request was never sent, whatever
+/// happened to the token request itself.
+fn not_sent(err: ApiError) -> ApiError {
+    match err {
+        ApiError::Unknown { reason } => {
+            ApiError::NotSent { reason: format!("no access token could be obtained ({reason})") }
+        }
+        other => other,
+    }
+}
+
+fn text_of(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn parse_business_unit(value: &Value) -> Option<BusinessUnit> {
+    Some(BusinessUnit {
+        id: text_of(value.get("id"))?,
+        display_name: text_of(value.get("displayName")),
+        identifying_name: text_of(value.get("name").and_then(|n| n.get("identifying"))),
+    })
+}
+
+/// `{"templates":[...]}` (or a bare list); entries without an id are skipped.
+fn parse_templates(value: &Value) -> Option<Vec<Template>> {
+    let list = match value {
+        Value::Array(list) => list,
+        other => other.get("templates")?.as_array()?,
+    };
+    Some(
+        list.iter()
+            .filter_map(|t| {
+                Some(Template {
+                    id: text_of(t.get("id"))?,
+                    name: text_of(t.get("name")).unwrap_or_default(),
+                    locale: text_of(t.get("locale")),
+                    is_default: match t.get("isDefaultTemplate") {
+                        Some(Value::Bool(b)) => *b,
+                        Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+                        _ => false,
+                    },
+                    kind: text_of(t.get("type")),
+                })
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn business_unit_answer() {
+        let bu = parse_business_unit(&json!({
+            "id": "46d6a890000064000500e0c3",
+            "displayName": "Example Shop",
+            "name": {"identifying": "example.com", "referring": ["example.com"]},
+            "links": []
+        }))
+        .unwrap();
+        assert_eq!(
+            bu,
+            BusinessUnit {
+                id: "46d6a890000064000500e0c3".into(),
+                display_name: Some("Example Shop".into()),
+                identifying_name: Some("example.com".into()),
+            }
+        );
+        assert_eq!(parse_business_unit(&json!({"displayName": "x"})), None);
+    }
+
+    #[test]
+    fn templates_answer() {
+        let list = parse_templates(&json!({"templates": [
+            {"id": "t1", "name": "Default", "isDefaultTemplate": true, "locale": "en-US", "type": "service"},
+            {"id": "t2", "name": "Danish", "isDefaultTemplate": "false", "locale": "da-DK"},
+            {"name": "no id"}
+        ]}))
+        .unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(
+            list[0],
+            Template {
+                id: "t1".into(),
+                name: "Default".into(),
+                locale: Some("en-US".into()),
+                is_default: true,
+                kind: Some("service".into()),
+            }
+        );
+        assert!(!list[1].is_default);
+        assert_eq!(parse_templates(&json!([])), Some(vec![]));
+        assert_eq!(parse_templates(&json!({"other": 1})), None);
+    }
+}

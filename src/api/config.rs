@@ -1,0 +1,449 @@
+//! Where Trustpilot lives and who we are to it: base URLs and credentials, from the environment.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use secrecy::{ExposeSecret, SecretString};
+use url::{Host, Url};
+
+/// The default base URL for tokens and business units.
+pub const DEFAULT_API_URL: &str = "https://api.trustpilot.com";
+/// The default base URL for invitations.
+pub const DEFAULT_INVITATIONS_API_URL: &str = "https://invitations-api.trustpilot.com";
+
+pub const API_URL_VAR: &str = "TRUSTPILOT_API_URL";
+pub const INVITATIONS_API_URL_VAR: &str = "TRUSTPILOT_INVITATIONS_API_URL";
+pub const API_KEY_VAR: &str = "TRUSTPILOT_API_KEY";
+pub const API_SECRET_VAR: &str = "TRUSTPILOT_API_SECRET";
+pub const USERNAME_VAR: &str = "TRUSTPILOT_USERNAME";
+pub const PASSWORD_VAR: &str = "TRUSTPILOT_PASSWORD";
+pub const BUSINESS_USER_ID_VAR: &str = "TRUSTPILOT_BUSINESS_USER_ID";
+
+/// A setting from the environment that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "{var} is not set. Set it to {what} in the environment (for example `export {var}=...`); \
+         credentials are never read from flags."
+    )]
+    Missing { var: &'static str, what: &'static str },
+    #[error("{var} is set but empty. Set it to {what} in the environment (for example `export {var}=...`).")]
+    Empty { var: &'static str, what: &'static str },
+    #[error("{var} is not valid Unicode. Set it again, typing the value by hand.")]
+    NotUnicode { var: &'static str },
+    #[error(
+        "No Trustpilot login is configured. Set {USERNAME_VAR} and {PASSWORD_VAR} (a business \
+         user's login), or {BUSINESS_USER_ID_VAR} (to use the client-credentials grant)."
+    )]
+    NoGrant,
+    #[error("{var} is not a usable URL ({value}): {reason}. Set it to a base URL such as {example}.")]
+    InvalidUrl { var: &'static str, value: String, reason: String, example: &'static str },
+    #[error(
+        "{var} must start with https:// ({value}), so that the password and access tokens never \
+         cross a network in clear text. Only a loopback host (127.0.0.1, localhost, [::1]) may \
+         use http://."
+    )]
+    InsecureUrl { var: &'static str, value: String },
+}
+
+/// The two base URLs the client talks to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoints {
+    /// Tokens and business units.
+    pub api: Url,
+    /// Invitations (and templates).
+    pub invitations: Url,
+}
+
+impl Endpoints {
+    /// From TRUSTPILOT_API_URL / TRUSTPILOT_INVITATIONS_API_URL (defaults
+    /// https://api.trustpilot.com, https://invitations-api.trustpilot.com).
+    ///
+    /// Refuses a URL that is not https:// unless its host is loopback (127.0.0.0/8,
+    /// localhost, [::1]). An empty variable counts as unset.
+    pub fn from_env() -> Result<Endpoints, ConfigError> {
+        Endpoints::from_vars(env_var)
+    }
+
+    /// [`Endpoints::from_env`] with the environment given as a lookup, for tests.
+    pub fn from_vars(
+        get: impl Fn(&'static str) -> Result<Option<String>, ConfigError>,
+    ) -> Result<Endpoints, ConfigError> {
+        let pick = |var: &'static str, default: &str| -> Result<String, ConfigError> {
+            Ok(get(var)?.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string()))
+        };
+        Ok(Endpoints {
+            api: base_url(API_URL_VAR, &pick(API_URL_VAR, DEFAULT_API_URL)?, DEFAULT_API_URL)?,
+            invitations: base_url(
+                INVITATIONS_API_URL_VAR,
+                &pick(INVITATIONS_API_URL_VAR, DEFAULT_INVITATIONS_API_URL)?,
+                DEFAULT_INVITATIONS_API_URL,
+            )?,
+        })
+    }
+
+    /// From explicit base URLs, with the same rules as [`Endpoints::from_env`] (errors name the
+    /// variable each URL stands for).
+    pub fn new(api: &str, invitations: &str) -> Result<Endpoints, ConfigError> {
+        Ok(Endpoints {
+            api: base_url(API_URL_VAR, api.trim(), DEFAULT_API_URL)?,
+            invitations: base_url(INVITATIONS_API_URL_VAR, invitations.trim(), DEFAULT_INVITATIONS_API_URL)?,
+        })
+    }
+}
+
+/// `base` with `segments` appended to its path (a base may carry a path prefix, for a proxy).
+/// Each segment is percent-encoded, so an id can never change the path's shape.
+pub(crate) fn join(base: &Url, segments: &[&str]) -> Url {
+    let mut url = base.clone();
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.pop_if_empty().extend(segments);
+    }
+    url
+}
+
+fn base_url(var: &'static str, value: &str, example: &'static str) -> Result<Url, ConfigError> {
+    let invalid = |reason: &str| ConfigError::InvalidUrl {
+        var,
+        value: hide_userinfo(value),
+        reason: reason.to_string(),
+        example,
+    };
+    let url = Url::parse(value).map_err(|e| invalid(&e.to_string()))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("it must not contain a user name or password"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("it must not contain a query (?...) or fragment (#...)"));
+    }
+    let Some(host) = url.host() else {
+        return Err(invalid("it has no host"));
+    };
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback(&host) => Ok(url),
+        "http" => Err(ConfigError::InsecureUrl { var, value: url.to_string() }),
+        _ => Err(invalid("it must start with https://")),
+    }
+}
+
+fn is_loopback(host: &Host<&str>) -> bool {
+    match host {
+        Host::Domain(name) => {
+            let name = name.trim_end_matches('.');
+            name.eq_ignore_ascii_case("localhost")
+        }
+        Host::Ipv4(ip) => IpAddr::V4(*ip).is_loopback(),
+        Host::Ipv6(ip) => IpAddr::V6(*ip).is_loopback(),
+    }
+}
+
+/// The value as it may be printed: a user name and password before the host are hidden.
+fn hide_userinfo(value: &str) -> String {
+    let start = value.find("://").map_or(0, |i| i + 3);
+    // The last `@`, not the first: a password may itself hold `@` or `/`.
+    match value[start..].rfind('@') {
+        Some(at) => format!("{}***{}", &value[..start], &value[start + at..]),
+        None => value.to_string(),
+    }
+}
+
+/// How the client obtains its access token.
+pub enum Grant {
+    /// A business user's login (`grant_type=password`); the token can be refreshed.
+    Password { username: String, password: SecretString },
+    /// `grant_type=client_credentials`; every private call then carries `x-business-user-id`.
+    ClientCredentials { business_user_id: String },
+}
+
+impl fmt::Debug for Grant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Grant::Password { username, .. } => {
+                f.debug_struct("Password").field("username", username).field("password", &"[redacted]").finish()
+            }
+            Grant::ClientCredentials { business_user_id } => {
+                f.debug_struct("ClientCredentials").field("business_user_id", business_user_id).finish()
+            }
+        }
+    }
+}
+
+impl Clone for Grant {
+    fn clone(&self) -> Grant {
+        match self {
+            Grant::Password { username, password } => {
+                Grant::Password { username: username.clone(), password: password.clone() }
+            }
+            Grant::ClientCredentials { business_user_id } => {
+                Grant::ClientCredentials { business_user_id: business_user_id.clone() }
+            }
+        }
+    }
+}
+
+/// The application's key and secret, and the grant.
+#[derive(Clone)]
+pub struct Credentials {
+    pub api_key: SecretString,
+    pub api_secret: SecretString,
+    pub grant: Grant,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("api_key", &"[redacted]")
+            .field("api_secret", &"[redacted]")
+            .field("grant", &self.grant)
+            .finish()
+    }
+}
+
+impl Credentials {
+    /// From TRUSTPILOT_API_KEY, TRUSTPILOT_API_SECRET, and TRUSTPILOT_USERNAME +
+    /// TRUSTPILOT_PASSWORD or TRUSTPILOT_BUSINESS_USER_ID (the username wins when both are set).
+    /// The error names exactly which variable is missing or empty and how to set it.
+    pub fn from_env() -> Result<Credentials, ConfigError> {
+        Credentials::from_vars(env_var)
+    }
+
+    /// [`Credentials::from_env`] with the environment given as a lookup, for tests.
+    pub fn from_vars(
+        get: impl Fn(&'static str) -> Result<Option<String>, ConfigError>,
+    ) -> Result<Credentials, ConfigError> {
+        // Key, secret and ids never hold meaningful surrounding spaces; a password might.
+        let trimmed =
+            |var: &'static str| -> Result<Option<String>, ConfigError> { Ok(get(var)?.map(|v| v.trim().to_string())) };
+        let required = |var: &'static str, what: &'static str, value: Option<String>| match value {
+            None => Err(ConfigError::Missing { var, what }),
+            Some(v) if v.trim().is_empty() => Err(ConfigError::Empty { var, what }),
+            Some(v) => Ok(v),
+        };
+        const KEY: &str = "your application's API key (Trustpilot Business > Integrations > API)";
+        const SECRET: &str = "your application's API secret";
+        const USERNAME: &str = "the e-mail address a business user logs in to Trustpilot with";
+        const PASSWORD: &str = "that business user's password";
+
+        let api_key = required(API_KEY_VAR, KEY, trimmed(API_KEY_VAR)?)?;
+        let api_secret = required(API_SECRET_VAR, SECRET, trimmed(API_SECRET_VAR)?)?;
+        let username = trimmed(USERNAME_VAR)?.filter(|v| !v.is_empty());
+        let password = get(PASSWORD_VAR)?;
+        let business_user_id = trimmed(BUSINESS_USER_ID_VAR)?.filter(|v| !v.is_empty());
+
+        let grant = match (username, business_user_id) {
+            (Some(username), _) => {
+                Grant::Password { username, password: SecretString::from(required(PASSWORD_VAR, PASSWORD, password)?) }
+            }
+            (None, Some(business_user_id)) => Grant::ClientCredentials { business_user_id },
+            (None, None) if password.is_some_and(|p| !p.is_empty()) => {
+                return Err(ConfigError::Missing { var: USERNAME_VAR, what: USERNAME });
+            }
+            (None, None) => return Err(ConfigError::NoGrant),
+        };
+        Ok(Credentials { api_key: SecretString::from(api_key), api_secret: SecretString::from(api_secret), grant })
+    }
+
+    /// The secret values, for scrubbing text that came from elsewhere.
+    pub(crate) fn secret_values(&self) -> Vec<String> {
+        let mut values = vec![self.api_key.expose_secret().to_string(), self.api_secret.expose_secret().to_string()];
+        if let Grant::Password { password, .. } = &self.grant {
+            values.push(password.expose_secret().to_string());
+        }
+        values
+    }
+}
+
+fn env_var(var: &'static str) -> Result<Option<String>, ConfigError> {
+    match std::env::var(var) {
+        Ok(value) => Ok(Some(value)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::NotUnicode { var }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn vars(pairs: &[(&'static str, &str)]) -> impl Fn(&'static str) -> Result<Option<String>, ConfigError> {
+        let map: HashMap<&'static str, String> = pairs.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        move |var| Ok(map.get(var).cloned())
+    }
+
+    #[test]
+    fn url_rule_is_https_or_loopback() {
+        let table: &[(&str, bool)] = &[
+            ("https://api.trustpilot.com", true),
+            ("https://api.trustpilot.com/", true),
+            ("https://proxy.example.com/trustpilot/", true),
+            ("HTTPS://API.TRUSTPILOT.COM", true),
+            ("http://127.0.0.1:8080", true),
+            ("http://127.8.9.10", true),
+            ("http://localhost:3000", true),
+            ("http://LOCALHOST", true),
+            ("http://[::1]:8080", true),
+            ("http://api.trustpilot.com", false),
+            ("http://10.0.0.1", false),
+            ("http://128.0.0.1", false),
+            ("http://localhost.example.com", false),
+            ("http://[::2]", false),
+            ("http://0.0.0.0", false),
+            ("ftp://api.trustpilot.com", false),
+            ("api.trustpilot.com", false),
+            ("", false),
+            ("https://user:pw@api.trustpilot.com", false),
+            ("https://api.trustpilot.com?x=1", false),
+            ("https://api.trustpilot.com/#x", false),
+            ("file:///etc/passwd", false),
+        ];
+        for (url, ok) in table {
+            let got = Endpoints::new(url, DEFAULT_INVITATIONS_API_URL);
+            assert_eq!(got.is_ok(), *ok, "{url}: {got:?}");
+            let got = Endpoints::new(DEFAULT_API_URL, url);
+            assert_eq!(got.is_ok(), *ok, "{url}: {got:?}");
+        }
+    }
+
+    #[test]
+    fn insecure_url_message_names_the_variable_and_the_rule() {
+        let err = Endpoints::new("http://api.example.com", DEFAULT_INVITATIONS_API_URL).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "TRUSTPILOT_API_URL must start with https:// (http://api.example.com/), so that the \
+             password and access tokens never cross a network in clear text. Only a loopback host \
+             (127.0.0.1, localhost, [::1]) may use http://."
+        );
+        let err = Endpoints::new(DEFAULT_API_URL, "http://10.1.1.1").unwrap_err();
+        assert!(err.to_string().starts_with("TRUSTPILOT_INVITATIONS_API_URL must start with https://"));
+    }
+
+    #[test]
+    fn invalid_url_message_hides_userinfo() {
+        let err = Endpoints::new("https://me:hunter22@api.example.com", DEFAULT_INVITATIONS_API_URL).unwrap_err();
+        let text = err.to_string();
+        assert!(!text.contains("hunter22"), "{text}");
+        assert!(text.contains("https://***@api.example.com"), "{text}");
+        let err = Endpoints::new("https://me:hunter 22@api.example.com", DEFAULT_INVITATIONS_API_URL).unwrap_err();
+        assert!(!err.to_string().contains("hunter"), "{err}");
+    }
+
+    #[test]
+    fn endpoints_default_and_ignore_empty_variables() {
+        let e = Endpoints::from_vars(vars(&[(API_URL_VAR, "  ")])).unwrap();
+        assert_eq!(e.api.as_str(), "https://api.trustpilot.com/");
+        assert_eq!(e.invitations.as_str(), "https://invitations-api.trustpilot.com/");
+        let e = Endpoints::from_vars(vars(&[
+            (API_URL_VAR, "http://127.0.0.1:9000"),
+            (INVITATIONS_API_URL_VAR, "http://localhost:9001/prefix/"),
+        ]))
+        .unwrap();
+        assert_eq!(e.api.as_str(), "http://127.0.0.1:9000/");
+        assert_eq!(e.invitations.as_str(), "http://localhost:9001/prefix/");
+    }
+
+    #[test]
+    fn join_appends_encoded_segments() {
+        let e = Endpoints::new("https://a.example/", "https://b.example/pre/fix").unwrap();
+        assert_eq!(join(&e.api, &["v1", "x"]).as_str(), "https://a.example/v1/x");
+        assert_eq!(
+            join(&e.invitations, &["v1", "business-units", "a/b?c"]).as_str(),
+            "https://b.example/pre/fix/v1/business-units/a%2Fb%3Fc"
+        );
+    }
+
+    #[test]
+    fn credentials_pick_the_grant() {
+        let c = Credentials::from_vars(vars(&[
+            (API_KEY_VAR, " key "),
+            (API_SECRET_VAR, "secret"),
+            (USERNAME_VAR, "me@example.com"),
+            (PASSWORD_VAR, " pass word "),
+            (BUSINESS_USER_ID_VAR, "buid"),
+        ]))
+        .unwrap();
+        assert_eq!(c.api_key.expose_secret(), "key");
+        match &c.grant {
+            Grant::Password { username, password } => {
+                assert_eq!(username, "me@example.com");
+                assert_eq!(password.expose_secret(), " pass word ");
+            }
+            other => panic!("{other:?}"),
+        }
+        let c = Credentials::from_vars(vars(&[
+            (API_KEY_VAR, "key"),
+            (API_SECRET_VAR, "secret"),
+            (USERNAME_VAR, ""),
+            (BUSINESS_USER_ID_VAR, "buid"),
+        ]))
+        .unwrap();
+        assert!(matches!(&c.grant, Grant::ClientCredentials { business_user_id } if business_user_id == "buid"));
+    }
+
+    #[test]
+    fn credentials_errors_name_the_variable() {
+        let table: &[(&[(&'static str, &str)], ConfigError)] = &[
+            (&[], ConfigError::Missing { var: API_KEY_VAR, what: "" }),
+            (&[(API_KEY_VAR, " ")], ConfigError::Empty { var: API_KEY_VAR, what: "" }),
+            (&[(API_KEY_VAR, "k")], ConfigError::Missing { var: API_SECRET_VAR, what: "" }),
+            (&[(API_KEY_VAR, "k"), (API_SECRET_VAR, "s")], ConfigError::NoGrant),
+            (
+                &[(API_KEY_VAR, "k"), (API_SECRET_VAR, "s"), (USERNAME_VAR, "u")],
+                ConfigError::Missing { var: PASSWORD_VAR, what: "" },
+            ),
+            (
+                &[(API_KEY_VAR, "k"), (API_SECRET_VAR, "s"), (USERNAME_VAR, "u"), (PASSWORD_VAR, "")],
+                ConfigError::Empty { var: PASSWORD_VAR, what: "" },
+            ),
+            (
+                &[(API_KEY_VAR, "k"), (API_SECRET_VAR, "s"), (PASSWORD_VAR, "p")],
+                ConfigError::Missing { var: USERNAME_VAR, what: "" },
+            ),
+        ];
+        for (pairs, expected) in table {
+            let err = Credentials::from_vars(vars(pairs)).unwrap_err();
+            let same = match (&err, expected) {
+                (ConfigError::Missing { var: a, .. }, ConfigError::Missing { var: b, .. }) => a == b,
+                (ConfigError::Empty { var: a, .. }, ConfigError::Empty { var: b, .. }) => a == b,
+                (ConfigError::NoGrant, ConfigError::NoGrant) => true,
+                _ => false,
+            };
+            assert!(same, "{pairs:?}: got {err:?}, expected {expected:?}");
+        }
+    }
+
+    #[test]
+    fn credential_messages_are_exact() {
+        let err = Credentials::from_vars(vars(&[])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "TRUSTPILOT_API_KEY is not set. Set it to your application's API key (Trustpilot \
+             Business > Integrations > API) in the environment (for example `export \
+             TRUSTPILOT_API_KEY=...`); credentials are never read from flags."
+        );
+        let err = Credentials::from_vars(vars(&[(API_KEY_VAR, "k"), (API_SECRET_VAR, "s")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "No Trustpilot login is configured. Set TRUSTPILOT_USERNAME and TRUSTPILOT_PASSWORD (a \
+             business user's login), or TRUSTPILOT_BUSINESS_USER_ID (to use the client-credentials \
+             grant)."
+        );
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let c = Credentials::from_vars(vars(&[
+            (API_KEY_VAR, "key-123456"),
+            (API_SECRET_VAR, "secret-123456"),
+            (USERNAME_VAR, "me@example.com"),
+            (PASSWORD_VAR, "password-123456"),
+        ]))
+        .unwrap();
+        let text = format!("{c:?} {c:#?} {:?}", c.grant);
+        for secret in ["key-123456", "secret-123456", "password-123456"] {
+            assert!(!text.contains(secret), "{text}");
+        }
+        assert!(text.contains("me@example.com"), "{text}");
+    }
+}

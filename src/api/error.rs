@@ -1,0 +1,598 @@
+//! What can go wrong talking to Trustpilot, classified for the caller's decisions, and parsing of
+//! Trustpilot's (several) error body styles.
+
+use std::fmt;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use serde_json::Value;
+
+use super::config::{
+    API_KEY_VAR, API_SECRET_VAR, API_URL_VAR, BUSINESS_USER_ID_VAR, INVITATIONS_API_URL_VAR, PASSWORD_VAR, USERNAME_VAR,
+};
+use super::redact::Scrubber;
+
+/// How much of a text field from a server answer is kept.
+const KEEP_CHARS: usize = 300;
+
+/// What Trustpilot said about an error, as far as it could be understood.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ErrorBody {
+    pub message: Option<String>,
+    /// `1001`, `oauth.v2.InvalidAccessToken`, `invalid_grant`, ...
+    pub error_code: Option<String>,
+    pub details: Option<String>,
+    pub correlation_id: Option<String>,
+    /// The first ~300 characters of a body that was not one of the known JSON shapes.
+    pub raw: Option<String>,
+}
+
+/// A call to Trustpilot that did not succeed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    /// The API refused the request because of what it holds (400, 409, 415, 422, other 4xx):
+    /// permanent for this row.
+    Rejected { status: u16, body: ErrorBody },
+    /// 401 after one renewal, or the token endpoint refused the credentials. Fatal for a run.
+    Auth { status: u16, body: ErrorBody },
+    /// 403. Fatal.
+    Forbidden { body: ErrorBody },
+    /// 404: wrong base URL, or unknown business unit (or domain). Fatal for a run.
+    NotFound { what: String, body: ErrorBody },
+    /// 429, with `Retry-After` (seconds or HTTP date) when the server gave one.
+    Throttled { retry_after: Option<Duration> },
+    /// 5xx (and 408): retryable.
+    Server { status: u16, body: ErrorBody },
+    /// Certainly not sent: connection refused, DNS failure, TLS handshake failure, or the
+    /// access token for the request could not be obtained.
+    NotSent { reason: String },
+    /// Maybe sent: a timeout, or the connection dropped after the request was written.
+    /// Never retried automatically.
+    Unknown { reason: String },
+    /// An answer we could not understand from a token / business unit / templates call, or a
+    /// redirect (which the client does not follow).
+    Protocol { reason: String },
+    /// Neither a business unit id nor a domain was given.
+    NoBusinessUnit,
+}
+
+impl ApiError {
+    /// The HTTP status Trustpilot answered, if it answered.
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            ApiError::Rejected { status, .. } | ApiError::Auth { status, .. } | ApiError::Server { status, .. } => {
+                Some(*status)
+            }
+            ApiError::Forbidden { .. } => Some(403),
+            ApiError::NotFound { .. } => Some(404),
+            ApiError::Throttled { .. } => Some(429),
+            ApiError::NotSent { .. }
+            | ApiError::Unknown { .. }
+            | ApiError::Protocol { .. }
+            | ApiError::NoBusinessUnit => None,
+        }
+    }
+
+    /// A machine-readable code for the results file: Trustpilot's `errorCode` when it gave
+    /// one, else `http.<status>`, `transport.not_sent`, `transport.unknown`, ...
+    pub fn error_code(&self) -> Option<String> {
+        if let Some(code) = self.body().and_then(|b| b.error_code.clone()) {
+            return Some(code);
+        }
+        Some(match self {
+            ApiError::NotSent { .. } => "transport.not_sent".to_string(),
+            ApiError::Unknown { .. } => "transport.unknown".to_string(),
+            ApiError::Protocol { .. } => "protocol.unexpected_answer".to_string(),
+            ApiError::NoBusinessUnit => "config.business_unit_missing".to_string(),
+            other => format!("http.{}", other.http_status().unwrap_or(0)),
+        })
+    }
+
+    /// Trustpilot's correlation id for the failed call, to quote to its support.
+    pub fn correlation_id(&self) -> Option<String> {
+        self.body().and_then(|b| b.correlation_id.clone())
+    }
+
+    /// The run cannot go on: every further request would fail the same way.
+    pub fn is_fatal(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Auth { .. }
+                | ApiError::Forbidden { .. }
+                | ApiError::NotFound { .. }
+                | ApiError::Protocol { .. }
+                | ApiError::NoBusinessUnit
+        )
+    }
+
+    /// Trying the same request again later may succeed, and cannot create a duplicate.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, ApiError::Throttled { .. } | ApiError::Server { .. } | ApiError::NotSent { .. })
+    }
+
+    pub fn body(&self) -> Option<&ErrorBody> {
+        match self {
+            ApiError::Rejected { body, .. }
+            | ApiError::Auth { body, .. }
+            | ApiError::Forbidden { body }
+            | ApiError::NotFound { body, .. }
+            | ApiError::Server { body, .. } => Some(body),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApiError::Rejected { status, body } => write!(
+                f,
+                "Trustpilot rejected the request with {}{}. Correct the value it names; sending \
+                 it again unchanged would fail the same way.",
+                http(*status),
+                body.said()
+            ),
+            ApiError::Auth { status, body } => write!(
+                f,
+                "Trustpilot did not accept the credentials ({}{}). {}",
+                http(*status),
+                body.said(),
+                auth_hint(body)
+            ),
+            ApiError::Forbidden { body } => {
+                write!(
+                    f,
+                    "Trustpilot refused access with {}{}. The credentials work, but may not act \
+                     for this business unit: check the business unit id (--business-unit-id or \
+                     TRUSTPILOT_BUSINESS_UNIT_ID) and that the business user belongs to it.",
+                    http(403),
+                    body.said()
+                )?;
+                if body.error_code.as_deref() == Some("1014") {
+                    write!(
+                        f,
+                        " errorCode 1014 often means a business user id and a business unit id \
+                         were swapped: TRUSTPILOT_BUSINESS_UNIT_ID takes the business unit id \
+                         (`tp-invite business-unit <DOMAIN>` prints it), {BUSINESS_USER_ID_VAR} \
+                         the business user id."
+                    )?;
+                }
+                Ok(())
+            }
+            ApiError::NotFound { what, body } => write!(
+                f,
+                "Trustpilot answered {} for {what}{}. Check the business unit id or domain, and \
+                 {API_URL_VAR} / {INVITATIONS_API_URL_VAR} if they are set.",
+                http(404),
+                body.said()
+            ),
+            ApiError::Throttled { retry_after } => {
+                write!(f, "Trustpilot answered {}: its rate limit is reached", http(429))?;
+                if let Some(wait) = retry_after {
+                    write!(f, " and it asked to wait {}", seconds(*wait))?;
+                }
+                write!(f, ". Sending pauses and resumes by itself; if this keeps happening, lower --rate.")
+            }
+            ApiError::Server { status, body } => write!(
+                f,
+                "Trustpilot had a server problem ({}{}). This is usually temporary: try again in \
+                 a few minutes (`tp-invite retry` re-sends the rows that failed).",
+                http(*status),
+                body.said()
+            ),
+            ApiError::NotSent { reason } => write!(
+                f,
+                "Could not reach Trustpilot, so nothing was sent: {reason}. Check the network \
+                 connection (and {API_URL_VAR} / {INVITATIONS_API_URL_VAR} if they are set), \
+                 then try again."
+            ),
+            ApiError::Unknown { reason } => write!(
+                f,
+                "The connection failed after the request was sent ({reason}), so it is not known \
+                 whether Trustpilot received it. It is not re-sent automatically: check the \
+                 invitation history in Trustpilot Business before using `tp-invite retry \
+                 --include-unknown`."
+            ),
+            ApiError::Protocol { reason } => write!(
+                f,
+                "Trustpilot's answer could not be understood: {reason}. Check that \
+                 {API_URL_VAR} and {INVITATIONS_API_URL_VAR} point at Trustpilot (or at the \
+                 sandbox)."
+            ),
+            ApiError::NoBusinessUnit => write!(
+                f,
+                "No business unit given. Pass --business-unit-id <ID> or --domain <DOMAIN>, or \
+                 set TRUSTPILOT_BUSINESS_UNIT_ID."
+            ),
+        }
+    }
+}
+
+/// `HTTP 503 Service Unavailable`.
+fn http(status: u16) -> String {
+    match StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()) {
+        Some(reason) => format!("HTTP {status} {reason}"),
+        None => format!("HTTP {status}"),
+    }
+}
+
+fn seconds(wait: Duration) -> String {
+    let secs = wait.as_secs_f64().ceil() as u64;
+    if secs == 1 { "1 second".to_string() } else { format!("{secs} seconds") }
+}
+
+/// Which variables to check, judged from what the token endpoint said.
+fn auth_hint(body: &ErrorBody) -> String {
+    let said = [&body.error_code, &body.message, &body.details, &body.raw]
+        .iter()
+        .filter_map(|s| s.as_deref())
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_ascii_lowercase();
+    let client =
+        ["invalid_client", "apikey", "api key", "client id", "clientid", "secret"].iter().any(|w| said.contains(w));
+    let user = ["invalid_grant", "password", "username", "user name", "credentials"].iter().any(|w| said.contains(w));
+    let token = said.contains("access token") || said.contains("accesstoken");
+    match (client, user, token) {
+        (true, false, _) => {
+            format!("Check {API_KEY_VAR} and {API_SECRET_VAR} (the application's key and secret).")
+        }
+        (false, true, _) => format!(
+            "Check {USERNAME_VAR} and {PASSWORD_VAR} (or {BUSINESS_USER_ID_VAR} when no username \
+             is set)."
+        ),
+        (false, false, true) => format!(
+            "A freshly issued access token was refused too: check that the business user \
+             ({USERNAME_VAR} or {BUSINESS_USER_ID_VAR}) still has access, and \
+             {API_KEY_VAR} / {API_SECRET_VAR}."
+        ),
+        _ => format!(
+            "Check {API_KEY_VAR} and {API_SECRET_VAR}, and {USERNAME_VAR} and {PASSWORD_VAR} (or \
+             {BUSINESS_USER_ID_VAR} when no username is set)."
+        ),
+    }
+}
+
+impl ErrorBody {
+    /// Parse an error answer leniently: Trustpilot's own style, the API gateway's `fault`
+    /// style, OAuth's `error`/`error_description`, or plain text. The correlation id may also
+    /// come from a header.
+    pub fn parse(text: &str, headers: &HeaderMap) -> ErrorBody {
+        let mut body = ErrorBody::from_text(text);
+        if body.correlation_id.is_none() {
+            body.correlation_id = correlation_header(headers);
+        }
+        body
+    }
+
+    /// [`ErrorBody::parse`] without headers.
+    pub fn from_text(text: &str) -> ErrorBody {
+        let text = text.trim();
+        let mut body = ErrorBody::default();
+        match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(map)) => {
+                let root = Value::Object(map);
+                let fault = field(&root, "fault");
+                body.message = first_text(&[
+                    field(&root, "message"),
+                    fault.and_then(|f| field(f, "faultstring")),
+                    field(&root, "error_description"),
+                ]);
+                body.error_code = first_text(&[
+                    field(&root, "errorCode"),
+                    field(&root, "code"),
+                    fault.and_then(|f| field(f, "detail")).and_then(|d| field(d, "errorcode")),
+                    field(&root, "error"),
+                ]);
+                body.details = first_text(&[field(&root, "details"), field(&root, "detail")]);
+                body.correlation_id = first_text(&[field(&root, "correlationId")]);
+                if body.message.is_none() && body.error_code.is_none() && body.details.is_none() {
+                    body.raw = clip(text);
+                }
+            }
+            _ => body.raw = clip(text),
+        }
+        body
+    }
+
+    /// The same body with every secret value replaced.
+    pub(crate) fn scrubbed(self, scrubber: &Scrubber) -> ErrorBody {
+        ErrorBody {
+            message: scrubber.scrub_opt(self.message),
+            error_code: scrubber.scrub_opt(self.error_code),
+            details: scrubber.scrub_opt(self.details),
+            correlation_id: scrubber.scrub_opt(self.correlation_id),
+            raw: scrubber.scrub_opt(self.raw),
+        }
+    }
+
+    /// What Trustpilot said, in one sentence: the message and details.
+    pub fn text(&self) -> Option<String> {
+        match (&self.message, &self.details) {
+            (Some(m), Some(d)) if d.contains(m.as_str()) => Some(d.clone()),
+            (Some(m), Some(d)) if m.contains(d.as_str()) => Some(m.clone()),
+            (Some(m), Some(d)) => Some(format!("{}: {d}", m.trim_end_matches(['.', ':', ' ']))),
+            (Some(m), None) => Some(m.clone()),
+            (None, Some(d)) => Some(d.clone()),
+            (None, None) => self.raw.clone(),
+        }
+    }
+
+    /// `: "text" (errorCode X, correlationId Y)`, or the parts of it that are known.
+    fn said(&self) -> String {
+        let mut out = String::new();
+        if let Some(text) = self.text() {
+            out.push_str(&format!(": \"{text}\""));
+        }
+        let tags: Vec<String> = [
+            self.error_code.as_ref().map(|c| format!("errorCode {c}")),
+            self.correlation_id.as_ref().map(|c| format!("correlationId {c}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !tags.is_empty() {
+            out.push_str(&format!(" ({})", tags.join(", ")));
+        }
+        out
+    }
+}
+
+/// The value of `name` in an object, matching the key without regard to case, `_` or `-`.
+fn field<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
+    let norm =
+        |s: &str| -> String { s.chars().filter(|c| *c != '_' && *c != '-').flat_map(char::to_lowercase).collect() };
+    let want = norm(name);
+    value.as_object()?.iter().find(|(key, _)| norm(key) == want).map(|(_, v)| v)
+}
+
+/// The first value that holds something, as text: strings as they are, numbers as digits,
+/// anything else as compact JSON.
+fn first_text(values: &[Option<&Value>]) -> Option<String> {
+    values.iter().flatten().find_map(|value| match value {
+        Value::Null => None,
+        Value::String(s) => clip(s),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Array(a) if a.is_empty() => None,
+        Value::Object(o) if o.is_empty() => None,
+        other => clip(&other.to_string()),
+    })
+}
+
+/// The text on one line, at most [`KEEP_CHARS`] characters; `None` when empty.
+fn clip(text: &str) -> Option<String> {
+    let one_line: String = text
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if one_line.is_empty() {
+        return None;
+    }
+    if one_line.chars().count() <= KEEP_CHARS {
+        return Some(one_line);
+    }
+    let mut cut: String = one_line.chars().take(KEEP_CHARS).collect();
+    cut.push('…');
+    Some(cut)
+}
+
+/// A correlation id from a header such as `x-correlation-id`.
+pub(crate) fn correlation_header(headers: &HeaderMap) -> Option<String> {
+    headers
+        .iter()
+        .find(|(name, _)| name.as_str().contains("correlation"))
+        .and_then(|(_, value)| value.to_str().ok())
+        .and_then(clip)
+}
+
+/// How long a 429 asked us to wait: `Retry-After` as seconds or as an HTTP date.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
+    parse_retry_after(value, chrono::Utc::now())
+}
+
+pub(crate) fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    if let Ok(secs) = value.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let wait = when.with_timezone(&chrono::Utc) - now;
+    Some(wait.to_std().unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn trustpilot_style_body() {
+        let body = ErrorBody::from_text(
+            r#"{"message":"Invalid request","errorCode":1001,"details":"'Consumer Email' is not in the correct format.","correlationId":"abc-123"}"#,
+        );
+        assert_eq!(
+            body,
+            ErrorBody {
+                message: Some("Invalid request".into()),
+                error_code: Some("1001".into()),
+                details: Some("'Consumer Email' is not in the correct format.".into()),
+                correlation_id: Some("abc-123".into()),
+                raw: None,
+            }
+        );
+        let err = ApiError::Rejected { status: 400, body };
+        assert_eq!(
+            err.to_string(),
+            "Trustpilot rejected the request with HTTP 400 Bad Request: \"Invalid request: \
+             'Consumer Email' is not in the correct format.\" (errorCode 1001, correlationId \
+             abc-123). Correct the value it names; sending it again unchanged would fail the same \
+             way."
+        );
+        assert_eq!(err.error_code().as_deref(), Some("1001"));
+        assert_eq!(err.correlation_id().as_deref(), Some("abc-123"));
+        assert_eq!(err.http_status(), Some(400));
+        assert!(!err.is_fatal());
+    }
+
+    #[test]
+    fn gateway_fault_body() {
+        let body = ErrorBody::from_text(
+            r#"{"fault":{"faultstring":"Invalid access token","detail":{"errorcode":"oauth.v2.InvalidAccessToken"}}}"#,
+        );
+        assert_eq!(body.message.as_deref(), Some("Invalid access token"));
+        assert_eq!(body.error_code.as_deref(), Some("oauth.v2.InvalidAccessToken"));
+        assert_eq!(body.details, None);
+        assert_eq!(body.raw, None);
+    }
+
+    #[test]
+    fn oauth_body() {
+        let body = ErrorBody::from_text(
+            r#"{"error":"invalid_grant","error_description":"The user credentials were incorrect."}"#,
+        );
+        assert_eq!(body.error_code.as_deref(), Some("invalid_grant"));
+        assert_eq!(body.message.as_deref(), Some("The user credentials were incorrect."));
+        let err = ApiError::Auth { status: 401, body };
+        assert_eq!(
+            err.to_string(),
+            "Trustpilot did not accept the credentials (HTTP 401 Unauthorized: \"The user \
+             credentials were incorrect.\" (errorCode invalid_grant)). Check TRUSTPILOT_USERNAME \
+             and TRUSTPILOT_PASSWORD (or TRUSTPILOT_BUSINESS_USER_ID when no username is set)."
+        );
+        let err = ApiError::Auth { status: 401, body: ErrorBody::from_text(r#"{"error":"invalid_client"}"#) };
+        assert!(
+            err.to_string()
+                .ends_with("Check TRUSTPILOT_API_KEY and TRUSTPILOT_API_SECRET (the application's key and secret).")
+        );
+    }
+
+    #[test]
+    fn odd_bodies() {
+        let table: &[(&str, ErrorBody)] = &[
+            ("", ErrorBody::default()),
+            ("   \n", ErrorBody::default()),
+            (
+                "<html><body>502 Bad Gateway</body></html>",
+                ErrorBody { raw: Some("<html><body>502 Bad Gateway</body></html>".into()), ..ErrorBody::default() },
+            ),
+            ("[1,2]", ErrorBody { raw: Some("[1,2]".into()), ..ErrorBody::default() }),
+            (
+                r#"{"unexpected":true}"#,
+                ErrorBody { raw: Some(r#"{"unexpected":true}"#.into()), ..ErrorBody::default() },
+            ),
+            (
+                r#"{"Message":"Forbidden","ErrorCode":"1014","Details":null}"#,
+                ErrorBody {
+                    message: Some("Forbidden".into()),
+                    error_code: Some("1014".into()),
+                    ..ErrorBody::default()
+                },
+            ),
+            (
+                r#"{"message":"Validation failed","details":[{"field":"consumerEmail"}],"errorCode":"1001"}"#,
+                ErrorBody {
+                    message: Some("Validation failed".into()),
+                    error_code: Some("1001".into()),
+                    details: Some(r#"[{"field":"consumerEmail"}]"#.into()),
+                    ..ErrorBody::default()
+                },
+            ),
+            ("line one\r\n\tline two", ErrorBody { raw: Some("line one line two".into()), ..ErrorBody::default() }),
+        ];
+        for (text, expected) in table {
+            assert_eq!(&ErrorBody::from_text(text), expected, "{text:?}");
+        }
+        let long = "x".repeat(1000);
+        let raw = ErrorBody::from_text(&long).raw.unwrap();
+        assert_eq!(raw.chars().count(), KEEP_CHARS + 1);
+    }
+
+    #[test]
+    fn correlation_id_from_header_when_body_has_none() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-correlation-id", HeaderValue::from_static("hdr-1"));
+        assert_eq!(ErrorBody::parse("oops", &headers).correlation_id.as_deref(), Some("hdr-1"));
+        let body = ErrorBody::parse(r#"{"message":"m","correlationId":"body-1"}"#, &headers);
+        assert_eq!(body.correlation_id.as_deref(), Some("body-1"));
+    }
+
+    #[test]
+    fn retry_after_seconds_or_date() {
+        let now = chrono::DateTime::parse_from_rfc3339("2015-10-21T07:27:00Z").unwrap().with_timezone(&chrono::Utc);
+        let table: &[(&str, Option<Duration>)] = &[
+            ("120", Some(Duration::from_secs(120))),
+            (" 0 ", Some(Duration::ZERO)),
+            ("1.5", Some(Duration::from_millis(1500))),
+            ("Wed, 21 Oct 2015 07:28:00 GMT", Some(Duration::from_secs(60))),
+            ("Wed, 21 Oct 2015 07:26:00 GMT", Some(Duration::ZERO)),
+            ("-5", None),
+            ("soon", None),
+            ("", None),
+        ];
+        for (value, expected) in table {
+            assert_eq!(parse_retry_after(value, now), *expected, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn codes_and_fatality() {
+        let body = ErrorBody::default();
+        let table: Vec<(ApiError, Option<u16>, &str, bool)> = vec![
+            (ApiError::Rejected { status: 415, body: body.clone() }, Some(415), "http.415", false),
+            (ApiError::Auth { status: 401, body: body.clone() }, Some(401), "http.401", true),
+            (ApiError::Forbidden { body: body.clone() }, Some(403), "http.403", true),
+            (ApiError::NotFound { what: "x".into(), body: body.clone() }, Some(404), "http.404", true),
+            (ApiError::Throttled { retry_after: None }, Some(429), "http.429", false),
+            (ApiError::Server { status: 503, body: body.clone() }, Some(503), "http.503", false),
+            (ApiError::NotSent { reason: "r".into() }, None, "transport.not_sent", false),
+            (ApiError::Unknown { reason: "r".into() }, None, "transport.unknown", false),
+            (ApiError::Protocol { reason: "r".into() }, None, "protocol.unexpected_answer", true),
+            (ApiError::NoBusinessUnit, None, "config.business_unit_missing", true),
+        ];
+        for (err, status, code, fatal) in table {
+            assert_eq!(err.http_status(), status, "{err:?}");
+            assert_eq!(err.error_code().as_deref(), Some(code), "{err:?}");
+            assert_eq!(err.is_fatal(), fatal, "{err:?}");
+        }
+    }
+
+    #[test]
+    fn forbidden_1014_hints_at_swapped_ids() {
+        let err = ApiError::Forbidden {
+            body: ErrorBody::from_text(r#"{"message":"Access denied","errorCode":1014,"correlationId":"c1"}"#),
+        };
+        assert_eq!(
+            err.to_string(),
+            "Trustpilot refused access with HTTP 403 Forbidden: \"Access denied\" (errorCode 1014, \
+             correlationId c1). The credentials work, but may not act for this business unit: \
+             check the business unit id (--business-unit-id or TRUSTPILOT_BUSINESS_UNIT_ID) and \
+             that the business user belongs to it. errorCode 1014 often means a business user id \
+             and a business unit id were swapped: TRUSTPILOT_BUSINESS_UNIT_ID takes the business \
+             unit id (`tp-invite business-unit <DOMAIN>` prints it), TRUSTPILOT_BUSINESS_USER_ID \
+             the business user id."
+        );
+    }
+
+    #[test]
+    fn throttled_and_server_messages() {
+        assert_eq!(
+            ApiError::Throttled { retry_after: Some(Duration::from_secs(30)) }.to_string(),
+            "Trustpilot answered HTTP 429 Too Many Requests: its rate limit is reached and it \
+             asked to wait 30 seconds. Sending pauses and resumes by itself; if this keeps \
+             happening, lower --rate."
+        );
+        assert_eq!(
+            ApiError::Server { status: 503, body: ErrorBody::from_text("busy") }.to_string(),
+            "Trustpilot had a server problem (HTTP 503 Service Unavailable: \"busy\"). This is \
+             usually temporary: try again in a few minutes (`tp-invite retry` re-sends the rows \
+             that failed)."
+        );
+    }
+}

@@ -1,0 +1,416 @@
+//! The command line, as clap parses it. `config` turns it into what the engine runs on.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Send Trustpilot service review invitations from a customer export (CSV), safely:
+/// validate first, never send a row twice, keep a complete record of every row.
+#[derive(Debug, Parser)]
+#[command(name = "tp-invite", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate a customer export and send an invitation for every valid row.
+    Send(SendArgs),
+    /// Re-send the rows of a results file whose status is `failed`.
+    Retry(RetryArgs),
+    /// Print the business unit id (and display name) of a domain.
+    BusinessUnit(BusinessUnitArgs),
+    /// List the business unit's invitation templates: id, name, locale, default.
+    Templates(TemplatesArgs),
+    /// Run the Trustpilot API emulator as a standalone server on loopback.
+    Sandbox(SandboxArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// The customer export to read (CSV, any common encoding and delimiter).
+    pub input: PathBuf,
+
+    /// Validate only: no network, no credentials needed.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Where to write the results [default: <INPUT without extension>.results.csv].
+    #[arg(long, value_name = "PATH")]
+    pub results: Option<PathBuf>,
+
+    /// Where to write the error report [default: <INPUT without extension>.errors.csv].
+    #[arg(long, value_name = "PATH")]
+    pub errors: Option<PathBuf>,
+
+    /// Continue an interrupted run recorded in --results (starts afresh when there is none).
+    #[arg(long)]
+    pub resume: bool,
+
+    /// With --resume: accept an input file that changed since the record began.
+    #[arg(long, requires = "resume")]
+    pub force: bool,
+
+    /// Send at most N invitations; the rest are `skipped` (a canary run).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+
+    #[command(flatten)]
+    pub input_options: InputArgs,
+
+    #[command(flatten)]
+    pub defaults: DefaultArgs,
+
+    #[command(flatten)]
+    pub sending: SendingArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RetryArgs {
+    /// The results file of an earlier run; it is rewritten in place.
+    pub results: PathBuf,
+
+    /// Also re-send rows whose outcome is `unknown` (they may already have been delivered).
+    #[arg(long)]
+    pub include_unknown: bool,
+
+    /// Where to write the error report for rows that no longer validate
+    /// [default: <RESULTS without .results.csv>.errors.csv].
+    #[arg(long, value_name = "PATH")]
+    pub errors: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub defaults: DefaultArgs,
+
+    #[command(flatten)]
+    pub sending: SendingArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// How to read the input file.
+#[derive(Debug, Args, Clone, Default)]
+pub struct InputArgs {
+    /// Which input column holds a field, e.g. --map email="Customer E-mail". Repeatable.
+    /// Fields: email, name, first_name, last_name, reference, locale, tags, redirect_uri,
+    /// preferred_send_time, template_id, sender_email, sender_name, reply_to, location_id.
+    #[arg(long = "map", value_name = "FIELD=HEADER", value_parser = parse_map)]
+    pub maps: Vec<(String, String)>,
+
+    /// The file has no header row: its columns are email, name, reference.
+    #[arg(long)]
+    pub no_header: bool,
+
+    /// The field delimiter: , ; | or tab [default: detected].
+    #[arg(long, value_name = "C", value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
+
+    /// The file's encoding, e.g. utf-8, windows-1252, utf-16le [default: detected].
+    #[arg(long, value_name = "NAME", value_parser = parse_encoding)]
+    pub encoding: Option<&'static encoding_rs::Encoding>,
+}
+
+/// Values for rows whose column is absent or empty.
+#[derive(Debug, Args, Clone, Default)]
+pub struct DefaultArgs {
+    /// Default locale, e.g. en-GB.
+    #[arg(long)]
+    pub locale: Option<String>,
+    /// Default invitation template id (see `tp-invite templates`).
+    #[arg(long, value_name = "ID")]
+    pub template_id: Option<String>,
+    /// Default sender name shown in the email.
+    #[arg(long, value_name = "NAME")]
+    pub sender_name: Option<String>,
+    /// Default sender email address.
+    #[arg(long, value_name = "EMAIL")]
+    pub sender_email: Option<String>,
+    /// Default reply-to address.
+    #[arg(long, value_name = "EMAIL")]
+    pub reply_to: Option<String>,
+    /// Default page to send the customer to after the review.
+    #[arg(long, value_name = "URL")]
+    pub redirect_uri: Option<String>,
+    /// Default tags, e.g. "black_friday,vip".
+    #[arg(long)]
+    pub tags: Option<String>,
+    /// Default location id.
+    #[arg(long, value_name = "ID")]
+    pub location_id: Option<String>,
+}
+
+/// Where and how fast to send.
+#[derive(Debug, Args, Clone)]
+pub struct SendingArgs {
+    /// The business unit to invite for (or TRUSTPILOT_BUSINESS_UNIT_ID).
+    #[arg(long, value_name = "ID", env = "TRUSTPILOT_BUSINESS_UNIT_ID", conflicts_with = "domain")]
+    pub business_unit_id: Option<String>,
+
+    /// Find the business unit by its domain, e.g. example.com.
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: Option<String>,
+
+    /// Requests per unit of time, e.g. 2/s, 150/min, 9000/h
+    /// [default: Trustpilot's quota, 833 per 5 minutes and 10,000 per hour].
+    #[arg(long, value_name = "N/UNIT", value_parser = parse_rate)]
+    pub rate: Option<Rate>,
+
+    /// Requests in flight at most.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub concurrency: u32,
+
+    /// Attempts per row for retryable failures (5xx, connection refused).
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_attempts: u32,
+
+    /// Send to an in-process emulator of the Trustpilot API, with demo credentials.
+    #[arg(long)]
+    pub sandbox: bool,
+}
+
+/// What to print.
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct OutputArgs {
+    /// Print the final summary as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+
+    /// No progress bar, no summary text.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BusinessUnitArgs {
+    /// The shop's domain, e.g. example.com.
+    pub domain: String,
+
+    /// Ask the in-process emulator instead of Trustpilot.
+    #[arg(long)]
+    pub sandbox: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TemplatesArgs {
+    /// The business unit (or TRUSTPILOT_BUSINESS_UNIT_ID).
+    #[arg(long, value_name = "ID", env = "TRUSTPILOT_BUSINESS_UNIT_ID", conflicts_with = "domain")]
+    pub business_unit_id: Option<String>,
+
+    /// Find the business unit by its domain.
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: Option<String>,
+
+    /// Ask the in-process emulator instead of Trustpilot.
+    #[arg(long)]
+    pub sandbox: bool,
+
+    /// Print the templates as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Port to listen on, on 127.0.0.1 [default: any free port].
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+
+    #[command(flatten)]
+    pub faults: FaultArgs,
+}
+
+/// The emulator's fault knobs.
+#[derive(Debug, Args, Clone, Default)]
+pub struct FaultArgs {
+    /// Answer every request after this many milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency: u64,
+
+    /// Add up to ± this many milliseconds of random latency.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub jitter: u64,
+
+    /// Share of invitation requests answered 500 (0.0 to 1.0).
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = parse_share)]
+    pub fail_rate: f64,
+
+    /// Share of invitation requests accepted, then left without an answer (connection dropped).
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = parse_share)]
+    pub drop_rate: f64,
+
+    /// Answer 429 beyond this many requests per window, e.g. 20/s or 833/5min.
+    #[arg(long, value_name = "N/UNIT", value_parser = parse_rate)]
+    pub quota: Option<Rate>,
+
+    /// With --quota: send this Retry-After (seconds) on a 429 [default: no header].
+    #[arg(long, value_name = "SECONDS")]
+    pub retry_after: Option<u64>,
+
+    /// Lifetime of the access tokens it issues, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 359_999)]
+    pub token_lifetime: u64,
+
+    /// Seed for the random faults, so a run can be repeated.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// A number of requests per period of time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub count: u32,
+    pub per: Duration,
+}
+
+impl std::fmt::Display for Rate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secs = self.per.as_secs();
+        match secs {
+            1 => write!(f, "{}/s", self.count),
+            60 => write!(f, "{}/min", self.count),
+            3600 => write!(f, "{}/h", self.count),
+            s if s % 60 == 0 => write!(f, "{}/{}min", self.count, s / 60),
+            s => write!(f, "{}/{}s", self.count, s),
+        }
+    }
+}
+
+/// `2/s`, `150/min`, `9000/h`, `833/5min`.
+pub fn parse_rate(text: &str) -> Result<Rate, String> {
+    let bad = || format!("'{text}' is not a rate: write N/UNIT with UNIT one of s, min, h (e.g. 2/s, 150/min, 9000/h)");
+    let (count, unit) = text.trim().split_once('/').ok_or_else(bad)?;
+    let count: u32 = count.trim().parse().map_err(|_| bad())?;
+    if count == 0 {
+        return Err(format!("'{text}': the rate must be at least 1 request per unit"));
+    }
+    let unit = unit.trim();
+    let digits = unit.chars().take_while(|c| c.is_ascii_digit()).count();
+    let (multiple, unit) = unit.split_at(digits);
+    let multiple: u64 = if multiple.is_empty() { 1 } else { multiple.parse().map_err(|_| bad())? };
+    let seconds = match unit.to_ascii_lowercase().as_str() {
+        "s" | "sec" | "second" | "seconds" => 1,
+        "m" | "min" | "minute" | "minutes" => 60,
+        "h" | "hour" | "hours" => 3600,
+        _ => return Err(bad()),
+    };
+    if multiple == 0 {
+        return Err(bad());
+    }
+    Ok(Rate { count, per: Duration::from_secs(seconds * multiple) })
+}
+
+fn parse_map(text: &str) -> Result<(String, String), String> {
+    let (field, header) = text
+        .split_once('=')
+        .ok_or_else(|| format!("'{text}' is not a mapping: write FIELD=HEADER, e.g. --map email=\"E-mail address\""))?;
+    let field = field.trim().to_ascii_lowercase().replace('-', "_");
+    const FIELDS: [&str; 14] = [
+        "email",
+        "name",
+        "first_name",
+        "last_name",
+        "reference",
+        "locale",
+        "tags",
+        "redirect_uri",
+        "preferred_send_time",
+        "template_id",
+        "sender_email",
+        "sender_name",
+        "reply_to",
+        "location_id",
+    ];
+    if !FIELDS.contains(&field.as_str()) {
+        return Err(format!("'{field}' is not a field; the fields are: {}", FIELDS.join(", ")));
+    }
+    if header.trim().is_empty() {
+        return Err(format!("'{text}': name the column after '='"));
+    }
+    Ok((field, header.trim().to_string()))
+}
+
+fn parse_delimiter(text: &str) -> Result<u8, String> {
+    match text {
+        "tab" | "\\t" | "\t" | "TAB" => Ok(b'\t'),
+        _ if text.len() == 1 && text.is_ascii() && text != "\"" && text != "\n" && text != "\r" => {
+            Ok(text.as_bytes()[0])
+        }
+        _ => Err(format!("'{text}' is not a delimiter: use one character such as , ; | or the word tab")),
+    }
+}
+
+fn parse_encoding(text: &str) -> Result<&'static encoding_rs::Encoding, String> {
+    let label = text.trim();
+    let alias = match label.to_ascii_lowercase().as_str() {
+        "cp1252" | "latin1" | "latin-1" | "ansi" => "windows-1252",
+        "utf16" | "utf-16" => "utf-16le",
+        _ => label,
+    };
+    encoding_rs::Encoding::for_label(alias.as_bytes()).ok_or_else(|| {
+        format!(
+            "'{text}' is not an encoding this tool knows: try utf-8, windows-1252, utf-16le, utf-16be or iso-8859-15"
+        )
+    })
+}
+
+fn parse_share(text: &str) -> Result<f64, String> {
+    let value: f64 = text.parse().map_err(|_| format!("'{text}' is not a number between 0 and 1"))?;
+    if (0.0..=1.0).contains(&value) { Ok(value) } else { Err(format!("'{text}' is not between 0 and 1")) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_parse_in_every_unit() {
+        let table = [
+            ("2/s", 2, 1),
+            ("150/min", 150, 60),
+            ("9000/h", 9000, 3600),
+            ("833/5min", 833, 300),
+            (" 20 / s ", 20, 1),
+            ("10/hour", 10, 3600),
+        ];
+        for (text, count, secs) in table {
+            assert_eq!(parse_rate(text), Ok(Rate { count, per: Duration::from_secs(secs) }), "{text}");
+        }
+    }
+
+    #[test]
+    fn bad_rates_are_refused() {
+        for text in ["", "2", "0/s", "2/day", "x/s", "2/0min", "-1/s"] {
+            assert!(parse_rate(text).is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn delimiters_and_maps() {
+        assert_eq!(parse_delimiter("tab"), Ok(b'\t'));
+        assert_eq!(parse_delimiter(";"), Ok(b';'));
+        assert!(parse_delimiter(";;").is_err());
+        assert_eq!(parse_map("email=E-Mail Adresse"), Ok(("email".into(), "E-Mail Adresse".into())));
+        assert_eq!(parse_map("First-Name=Vorname"), Ok(("first_name".into(), "Vorname".into())));
+        assert!(parse_map("mail=x").is_err());
+        assert!(parse_map("email").is_err());
+    }
+
+    #[test]
+    fn encodings_by_label() {
+        assert_eq!(parse_encoding("latin1").unwrap(), encoding_rs::WINDOWS_1252);
+        assert_eq!(parse_encoding("UTF-8").unwrap(), encoding_rs::UTF_8);
+        assert!(parse_encoding("klingon").is_err());
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,98 @@
+//! One module per subcommand, wiring the rooms together; and what they share: reaching
+//! Trustpilot (or the sandbox), and Ctrl-C.
+
+pub mod business_unit;
+pub mod retry;
+pub mod send;
+pub mod templates;
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+
+use crate::api::{self, Client, Credentials, Endpoints, Grant};
+use crate::config::Sending;
+use crate::sandbox::{self, Sandbox, SandboxConfig};
+use crate::send::budget::Budget;
+use crate::send::progress::Progress;
+use crate::send::{BudgetPace, Stop, StopReason};
+
+/// An error that stops the command with exit code 1 and only its message (no "caused by").
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Fatal(pub String);
+
+/// An error in how the command was called: exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Usage(pub String);
+
+/// A client ready to send, and the business unit to send for.
+pub struct Connection {
+    pub client: Client,
+    pub business_unit_id: String,
+    /// The in-process emulator, with `--sandbox`; it serves until this is dropped.
+    pub sandbox: Option<Sandbox>,
+}
+
+/// The endpoints and credentials to use: the environment's, or the in-process sandbox's.
+pub async fn endpoints(sandbox: bool) -> Result<(Endpoints, Credentials, Option<Sandbox>)> {
+    if !sandbox {
+        let endpoints = Endpoints::from_env().map_err(|e| Fatal(e.to_string()))?;
+        let credentials = Credentials::from_env().map_err(|e| Fatal(e.to_string()))?;
+        return Ok((endpoints, credentials, None));
+    }
+    let server = Sandbox::start(SandboxConfig::default(), 0).await.context("cannot start the sandbox on loopback")?;
+    let endpoints = Endpoints::new(&server.api_url(), &server.invitations_url()).map_err(|e| Fatal(e.to_string()))?;
+    let credentials = Credentials {
+        api_key: sandbox::DEMO_API_KEY.to_string().into(),
+        api_secret: sandbox::DEMO_API_SECRET.to_string().into(),
+        grant: Grant::Password {
+            username: sandbox::DEMO_USERNAME.to_string(),
+            password: sandbox::DEMO_PASSWORD.to_string().into(),
+        },
+    };
+    Ok((endpoints, credentials, Some(server)))
+}
+
+/// Builds the client, finds the business unit and gets the first token, so that a wrong
+/// setting stops the run before any invitation is sent.
+pub async fn connect(sending: &Sending, budget: Arc<Budget>, quiet: bool) -> Result<Connection> {
+    let (endpoints, credentials, sandbox) = endpoints(sending.sandbox).await?;
+    if let (Some(server), false) = (&sandbox, quiet) {
+        eprintln!("Sandbox: sending to the built-in Trustpilot emulator at {} (no real invitations).", server.api_url());
+    }
+    let client = Client::new(endpoints, credentials, Arc::new(BudgetPace(budget))).map_err(|e| Fatal(e.to_string()))?;
+    let id = sending
+        .business_unit_id
+        .as_deref()
+        .or(if sandbox.is_some() && sending.domain.is_none() { Some(sandbox::DEMO_BUSINESS_UNIT_ID) } else { None });
+    let unit = api::resolve_business_unit(&client, id, sending.domain.as_deref()).await.map_err(|e| Fatal(e.to_string()))?;
+    client.authenticate().await.map_err(|e| Fatal(e.to_string()))?;
+    if !quiet {
+        match &unit.display_name {
+            Some(name) => eprintln!("Business unit: {} ({name}).", unit.id),
+            None => eprintln!("Business unit: {}.", unit.id),
+        }
+    }
+    Ok(Connection { client, business_unit_id: unit.id, sandbox })
+}
+
+/// The first Ctrl-C stops taking rows and lets requests in flight finish; the second quits
+/// at once (the results journal is resumable at every moment).
+pub fn watch_interrupts(stop: Stop, progress: Progress) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        stop.stop(StopReason::Interrupted);
+        progress.println(
+            "Stopping: no new rows are sent; waiting for the requests in flight. Press Ctrl-C again to quit at once \
+             (the results file stays resumable).",
+        );
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("tp-invite: quit at once; run the same command with --resume to finish the batch.");
+            std::process::exit(130);
+        }
+    })
+}

@@ -1,0 +1,448 @@
+//! `tp-invite send`: validate a customer export, then send every valid row (or, with
+//! `--dry-run`, only say what would be sent).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use tokio::sync::mpsc;
+
+use crate::cmd::{Fatal, connect};
+use crate::config::SendConfig;
+use crate::exit::Exit;
+use crate::input::Input;
+use crate::record::meta::{Fingerprint, Meta};
+use crate::record::results::compact;
+use crate::record::{ErrorReport, Loaded, ResultLine, ResultsWriter, Status};
+use crate::send::budget::Budget;
+use crate::send::progress::Progress;
+use crate::send::recorder::Recorder;
+use crate::send::{Job, Sender, Stop, StopReason, skip_reason};
+use crate::summary::{Count, Summary, shell_quote};
+use crate::validate::{Checked, Validator};
+
+pub fn run(config: SendConfig) -> Result<Exit> {
+    let existing = existing_record(&config.results)?;
+    if let Some(loaded) = &existing {
+        if loaded.records_real_send() && !config.resume {
+            return Err(Fatal(refuse_overwrite(&config, loaded)).into());
+        }
+    }
+    let mut input = open_input(&config)?;
+    if config.dry_run {
+        return dry_run(&config, &mut input);
+    }
+    // A dry run's record is simply replaced; only a real send's record is resumed.
+    let record = existing.filter(|loaded| config.resume && loaded.records_real_send());
+    let fingerprint =
+        Fingerprint::of(&config.input).with_context(|| format!("cannot read {}", config.input.display()))?;
+    let meta = match &record {
+        Some(_) => check_same_input(&config, &fingerprint)?,
+        None => None,
+    };
+
+    // Every row is checked before anything is sent, so a fatal input problem (a broken file
+    // half-way down) stops the run while nothing has gone out.
+    let pending = validate_all(&config, &mut input, record.as_ref())?;
+    if !config.output.quiet && !config.output.json {
+        eprintln!(
+            "{} to send{}.",
+            Count(pending.to_send, "row"),
+            match &record {
+                Some(loaded) => format!(" (resuming: {} already recorded)", Count(loaded.rows(), "row")),
+                None => String::new(),
+            }
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(send(config, record, meta, fingerprint, pending))
+}
+
+/// The record already at the results path, if any.
+fn existing_record(path: &Path) -> Result<Option<Loaded>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    Ok(Some(Loaded::read(path)?))
+}
+
+fn refuse_overwrite(config: &SendConfig, loaded: &Loaded) -> String {
+    let results = shell_quote(&config.results.to_string_lossy());
+    format!(
+        "{} already records a real send ({} sent, {} failed, {} unknown); a new `send` would overwrite it and could \
+         invite customers twice.\n  To finish that batch:       {}\n  To re-send its failed rows: tp-invite retry {results}\n  \
+         To start a new batch, give another --results path, or move that file away.",
+        config.results.display(),
+        loaded.count(Status::Sent),
+        loaded.count(Status::Failed),
+        loaded.count(Status::Unknown),
+        next_send_command(true),
+    )
+}
+
+fn open_input(config: &SendConfig) -> Result<Input> {
+    let input = Input::open(&config.input, &config.input_options).map_err(|e| Fatal(e.to_string()))?;
+    if !config.output.quiet {
+        eprintln!(
+            "Reading {} ({}, {}-separated). Columns:\n{}",
+            config.input.display(),
+            input.encoding_name(),
+            delimiter_name(input.delimiter()),
+            input.mapping().describe().trim_end()
+        );
+    }
+    Ok(input)
+}
+
+fn delimiter_name(delimiter: u8) -> String {
+    match delimiter {
+        b',' => "comma".to_string(),
+        b';' => "semicolon".to_string(),
+        b'\t' => "tab".to_string(),
+        b'|' => "pipe".to_string(),
+        other => format!("'{}'", other as char),
+    }
+}
+
+fn validator(config: &SendConfig, input: &Input) -> Validator {
+    Validator::new(config.defaults.clone()).strip_reference_hash(input.mapping().shopify())
+}
+
+/// The results line of a row the validator refused.
+fn refused_line(row: u64, line: u64, checked: &Checked) -> ResultLine {
+    let status = if checked.problems.is_empty() { Status::Duplicate } else { Status::Invalid };
+    let mut result = ResultLine::new(row, line, status, checked.invitation.clone());
+    match checked.problems.first() {
+        Some(first) => {
+            result.error_code = first.code.to_string();
+            result.error = checked.problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join(" ");
+        }
+        None => {
+            let problem = Validator::duplicate_problem(&checked.invitation);
+            result.error_code = problem.code.to_string();
+            result.error = problem.message;
+        }
+    }
+    result
+}
+
+fn report(errors: &mut ErrorReport, row: u64, line: u64, checked: &Checked) -> Result<()> {
+    for problem in &checked.problems {
+        errors.write(row, line, problem)?;
+    }
+    if checked.duplicate && checked.problems.is_empty() {
+        errors.write(row, line, &Validator::duplicate_problem(&checked.invitation))?;
+    }
+    Ok(())
+}
+
+fn dry_run(config: &SendConfig, input: &mut Input) -> Result<Exit> {
+    let mut validator = validator(config, input);
+    let (mut results, temp) = ResultsWriter::create_beside(&config.results)?;
+    let mut errors = ErrorReport::create(&config.errors)?;
+    let mut checked = Checked::default();
+    let mut summary = Summary { results: config.results.clone(), ..Summary::default() };
+    while let Some(record) = input.next_record().map_err(|e| Fatal(e.to_string()))? {
+        let (row, line) = (record.row(), record.line());
+        validator.check(&record, &mut checked);
+        summary.rows += 1;
+        if checked.is_valid() {
+            summary.ready += 1;
+            results.write(&ResultLine::new(row, line, Status::Ready, checked.invitation.clone()))?;
+        } else {
+            if checked.problems.is_empty() {
+                summary.duplicate += 1;
+            } else {
+                summary.invalid += 1;
+            }
+            report(&mut errors, row, line, &checked)?;
+            results.write(&refused_line(row, line, &checked))?;
+        }
+    }
+    results.sync()?;
+    drop(results);
+    temp.persist(&config.results)
+        .map_err(|e| anyhow::Error::new(e.error))
+        .with_context(|| format!("cannot write {}", config.results.display()))?;
+    crate::record::results::sync_dir(&config.results);
+    Meta::remove(&config.results);
+    if errors.finish()? {
+        summary.errors = Some(config.errors.clone());
+    }
+    let exit = summary.completed_exit();
+    summary.exit_code = exit.code();
+    let send = next_send_command(false);
+    summary.next = Some(send);
+    if summary.rows == 0 {
+        summary.next = None;
+        summary.advice.push("The file has a header but no rows.".to_string());
+    } else if summary.errors.is_some() {
+        summary.advice.push(format!(
+            "Fix the rows listed in {} (or leave them out: they are never sent), then send.",
+            config.errors.display()
+        ));
+    }
+    summary.print(config.output.json, config.output.quiet);
+    Ok(exit)
+}
+
+/// The result of checking every row before sending.
+struct Pending {
+    to_send: u64,
+}
+
+fn check_same_input(config: &SendConfig, fingerprint: &Fingerprint) -> Result<Option<Meta>> {
+    let meta = Meta::read(&config.results)?;
+    match &meta {
+        None if !config.force => Err(Fatal(format!(
+            "{} has no record of the input it was made from ({} is missing), so resuming could send the wrong \
+             rows. If {} is certainly the same file, add --force.",
+            config.results.display(),
+            Meta::path_for(&config.results).display(),
+            config.input.display()
+        ))
+        .into()),
+        Some(meta) if meta.fingerprint != *fingerprint && !config.force => Err(Fatal(format!(
+            "{} changed since {} was started (it was {} bytes, now {}): resuming against a different file could \
+             send the wrong rows or skip some. Restore the original file, or add --force to resume anyway (rows \
+             are matched by their row number).",
+            config.input.display(),
+            config.results.display(),
+            meta.fingerprint.size,
+            fingerprint.size
+        ))
+        .into()),
+        _ => Ok(meta),
+    }
+}
+
+/// The first pass: every row checked, the error report written, the rows left to send counted.
+fn validate_all(config: &SendConfig, input: &mut Input, record: Option<&Loaded>) -> Result<Pending> {
+    let mut validator = validator(config, input);
+    let mut errors = ErrorReport::create(&config.errors)?;
+    let mut checked = Checked::default();
+    let mut to_send = 0;
+    while let Some(row) = input.next_record().map_err(|e| Fatal(e.to_string()))? {
+        validator.check(&row, &mut checked);
+        if checked.is_valid() {
+            if record.and_then(|r| r.status(row.row())).is_none_or(|s| s == Status::Skipped) {
+                to_send += 1;
+            }
+        } else {
+            report(&mut errors, row.row(), row.line(), &checked)?;
+        }
+    }
+    errors.finish()?;
+    Ok(Pending { to_send: config.limit.map_or(to_send, |limit| to_send.min(limit)) })
+}
+
+async fn send(
+    config: SendConfig,
+    record: Option<Loaded>,
+    meta: Option<Meta>,
+    fingerprint: Fingerprint,
+    pending: Pending,
+) -> Result<Exit> {
+    let budget = Arc::new(Budget::new(&config.sending.rates));
+    let connection = connect(&config.sending, budget.clone(), config.output.quiet).await?;
+    if let (Some(meta), false) = (&meta, config.force) {
+        if let Some(previous) = &meta.business_unit_id {
+            if *previous != connection.business_unit_id {
+                bail!(Fatal(format!(
+                    "{} was started for business unit {previous}, not {}; resuming would mix two shops' \
+                     invitations. Use the same business unit, or add --force.",
+                    config.results.display(),
+                    connection.business_unit_id
+                )));
+            }
+        }
+    }
+
+    let writer = match &record {
+        Some(loaded) => ResultsWriter::append(&config.results, loaded.complete_len)?,
+        None => ResultsWriter::create(&config.results)?,
+    };
+    if record.is_none() || config.force {
+        Meta::new(&config.input, fingerprint, Some(connection.business_unit_id.clone())).write(&config.results)?;
+    }
+    let mut writer = writer;
+    writer.sync()?;
+
+    let progress = Progress::new(pending.to_send, !config.output.quiet && !config.output.json);
+    let (recorder, recorder_thread) = Recorder::start(writer, progress.clone());
+    let stop = Stop::default();
+    let interrupts = crate::cmd::watch_interrupts(stop.clone(), progress.clone());
+
+    let (jobs_tx, jobs_rx) = mpsc::channel::<Job>(config.sending.concurrency * 2);
+    let sender = Arc::new(Sender {
+        client: connection.client,
+        budget,
+        business_unit_id: connection.business_unit_id,
+        max_attempts: config.sending.max_attempts,
+        backoff: config.sending.backoff,
+        max_throttle: config.sending.max_throttle,
+        recorder: recorder.clone(),
+        stop: stop.clone(),
+    });
+    let workers = tokio::spawn(sender.run(jobs_rx, config.sending.concurrency));
+
+    // The second pass reads the file again (it is unchanged: the fingerprint says so) and
+    // feeds the workers; it runs on its own thread since reading is blocking work.
+    let feed = {
+        let stop = stop.clone();
+        let recorder = recorder.clone();
+        let config_input = config.input.clone();
+        let options = config.input_options.clone();
+        let defaults = config.defaults.clone();
+        let limit = config.limit;
+        std::thread::spawn(move || -> Result<()> {
+            let mut input = Input::open(&config_input, &options).map_err(|e| Fatal(e.to_string()))?;
+            let mut validator = Validator::new(defaults).strip_reference_hash(input.mapping().shopify());
+            let mut checked = Checked::default();
+            let mut queued = 0u64;
+            while let Some(row) = input.next_record().map_err(|e| Fatal(e.to_string()))? {
+                let (number, line) = (row.row(), row.line());
+                validator.check(&row, &mut checked);
+                let recorded = record.as_ref().and_then(|r| r.status(number));
+                if recorded.is_some_and(|s| s != Status::Skipped) {
+                    continue;
+                }
+                let sent = if checked.is_valid() {
+                    let job =
+                        Job { row: number, line, invitation: checked.invitation.clone(), attempts: 0, previous: None };
+                    if stop.is_stopped() || limit.is_some_and(|l| queued >= l) {
+                        let mut skipped = ResultLine::new(number, line, Status::Skipped, job.invitation);
+                        skipped.error = skip_reason(stop.reason().as_ref()).to_string();
+                        recorder.line_blocking(skipped)
+                    } else {
+                        queued += 1;
+                        match jobs_tx.blocking_send(job) {
+                            Ok(()) => Ok(()),
+                            Err(mpsc::error::SendError(job)) => {
+                                recorder.line_blocking(crate::send::skipped(&job, stop.reason()))
+                            }
+                        }
+                    }
+                } else {
+                    recorder.line_blocking(refused_line(number, line, &checked))
+                };
+                if sent.is_err() {
+                    bail!("the results file could not be written");
+                }
+            }
+            Ok(())
+        })
+    };
+
+    let fed = tokio::task::spawn_blocking(move || feed.join()).await;
+    let worked = workers.await;
+    drop(recorder);
+    let recorded = tokio::task::spawn_blocking(move || recorder_thread.join()).await;
+    interrupts.abort();
+    progress.finish();
+
+    // Errors in the order they matter: the record itself first.
+    match recorded {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => return Err(e.into()),
+        _ => bail!("the results writer stopped unexpectedly"),
+    }
+    match fed {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => stop.stop(StopReason::Fatal(format!("{e:#}"))),
+        _ => stop.stop(StopReason::Fatal("reading the input stopped unexpectedly".to_string())),
+    }
+    if !matches!(worked, Ok(Ok(()))) {
+        stop.stop(StopReason::Fatal("a worker stopped unexpectedly".to_string()));
+    }
+
+    let loaded = compact(&config.results)?;
+    let errors = config.errors.exists().then(|| config.errors.clone());
+    let mut summary = Summary::from_record(&loaded, config.results.clone(), errors);
+    let exit = finish_summary(&mut summary, stop.reason(), &config.results, next_send_command(true), &config.sending);
+    summary.print(config.output.json, config.output.quiet);
+    Ok(exit)
+}
+
+/// Sets the exit code, the reason for stopping and the next command, for `send` and `retry`.
+pub fn finish_summary(
+    summary: &mut Summary,
+    reason: Option<StopReason>,
+    results: &Path,
+    resume_command: String,
+    sending: &crate::config::Sending,
+) -> Exit {
+    let exit = match &reason {
+        Some(StopReason::Interrupted) => Exit::Interrupted,
+        Some(StopReason::Fatal(_)) => Exit::Fatal,
+        Some(StopReason::Throttled(_)) => Exit::FailedRows,
+        None => summary.completed_exit(),
+    };
+    summary.exit_code = exit.code();
+    summary.stopped = match &reason {
+        None => None,
+        Some(StopReason::Interrupted) => Some("interrupted (Ctrl-C); rows not attempted are `skipped`.".to_string()),
+        Some(StopReason::Fatal(message)) => Some(message.clone()),
+        Some(StopReason::Throttled(how_long)) => Some(format!(
+            "Trustpilot answered 429 (too many requests) for {} without a break, so the run stopped; rows not \
+             attempted are `skipped`. Try again later, or with a lower --rate.",
+            humantime(*how_long)
+        )),
+    };
+    let results = shell_quote(&results.to_string_lossy());
+    let mut flags = String::new();
+    if sending.sandbox {
+        flags.push_str(" --sandbox");
+    }
+    if let Some(domain) = &sending.domain {
+        flags.push_str(&format!(" --domain {}", shell_quote(domain)));
+    }
+    if summary.skipped > 0 {
+        summary.next = Some(resume_command);
+        if reason.is_none() {
+            summary.advice.push(format!("{} left by --limit.", Count(summary.skipped, "row")));
+        }
+    } else if summary.failed > 0 {
+        summary.next = Some(format!("tp-invite retry {results}{flags}"));
+    } else if summary.unknown > 0 {
+        summary.advice.push(format!(
+            "{} may or may not have reached Trustpilot (the connection broke after the request left). Check in \
+             Trustpilot Business before re-sending them with --include-unknown.",
+            Count(summary.unknown, "row")
+        ));
+        summary.next = Some(format!("tp-invite retry {results} --include-unknown{flags}"));
+    }
+    exit
+}
+
+fn humantime(duration: std::time::Duration) -> String {
+    let secs = duration.as_secs();
+    if secs >= 120 { format!("{} minutes", secs / 60) } else { format!("{secs} seconds") }
+}
+
+/// This command line again, as `send --resume` (or as a plain `send` after a dry run).
+fn next_send_command(resume: bool) -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut out = vec!["tp-invite".to_string()];
+    let mut skip_value = false;
+    for arg in &args {
+        if skip_value {
+            skip_value = false;
+            continue;
+        }
+        match arg.as_str() {
+            "--limit" => skip_value = true,
+            "--dry-run" | "--resume" | "--json" | "--quiet" => {}
+            a if a.starts_with("--limit=") => {}
+            a => out.push(shell_quote(a)),
+        }
+    }
+    if resume {
+        out.push("--resume".to_string());
+    }
+    out.join(" ")
+}

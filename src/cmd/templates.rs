@@ -1,0 +1,50 @@
+//! `tp-invite templates`: the business unit's invitation templates.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+
+use crate::api::{self, Client, NoPace};
+use crate::cli::TemplatesArgs;
+use crate::cmd::{Fatal, endpoints};
+use crate::exit::Exit;
+use crate::sandbox;
+
+pub fn run(args: TemplatesArgs) -> Result<Exit> {
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let (endpoints, credentials, server) = endpoints(args.sandbox).await?;
+        let client = Client::new(endpoints, credentials, Arc::new(NoPace)).map_err(|e| Fatal(e.to_string()))?;
+        let id = args.business_unit_id.as_deref().or(if server.is_some() && args.domain.is_none() {
+            Some(sandbox::DEMO_BUSINESS_UNIT_ID)
+        } else {
+            None
+        });
+        let unit =
+            api::resolve_business_unit(&client, id, args.domain.as_deref()).await.map_err(|e| Fatal(e.to_string()))?;
+        let templates = client.templates(&unit.id).await.map_err(|e| Fatal(e.to_string()))?;
+        if args.json {
+            let list: Vec<_> = templates
+                .iter()
+                .map(|t| serde_json::json!({"id": t.id, "name": t.name, "locale": t.locale, "default": t.is_default}))
+                .collect();
+            println!("{}", serde_json::Value::Array(list));
+            return Ok(Exit::Success);
+        }
+        println!("{:<26} {:<8} {:<8} NAME", "ID", "LOCALE", "DEFAULT");
+        for t in &templates {
+            println!(
+                "{:<26} {:<8} {:<8} {}",
+                t.id,
+                t.locale.as_deref().unwrap_or("-"),
+                if t.is_default { "yes" } else { "" },
+                t.name
+            );
+        }
+        if templates.is_empty() {
+            eprintln!("No templates: invitations use the account's default.");
+        }
+        Ok(Exit::Success)
+    })
+}

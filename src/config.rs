@@ -1,0 +1,214 @@
+//! Turns the parsed command line into what the engine runs on, checking every combination
+//! of flags in this one step so the engine can trust what it is given.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::cli::{DefaultArgs, InputArgs, OutputArgs, Rate, RetryArgs, SendArgs, SendingArgs};
+use crate::input::InputOptions;
+use crate::invitation::Field;
+use crate::validate::Defaults;
+
+/// A configuration problem: a usage error (exit 2) or one that stops the run (exit 1).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Fatal(String),
+}
+
+/// Trustpilot's quota (SPEC section 5): both windows hold.
+pub fn trustpilot_quota() -> Vec<Rate> {
+    vec![Rate { count: 833, per: Duration::from_secs(300) }, Rate { count: 10_000, per: Duration::from_secs(3600) }]
+}
+
+/// How to send, shared by `send` and `retry`.
+#[derive(Debug, Clone)]
+pub struct Sending {
+    pub business_unit_id: Option<String>,
+    pub domain: Option<String>,
+    /// Every window must hold.
+    pub rates: Vec<Rate>,
+    pub concurrency: usize,
+    pub max_attempts: u32,
+    pub sandbox: bool,
+    /// Base of the exponential backoff for retryable failures.
+    pub backoff: Duration,
+    /// How long continuous throttling (429) may last before the run stops.
+    pub max_throttle: Duration,
+}
+
+/// `send`.
+#[derive(Debug)]
+pub struct SendConfig {
+    pub input: PathBuf,
+    pub results: PathBuf,
+    pub errors: PathBuf,
+    /// Whether `--results` was given (the next command to run must repeat it).
+    pub results_given: bool,
+    pub dry_run: bool,
+    pub resume: bool,
+    pub force: bool,
+    pub limit: Option<u64>,
+    pub input_options: InputOptions,
+    pub defaults: Defaults,
+    pub sending: Sending,
+    pub output: OutputArgs,
+}
+
+/// `retry`.
+#[derive(Debug)]
+pub struct RetryConfig {
+    pub results: PathBuf,
+    pub errors: PathBuf,
+    pub include_unknown: bool,
+    pub defaults: Defaults,
+    pub sending: Sending,
+    pub output: OutputArgs,
+}
+
+/// `customers.csv` -> `customers.<suffix>`, beside it.
+pub fn beside(input: &Path, suffix: &str) -> PathBuf {
+    let stem = input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "input".to_string());
+    input.with_file_name(format!("{stem}.{suffix}"))
+}
+
+impl SendConfig {
+    pub fn from_args(args: SendArgs) -> Result<SendConfig, ConfigError> {
+        let results_given = args.results.is_some();
+        let results = args.results.unwrap_or_else(|| beside(&args.input, "results.csv"));
+        let errors = args.errors.unwrap_or_else(|| beside(&args.input, "errors.csv"));
+        for (flag, path) in [("--results", &results), ("--errors", &errors)] {
+            if same_file(path, &args.input) {
+                return Err(ConfigError::Usage(format!(
+                    "{flag} {} is the input file itself; choose another path so the input is not overwritten.",
+                    path.display()
+                )));
+            }
+        }
+        if same_file(&results, &errors) {
+            return Err(ConfigError::Usage(format!(
+                "--results and --errors are the same file ({}); give them different paths.",
+                results.display()
+            )));
+        }
+        if args.dry_run && args.resume {
+            return Err(ConfigError::Usage(
+                "--dry-run and --resume do not go together: a dry run sends nothing, so there is nothing to resume."
+                    .to_string(),
+            ));
+        }
+        if args.limit == Some(0) {
+            return Err(ConfigError::Usage(
+                "--limit 0 would send nothing; use --dry-run to only validate.".to_string(),
+            ));
+        }
+        Ok(SendConfig {
+            input: args.input,
+            results,
+            errors,
+            results_given,
+            dry_run: args.dry_run,
+            resume: args.resume,
+            force: args.force,
+            limit: args.limit,
+            input_options: input_options(args.input_options),
+            defaults: defaults(&args.defaults)?,
+            sending: sending(&args.sending)?,
+            output: args.output,
+        })
+    }
+}
+
+impl RetryConfig {
+    pub fn from_args(args: RetryArgs) -> Result<RetryConfig, ConfigError> {
+        let name = args.results.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let errors = args.errors.unwrap_or_else(|| {
+            let stem = name.strip_suffix(".results.csv").or_else(|| name.strip_suffix(".csv")).unwrap_or(&name);
+            args.results.with_file_name(format!("{stem}.retry-errors.csv"))
+        });
+        if same_file(&errors, &args.results) {
+            return Err(ConfigError::Usage("--errors is the results file itself; choose another path.".to_string()));
+        }
+        Ok(RetryConfig {
+            results: args.results,
+            errors,
+            include_unknown: args.include_unknown,
+            defaults: defaults(&args.defaults)?,
+            sending: sending(&args.sending)?,
+            output: args.output,
+        })
+    }
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    if a == b {
+        return true;
+    }
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+fn input_options(args: InputArgs) -> InputOptions {
+    InputOptions { encoding: args.encoding, delimiter: args.delimiter, no_header: args.no_header, maps: args.maps }
+}
+
+fn defaults(args: &DefaultArgs) -> Result<Defaults, ConfigError> {
+    Defaults::new([
+        (Field::Locale, args.locale.clone()),
+        (Field::TemplateId, args.template_id.clone()),
+        (Field::SenderName, args.sender_name.clone()),
+        (Field::SenderEmail, args.sender_email.clone()),
+        (Field::ReplyTo, args.reply_to.clone()),
+        (Field::RedirectUri, args.redirect_uri.clone()),
+        (Field::Tags, args.tags.clone()),
+        (Field::LocationId, args.location_id.clone()),
+    ])
+    .map_err(ConfigError::Usage)
+}
+
+fn sending(args: &SendingArgs) -> Result<Sending, ConfigError> {
+    let rates = match args.rate {
+        Some(rate) => vec![rate],
+        None if args.sandbox => vec![Rate { count: 20, per: Duration::from_secs(1) }],
+        None => trustpilot_quota(),
+    };
+    // Tests and rehearsals may shorten the waits; real runs keep Trustpilot's advice.
+    let backoff = env_millis("TP_INVITE_BACKOFF_MS").unwrap_or(if args.sandbox {
+        Duration::from_millis(100)
+    } else {
+        Duration::from_secs(2)
+    });
+    let max_throttle = env_millis("TP_INVITE_MAX_THROTTLE_MS").unwrap_or(Duration::from_secs(15 * 60));
+    let business_unit_id = args.business_unit_id.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let domain = args.domain.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    Ok(Sending {
+        business_unit_id,
+        domain,
+        rates,
+        concurrency: args.concurrency as usize,
+        max_attempts: args.max_attempts,
+        sandbox: args.sandbox,
+        backoff,
+        max_throttle,
+    })
+}
+
+fn env_millis(name: &str) -> Option<Duration> {
+    std::env::var(name).ok()?.trim().parse().ok().map(Duration::from_millis)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_paths_sit_beside_the_input() {
+        assert_eq!(beside(Path::new("data/customers.csv"), "results.csv"), Path::new("data/customers.results.csv"));
+        assert_eq!(beside(Path::new("export"), "errors.csv"), Path::new("export.errors.csv"));
+        assert_eq!(beside(Path::new("a.b.csv"), "results.csv"), Path::new("a.b.results.csv"));
+    }
+}

@@ -1,0 +1,267 @@
+//! Reading the customer export as a stream of records: decoding ([`decode`]), the delimiter
+//! ([`dialect`]), which column holds which field ([`header`]), and line numbers ([`lines`]).
+//!
+//! Memory does not grow with the file: one record buffer is reused, and values are borrowed
+//! from it.
+
+mod decode;
+mod dialect;
+mod error;
+mod header;
+mod lines;
+
+use std::borrow::Cow;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+pub use error::InputError;
+pub use header::Mapping;
+
+use crate::invitation::Field;
+use header::Source;
+use lines::LineTracker;
+
+/// How much of the (decoded) start of the file the delimiter is guessed from.
+const SAMPLE_LEN: usize = 64 * 1024;
+/// `csv`'s read buffer.
+const BUFFER_LEN: usize = 64 * 1024;
+/// A record spanning more lines than this almost surely has a quote that is never closed,
+/// which would silently swallow every row after it.
+const MAX_RECORD_LINES: u64 = 100;
+
+/// How to read the input file (from the command line).
+#[derive(Debug, Clone, Default)]
+pub struct InputOptions {
+    /// `--encoding`; detected when `None`.
+    pub encoding: Option<&'static encoding_rs::Encoding>,
+    /// `--delimiter`; detected when `None`.
+    pub delimiter: Option<u8>,
+    /// `--no-header`: the columns are email, name, reference.
+    pub no_header: bool,
+    /// `--map FIELD=HEADER`, in the order given.
+    pub maps: Vec<(String, String)>,
+}
+
+/// An open input file, positioned at its first data record.
+pub struct Input {
+    stream: Stream,
+    delimiter: u8,
+    fingerprint: Option<u64>,
+    mapping: Mapping,
+    /// With `--no-header`, the first record is read at open (to refuse an empty file) and
+    /// handed out by the first `next_record`.
+    pending: bool,
+    row: u64,
+}
+
+impl std::fmt::Debug for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Input")
+            .field("path", &self.stream.path)
+            .field("encoding", &self.stream.encoding_name)
+            .field("delimiter", &(self.delimiter as char))
+            .field("mapping", &self.mapping)
+            .field("row", &self.row)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Input {
+    /// Opens `path`, detects its encoding and delimiter, and reads and maps its header.
+    ///
+    /// Fails on an unreadable or empty file, bytes that are not text in the encoding, a
+    /// missing required column, or a `--map` naming a column that is not there.
+    pub fn open(path: &Path, options: &InputOptions) -> Result<Input, InputError> {
+        let decoded = decode::open(path, options.encoding)?;
+        let mut source = decoded.reader;
+        let sample = decode::read_up_to(&mut source, SAMPLE_LEN).map_err(|e| InputError::unreadable(path, &e))?;
+        let complete = sample.len() < SAMPLE_LEN;
+        let delimiter = options.delimiter.unwrap_or_else(|| dialect::sniff(&sample, complete));
+        let chained: Box<dyn Read + Send> = Box::new(io::Cursor::new(sample).chain(source));
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            .buffer_capacity(BUFFER_LEN)
+            .from_reader(LineTracker::new(chained));
+        let mut stream = Stream {
+            path: path.to_path_buf(),
+            encoding_name: decoded.name,
+            reader,
+            record: csv::ByteRecord::new(),
+            line: 0,
+        };
+        if !stream.read_non_blank()? {
+            return Err(InputError::Empty { path: path.to_path_buf() });
+        }
+        let mapping = if options.no_header {
+            header::resolve(path, None, &options.maps)?
+        } else {
+            let names: Vec<String> =
+                stream.record.iter().map(|name| String::from_utf8_lossy(name).into_owned()).collect();
+            header::resolve(path, Some(&names), &options.maps)?
+        };
+        Ok(Input { stream, delimiter, fingerprint: decoded.fingerprint, mapping, pending: options.no_header, row: 0 })
+    }
+
+    /// The encoding the file is read as: `UTF-8`, `UTF-8 (BOM)`, `windows-1252`, `UTF-16LE` ...
+    pub fn encoding_name(&self) -> &'static str {
+        self.stream.encoding_name
+    }
+
+    /// The field delimiter used (given or detected).
+    pub fn delimiter(&self) -> u8 {
+        self.delimiter
+    }
+
+    /// Which column holds which field.
+    pub fn mapping(&self) -> &Mapping {
+        &self.mapping
+    }
+
+    /// The file being read.
+    pub fn path(&self) -> &Path {
+        &self.stream.path
+    }
+
+    /// xxh3-64 of the file's bytes as they were when it was opened (`None` for a pipe), so a
+    /// later run can tell whether the file changed.
+    pub fn fingerprint(&self) -> Option<u64> {
+        self.fingerprint
+    }
+
+    /// The next data record that is not blank; `Ok(None)` at the end of the file.
+    pub fn next_record(&mut self) -> Result<Option<Record<'_>>, InputError> {
+        if self.pending {
+            self.pending = false;
+        } else if !self.stream.read_non_blank()? {
+            return Ok(None);
+        }
+        self.row += 1;
+        Ok(Some(Record { fields: &self.stream.record, mapping: &self.mapping, row: self.row, line: self.stream.line }))
+    }
+}
+
+/// The CSV records of the file, with the line each starts on.
+struct Stream {
+    path: PathBuf,
+    encoding_name: &'static str,
+    reader: csv::Reader<LineTracker<Box<dyn Read + Send>>>,
+    /// The current record, reused for every read.
+    record: csv::ByteRecord,
+    /// The physical line the current record starts on.
+    line: u64,
+}
+
+impl Stream {
+    /// Reads records until one is not blank; `false` at the end of the file.
+    fn read_non_blank(&mut self) -> Result<bool, InputError> {
+        loop {
+            let more = match self.reader.read_byte_record(&mut self.record) {
+                Ok(more) => more,
+                Err(error) => return Err(self.csv_error(&error)),
+            };
+            if !more {
+                return Ok(false);
+            }
+            let start = self.record.position().map_or(0, |p| p.byte());
+            let end = self.reader.position().byte();
+            let (first, last) = self.reader.get_mut().record(start, end);
+            self.line = first;
+            if last - first >= MAX_RECORD_LINES {
+                return Err(InputError::Csv {
+                    path: self.path.clone(),
+                    line: first,
+                    detail: format!(
+                        "the record that starts here runs on to line {last}: a quoted value on line \
+                         {first} is probably never closed with a \" (or a \" inside a value is not \
+                         doubled as \"\"). Fix that line in the file and run again."
+                    ),
+                });
+            }
+            if let Err(error) = std::str::from_utf8(self.record.as_slice()) {
+                let bad = error.valid_up_to();
+                let column = (0..self.record.len())
+                    .find(|&i| self.record.range(i).is_some_and(|r| r.end > bad))
+                    .map_or(1, |i| i + 1);
+                return Err(InputError::Encoding {
+                    path: self.path.clone(),
+                    line: Some(first),
+                    detail: format!("is not valid UTF-8: line {first}, column {column} has bytes that are not UTF-8"),
+                    hint: "If the file was saved by Excel on Windows or an older program, read it with \
+                           --encoding windows-1252 (or name its encoding with --encoding)."
+                        .to_string(),
+                });
+            }
+            if !dialect::is_blank(&self.record) {
+                return Ok(true);
+            }
+        }
+    }
+
+    fn csv_error(&self, error: &csv::Error) -> InputError {
+        let line = self.reader.get_ref().next_line();
+        match error.kind() {
+            csv::ErrorKind::Io(io) => InputError::unreadable_at(&self.path, line, io),
+            _ => InputError::Csv {
+                path: self.path.clone(),
+                line,
+                detail: format!("{error}. Check the file's quotes and delimiters around this line."),
+            },
+        }
+    }
+}
+
+/// One data record, borrowed from the reader until the next call to [`Input::next_record`].
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
+    fields: &'a csv::ByteRecord,
+    mapping: &'a Mapping,
+    row: u64,
+    line: u64,
+}
+
+impl<'a> Record<'a> {
+    /// The 1-based index of the data record: the header and blank records are not counted.
+    pub fn row(&self) -> u64 {
+        self.row
+    }
+
+    /// The physical line the record starts on (the header is line 1; with `--no-header` the
+    /// first record is).
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
+    /// The raw, untrimmed value of `field`; `None` when no column is mapped to it or the
+    /// record is too short to hold it. A name split into first and last name is the two
+    /// trimmed parts joined by a space.
+    pub fn get(&self, field: Field) -> Option<Cow<'a, str>> {
+        match self.mapping.source(field)? {
+            Source::Column(i) => self.text(i).map(Cow::Borrowed),
+            Source::Pair { first, last } => {
+                let first = self.text(first);
+                let last = last.and_then(|i| self.text(i));
+                match (first.map(str::trim), last.map(str::trim)) {
+                    (None, None) => None,
+                    (Some(one), None | Some("")) | (None | Some(""), Some(one)) => Some(Cow::Borrowed(one)),
+                    (Some(first), Some(last)) => Some(Cow::Owned(format!("{first} {last}"))),
+                }
+            }
+        }
+    }
+
+    /// `Some((found, expected))` when the record has fewer fields than the header.
+    pub fn short(&self) -> Option<(usize, usize)> {
+        let expected = self.mapping.expected();
+        (self.fields.len() < expected).then_some((self.fields.len(), expected))
+    }
+
+    fn text(&self, index: usize) -> Option<&'a str> {
+        // Checked as UTF-8 when read, so this does not fail.
+        self.fields.get(index).and_then(|bytes| std::str::from_utf8(bytes).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,403 @@
+//! End-to-end tests of the reader: bytes in a file in, records with rows and lines out.
+
+use std::io::Write;
+
+use super::*;
+
+fn file_with(bytes: &[u8]) -> tempfile::NamedTempFile {
+    let mut file = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+    file.write_all(bytes).unwrap();
+    file.flush().unwrap();
+    file
+}
+
+/// One record as the tests compare it: row, line, email, name, reference, short.
+type Row = (u64, u64, Option<String>, Option<String>, Option<String>, Option<(usize, usize)>);
+
+fn read_all(input: &mut Input) -> Vec<Row> {
+    let mut rows = Vec::new();
+    while let Some(record) = input.next_record().unwrap() {
+        let get = |field| record.get(field).map(|value: Cow<str>| value.into_owned());
+        rows.push((
+            record.row(),
+            record.line(),
+            get(Field::Email),
+            get(Field::Name),
+            get(Field::Reference),
+            record.short(),
+        ));
+    }
+    // The end stays the end.
+    assert!(input.next_record().unwrap().is_none());
+    rows
+}
+
+fn read(bytes: &[u8], options: &InputOptions) -> (Input, Vec<Row>, tempfile::NamedTempFile) {
+    let file = file_with(bytes);
+    let mut input = Input::open(file.path(), options).unwrap_or_else(|e| panic!("{e}"));
+    let rows = read_all(&mut input);
+    (input, rows, file)
+}
+
+fn row(row: u64, line: u64, email: &str, name: &str, reference: &str) -> Row {
+    (row, line, Some(email.into()), Some(name.into()), Some(reference.into()), None)
+}
+
+fn open_err(bytes: &[u8], options: &InputOptions) -> InputError {
+    let file = file_with(bytes);
+    Input::open(file.path(), options).unwrap_err()
+}
+
+const TEXT: &str = "Email,Name,Reference\nrené@example.com,René Ørsted,A-1\nzoë@example.com,Zoë Müller,A-2\n";
+
+fn utf16(text: &str, little: bool) -> Vec<u8> {
+    let mut out = if little { vec![0xFF, 0xFE] } else { vec![0xFE, 0xFF] };
+    for unit in text.encode_utf16() {
+        out.extend(if little { unit.to_le_bytes() } else { unit.to_be_bytes() });
+    }
+    out
+}
+
+#[test]
+fn every_encoding_gives_the_same_rows() {
+    let crlf = TEXT.replace('\n', "\r\n");
+    let table: Vec<(&str, Vec<u8>, Option<&'static encoding_rs::Encoding>, &str)> = vec![
+        ("UTF-8", TEXT.as_bytes().to_vec(), None, "UTF-8"),
+        ("UTF-8 BOM", [b"\xEF\xBB\xBF", TEXT.as_bytes()].concat(), None, "UTF-8 (BOM)"),
+        ("UTF-8 BOM CRLF", [b"\xEF\xBB\xBF", crlf.as_bytes()].concat(), None, "UTF-8 (BOM)"),
+        ("UTF-16LE", utf16(TEXT, true), None, "UTF-16LE"),
+        ("UTF-16LE CRLF", utf16(&crlf, true), None, "UTF-16LE"),
+        ("UTF-16BE", utf16(TEXT, false), None, "UTF-16BE"),
+        ("Windows-1252", encoding_rs::WINDOWS_1252.encode(TEXT).0.into_owned(), None, "windows-1252"),
+        ("Windows-1252 CRLF", encoding_rs::WINDOWS_1252.encode(&crlf).0.into_owned(), None, "windows-1252"),
+        (
+            "explicit ISO-8859-15",
+            encoding_rs::ISO_8859_15.encode(TEXT).0.into_owned(),
+            Some(encoding_rs::ISO_8859_15),
+            "ISO-8859-15",
+        ),
+    ];
+    let expected =
+        vec![row(1, 2, "rené@example.com", "René Ørsted", "A-1"), row(2, 3, "zoë@example.com", "Zoë Müller", "A-2")];
+    for (what, bytes, encoding, name) in table {
+        let options = InputOptions { encoding, ..InputOptions::default() };
+        let (input, rows, _file) = read(&bytes, &options);
+        assert_eq!(input.encoding_name(), name, "{what}");
+        assert_eq!(input.delimiter(), b',', "{what}");
+        assert_eq!(rows, expected, "{what}");
+        assert_eq!(input.mapping().column_of(Field::Email).as_deref(), Some("Email"), "{what}");
+    }
+}
+
+#[test]
+fn every_delimiter_is_detected_and_can_be_given() {
+    for delimiter in [b',', b';', b'\t', b'|'] {
+        let text = TEXT.replace(',', &(delimiter as char).to_string());
+        let (input, rows, _file) = read(text.as_bytes(), &InputOptions::default());
+        assert_eq!(input.delimiter(), delimiter);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].4.as_deref(), Some("A-2"));
+    }
+    // A given delimiter wins over detection.
+    let text = "email;name;ref\na@x.io;Ann;1\n";
+    let options = InputOptions { delimiter: Some(b','), ..InputOptions::default() };
+    let error = open_err(text.as_bytes(), &options);
+    assert_eq!(error.code(), "column.missing");
+}
+
+#[test]
+fn line_numbers_follow_the_physical_lines() {
+    let table: &[(&str, &str, &[(u64, u64, &str)])] = &[
+        ("LF", "email,name,ref\na@x.io,A,1\nb@x.io,B,2\n", &[(1, 2, "A"), (2, 3, "B")]),
+        ("CRLF", "email,name,ref\r\na@x.io,A,1\r\nb@x.io,B,2\r\n", &[(1, 2, "A"), (2, 3, "B")]),
+        ("CR (old Mac Excel)", "email,name,ref\ra@x.io,A,1\rb@x.io,B,2\r", &[(1, 2, "A"), (2, 3, "B")]),
+        (
+            "multi-line quoted field",
+            "email,name,ref\na@x.io,\"A\nline 2\nline 3\",1\nb@x.io,B,2\n",
+            &[(1, 2, "A\nline 2\nline 3"), (2, 5, "B")],
+        ),
+        (
+            "multi-line quoted field with CRLF",
+            "email,name,ref\r\na@x.io,\"A\r\nline 2\",1\r\nb@x.io,B,2\r\n",
+            &[(1, 2, "A\r\nline 2"), (2, 4, "B")],
+        ),
+        (
+            "blank lines and Excel's empty rows",
+            "email;name;ref\n\n;;\na@x.io;A;1\n  ;\t;\n\nb@x.io;B;2\n;;\n;;\n\n",
+            &[(1, 4, "A"), (2, 7, "B")],
+        ),
+        ("blank lines before the header", "\n\nemail,name,ref\na@x.io,A,1", &[(1, 4, "A")]),
+        ("no final line break", "email,name,ref\na@x.io,A,1", &[(1, 2, "A")]),
+        (
+            "quotes, doubled quotes and delimiters in values",
+            "email,name,ref\n\"a@x.io\",\"Doe, \"\"Jo\"\"\",\"1,2\"\n",
+            &[(1, 2, "Doe, \"Jo\"")],
+        ),
+        ("DOS end-of-file mark", "email,name,ref\r\na@x.io,A,1\r\n\u{1a}", &[(1, 2, "A")]),
+    ];
+    for (what, text, expected) in table {
+        let (_, rows, _file) = read(text.as_bytes(), &InputOptions::default());
+        let got: Vec<(u64, u64, &str)> = rows.iter().map(|r| (r.0, r.1, r.3.as_deref().unwrap())).collect();
+        assert_eq!(got, *expected, "{what}");
+    }
+}
+
+#[test]
+fn line_numbers_hold_in_utf16_and_windows_1252() {
+    let text = "email;name;ref\r\n\r\na@x.io;\"Ann\r\nB\";1\r\nb@x.io;Bø;2\r\n";
+    for bytes in [utf16(text, true), encoding_rs::WINDOWS_1252.encode(text).0.into_owned()] {
+        let (_, rows, _file) = read(&bytes, &InputOptions::default());
+        let got: Vec<(u64, u64)> = rows.iter().map(|r| (r.0, r.1)).collect();
+        assert_eq!(got, vec![(1, 3), (2, 5)]);
+    }
+}
+
+#[test]
+fn values_are_raw_but_header_names_are_trimmed() {
+    let text = " Email , Name ,Reference \n  a@x.io , Ann ,\t1\n";
+    let (input, rows, _file) = read(text.as_bytes(), &InputOptions::default());
+    assert_eq!(rows, vec![row(1, 2, "  a@x.io ", " Ann ", "\t1")]);
+    assert_eq!(input.mapping().column_of(Field::Email).as_deref(), Some("Email"));
+}
+
+#[test]
+fn ragged_rows_are_flagged_short() {
+    let text = "email,name,ref,notes\na@x.io,A,1,n\nb@x.io,B\nc@x.io,C,3\nd@x.io,D,4,n,extra\n";
+    let (_, rows, _file) = read(text.as_bytes(), &InputOptions::default());
+    let shorts: Vec<_> = rows.iter().map(|r| r.5).collect();
+    assert_eq!(shorts, vec![None, Some((2, 4)), Some((3, 4)), None]);
+    // A field the record is too short to hold is None.
+    assert_eq!(rows[1].4, None);
+}
+
+#[test]
+fn first_and_last_names_are_joined() {
+    let text = "Email,First Name,Last Name,Order ID\n\
+                a@x.io, Ann , Lee ,1\n\
+                b@x.io,Bob,,2\n\
+                c@x.io,,Cole,3\n\
+                d@x.io,,,4\n\
+                e@x.io,Eve\n";
+    let (input, rows, _file) = read(text.as_bytes(), &InputOptions::default());
+    let names: Vec<Option<&str>> = rows.iter().map(|r| r.3.as_deref()).collect();
+    assert_eq!(names, vec![Some("Ann Lee"), Some("Bob"), Some("Cole"), Some(""), Some("Eve")]);
+    assert_eq!(input.mapping().column_of(Field::Name).as_deref(), Some("First Name + Last Name"));
+    assert!(input.mapping().describe().contains("name      <- \"First Name\" + \"Last Name\""));
+}
+
+#[test]
+fn a_shopify_order_export_maps_name_to_reference() {
+    let text = "Name,Email,Financial Status,Paid at,Lineitem name,Billing Name,Shipping Name,Id\n\
+                #1001,ann@example.com,paid,2024-01-01,Mug,Ann Lee,Ann Lee,4501\n\
+                #1001,,,,Plate,,,4501\n";
+    let (input, rows, _file) = read(text.as_bytes(), &InputOptions::default());
+    assert!(input.mapping().shopify());
+    assert_eq!(rows[0], row(1, 2, "ann@example.com", "Ann Lee", "#1001"));
+    assert_eq!(rows[1], row(2, 3, "", "", "#1001"));
+    let describe = input.mapping().describe();
+    assert!(describe.contains("reference <- \"Name\" (Shopify order export: the order number)"), "{describe}");
+}
+
+#[test]
+fn map_overrides_and_a_bad_map_fails() {
+    let text = "Kontakt,Mail,Beleg\nAnn,a@x.io,7\n";
+    let maps = vec![
+        ("email".to_string(), "mail".to_string()),
+        ("name".to_string(), "Kontakt".to_string()),
+        ("reference".to_string(), "BELEG".to_string()),
+    ];
+    let options = InputOptions { maps, ..InputOptions::default() };
+    let (_, rows, _file) = read(text.as_bytes(), &options);
+    assert_eq!(rows, vec![row(1, 2, "a@x.io", "Ann", "7")]);
+
+    let options = InputOptions { maps: vec![("email".into(), "E-mail".into())], ..InputOptions::default() };
+    let error = open_err(text.as_bytes(), &options);
+    assert_eq!(error.code(), "column.unknown_map");
+    assert!(error.to_string().contains("\"Kontakt\", \"Mail\", \"Beleg\""), "{error}");
+}
+
+#[test]
+fn no_header_reads_email_name_reference_by_position() {
+    let text = "\na@x.io,Ann,1,extra\nb@x.io,Bob\n";
+    let options = InputOptions { no_header: true, ..InputOptions::default() };
+    let (_, rows, _file) = read(text.as_bytes(), &options);
+    assert_eq!(
+        rows,
+        vec![
+            (1, 2, Some("a@x.io".into()), Some("Ann".into()), Some("1".into()), None),
+            (2, 3, Some("b@x.io".into()), Some("Bob".into()), None, Some((2, 3))),
+        ]
+    );
+    let (_, rows, _file) = read(b"a@x.io,Ann,1", &options);
+    assert_eq!(rows, vec![row(1, 1, "a@x.io", "Ann", "1")]);
+}
+
+#[test]
+fn missing_columns_fail_at_open() {
+    let error = open_err(b"Email,Name\na@x.io,Ann\n", &InputOptions::default());
+    assert_eq!(error.code(), "column.missing");
+    let message = error.to_string();
+    assert!(message.starts_with("'") && message.contains("has no column for the field reference."), "{message}");
+    assert!(message.contains("The columns found are: \"Email\", \"Name\"."), "{message}");
+    assert!(message.contains("--map reference="), "{message}");
+}
+
+#[test]
+fn empty_files_are_refused() {
+    for bytes in [&b""[..], b"\xEF\xBB\xBF", b"\n\n\r\n", b";;;\n;;;\n", b"\xFF\xFE"] {
+        let error = open_err(bytes, &InputOptions::default());
+        assert_eq!(error.code(), "file.empty", "{bytes:?}");
+        let options = InputOptions { no_header: true, ..InputOptions::default() };
+        assert_eq!(open_err(bytes, &options).code(), "file.empty", "{bytes:?}");
+    }
+    // A header and no rows is fine: there is nothing to do.
+    let (_, rows, _file) = read(b"email,name,reference\r\n\r\n", &InputOptions::default());
+    assert!(rows.is_empty());
+}
+
+#[test]
+fn binary_files_are_refused() {
+    let png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10";
+    let error = open_err(png, &InputOptions::default());
+    assert_eq!(error.code(), "file.encoding");
+    assert!(error.to_string().contains("does not look like a CSV text file: it is a PNG image"), "{error}");
+
+    let error = open_err(b"email,name,ref\na@x.io,\x00\x00,1\n", &InputOptions::default());
+    assert_eq!(error.code(), "file.encoding");
+    assert!(error.to_string().contains("does not look like a CSV text file"), "{error}");
+    assert!(error.to_string().contains("--encoding"), "{error}");
+
+    // Pseudo-random bytes (an LCG, so the test is repeatable).
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let noise: Vec<u8> = (0..20_000)
+        .map(|_| {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (state >> 56) as u8
+        })
+        .collect();
+    let error = open_err(&noise, &InputOptions::default());
+    assert_eq!(error.code(), "file.encoding");
+}
+
+#[test]
+fn an_unclosed_quote_is_an_error_not_a_swallowed_file() {
+    let mut text = String::from("email,name,ref\na@x.io,\"Ann,1\n");
+    for i in 0..200 {
+        text.push_str(&format!("b{i}@x.io,B,{i}\n"));
+    }
+    let file = file_with(text.as_bytes());
+    let mut input = Input::open(file.path(), &InputOptions::default()).unwrap();
+    let error = input.next_record().unwrap_err();
+    assert_eq!(error.code(), "file.csv");
+    assert_eq!(error.line(), Some(2));
+    assert!(error.to_string().contains("never closed"), "{error}");
+}
+
+#[test]
+fn explicit_utf8_with_invalid_bytes_names_the_line() {
+    let options = InputOptions { encoding: Some(encoding_rs::UTF_8), ..InputOptions::default() };
+    let error = open_err(b"email,name,ref\na@x.io,Ann,1\nb@x.io,Ren\xe9,2\n", &options);
+    assert_eq!(error.code(), "file.encoding");
+    assert_eq!(error.line(), Some(3));
+    assert!(error.to_string().contains("--encoding windows-1252"), "{error}");
+}
+
+#[test]
+fn a_pipe_is_read_too() {
+    // A FIFO cannot be scanned twice: the encoding is decided from its start, and a bad byte
+    // later on is reported by line.
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("in.csv");
+    let status = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !status.is_ok_and(|s| s.success()) {
+        return;
+    }
+    let writer_path = fifo.clone();
+    // More than the 8 KiB the encoding is decided from, before the bad byte.
+    let mut text = b"email;name;ref\r\n".to_vec();
+    for i in 0..1000 {
+        text.extend_from_slice(format!("a{i}@x.io;Ann;{i}\r\n").as_bytes());
+    }
+    text.extend_from_slice(b"b@x.io;B\xe9;2\r\n");
+    let writer = std::thread::spawn(move || {
+        let mut pipe = std::fs::OpenOptions::new().write(true).open(writer_path).unwrap();
+        // The reader may stop at the error and close its end early.
+        let _ = pipe.write_all(&text);
+    });
+    let mut input = Input::open(&fifo, &InputOptions::default()).unwrap();
+    assert_eq!(input.fingerprint(), None);
+    assert_eq!(input.encoding_name(), "UTF-8");
+    assert_eq!(input.delimiter(), b';');
+    for line in 2..1002 {
+        assert_eq!(input.next_record().unwrap().unwrap().line(), line);
+    }
+    let error = input.next_record().unwrap_err();
+    assert_eq!(error.code(), "file.encoding");
+    assert_eq!(error.line(), Some(1002));
+    assert!(error.to_string().contains("line 1002, column 2"), "{error}");
+    drop(input);
+    writer.join().unwrap();
+}
+
+#[test]
+fn a_million_rows_stream_quickly() {
+    // Not a benchmark, a tripwire: per-row allocations or quadratic work show up here.
+    let mut text = String::from("email,name,reference\n");
+    for i in 0..200_000 {
+        text.push_str(&format!("customer{i}@example.com,Customer {i},INV-{i:07}\n"));
+    }
+    let file = file_with(text.as_bytes());
+    let started = std::time::Instant::now();
+    let mut input = Input::open(file.path(), &InputOptions::default()).unwrap();
+    let mut rows = 0;
+    let mut bytes = 0;
+    while let Some(record) = input.next_record().unwrap() {
+        rows += 1;
+        bytes += record.get(Field::Email).map_or(0, |v| v.len());
+    }
+    assert_eq!(rows, 200_000);
+    assert!(bytes > 0);
+    // Generous even for a debug build on a slow machine.
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048),
+                                   no_header in proptest::prelude::any::<bool>()) {
+        let file = file_with(&bytes);
+        let options = InputOptions { no_header, ..InputOptions::default() };
+        if let Ok(mut input) = Input::open(file.path(), &options) {
+            let _ = input.mapping().describe();
+            while let Ok(Some(record)) = input.next_record() {
+                for field in Field::ALL {
+                    let _ = record.get(field);
+                }
+                let _ = record.short();
+            }
+        }
+    }
+
+    #[test]
+    fn csv_like_text_never_panics(text in "[a-z@.,;\t|\"\r\n ]{0,400}", no_header in proptest::prelude::any::<bool>()) {
+        let file = file_with(text.as_bytes());
+        let options = InputOptions { no_header, maps: vec![], ..InputOptions::default() };
+        let header = format!("email,name,reference\n{text}");
+        let with_header = file_with(header.as_bytes());
+        for path in [file.path(), with_header.path()] {
+            if let Ok(mut input) = Input::open(path, &options) {
+                let mut last_line = 0;
+                while let Ok(Some(record)) = input.next_record() {
+                    // Lines only go forward.
+                    proptest::prop_assert!(record.line() > last_line);
+                    last_line = record.line();
+                    for field in Field::ALL {
+                        let _ = record.get(field);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,812 @@
+//! HTTP-level tests of the sandbox: raw requests against a running instance, one per route
+//! and per fault knob.
+
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::routes::{CORRELATION_HEADER, REFRESH_PATH, TOKEN_PATH};
+use super::*;
+
+const INVITATIONS: &str = "/v1/private/business-units/46d6a890000064000500e0c3/email-invitations";
+const TEMPLATES: &str = "/v1/private/business-units/46d6a890000064000500e0c3/templates";
+
+async fn start(config: SandboxConfig) -> Sandbox {
+    Sandbox::start_recording(config, 0, false, None).await.expect("the sandbox starts")
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(10)).build().expect("a client")
+}
+
+fn basic(key: &str, secret: &str) -> String {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{key}:{secret}"));
+    format!("Basic {encoded}")
+}
+
+fn demo_basic() -> String {
+    basic(DEMO_API_KEY, DEMO_API_SECRET)
+}
+
+async fn token_request(sandbox: &Sandbox, path: &str, authorization: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    http()
+        .post(format!("{}{path}", sandbox.api_url()))
+        .header("authorization", authorization)
+        .form(form)
+        .send()
+        .await
+        .expect("an answer")
+}
+
+async fn password_grant(sandbox: &Sandbox) -> Value {
+    let form = [("grant_type", "password"), ("username", DEMO_USERNAME), ("password", DEMO_PASSWORD)];
+    let response = token_request(sandbox, TOKEN_PATH, &demo_basic(), &form).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+async fn password_token(sandbox: &Sandbox) -> String {
+    password_grant(sandbox).await["access_token"].as_str().unwrap().to_string()
+}
+
+async fn client_token(sandbox: &Sandbox) -> String {
+    let form = [("grant_type", "client_credentials")];
+    let response = token_request(sandbox, TOKEN_PATH, &demo_basic(), &form).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+fn invitation(email: &str, reference: &str) -> Value {
+    json!({
+        "consumerEmail": email,
+        "consumerName": "John Doe",
+        "referenceNumber": reference,
+        "locale": "en-US",
+        "serviceReviewInvitation": {"tags": ["vip"]}
+    })
+}
+
+async fn invite(sandbox: &Sandbox, token: &str, body: &Value) -> reqwest::Result<reqwest::Response> {
+    http().post(format!("{}{INVITATIONS}", sandbox.invitations_url())).bearer_auth(token).json(body).send().await
+}
+
+async fn json_of(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+fn is_uuid_like(text: &str) -> bool {
+    let groups: Vec<usize> = text.split('-').map(str::len).collect();
+    groups == [8, 4, 4, 4, 12] && text.chars().all(|c| c == '-' || c.is_ascii_hexdigit())
+}
+
+// ----- tokens -----
+
+#[tokio::test]
+async fn the_password_grant_answers_strings_only() {
+    let sandbox = start(SandboxConfig::default()).await;
+    let body = password_grant(&sandbox).await;
+    let object = body.as_object().unwrap();
+    for (key, value) in object {
+        assert!(value.is_string(), "{key} is {value}");
+    }
+    assert_eq!(body["expires_in"], "359999");
+    assert_eq!(body["token_type"], "BearerToken");
+    assert_eq!(body["status"], "approved");
+    assert!(body["issued_at"].as_str().unwrap().parse::<u64>().is_ok());
+    assert!(body["access_token"].as_str().unwrap().len() >= 20);
+    assert!(body["refresh_token"].as_str().unwrap().len() >= 20);
+    // Tokens are new on every issue.
+    let again = password_grant(&sandbox).await;
+    assert_ne!(again["access_token"], body["access_token"]);
+    assert_eq!(sandbox.token_requests(), 2);
+}
+
+#[tokio::test]
+async fn the_client_credentials_grant_has_no_refresh_token() {
+    let sandbox = start(SandboxConfig { token_lifetime: Duration::from_secs(60), ..SandboxConfig::default() }).await;
+    let response = token_request(&sandbox, TOKEN_PATH, &demo_basic(), &[("grant_type", "client_credentials")]).await;
+    let (status, body) = json_of(response).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body["access_token"].is_string());
+    assert_eq!(body["expires_in"], "60");
+    assert!(body.get("refresh_token").is_none(), "{body}");
+}
+
+#[tokio::test]
+async fn token_requests_are_refused_as_oauth_servers_do() {
+    let sandbox = start(SandboxConfig::default()).await;
+    let good = [("grant_type", "password"), ("username", DEMO_USERNAME), ("password", DEMO_PASSWORD)];
+    let wrong_password = [("grant_type", "password"), ("username", DEMO_USERNAME), ("password", "guess")];
+    type Form<'a> = Vec<(&'a str, &'a str)>;
+    let cases: Vec<(String, Form, StatusCode, &str)> = vec![
+        (basic(DEMO_API_KEY, "wrong"), good.to_vec(), StatusCode::UNAUTHORIZED, "invalid_client"),
+        (basic("wrong", DEMO_API_SECRET), good.to_vec(), StatusCode::UNAUTHORIZED, "invalid_client"),
+        ("Bearer x".to_string(), good.to_vec(), StatusCode::UNAUTHORIZED, "invalid_client"),
+        ("Basic !!!".to_string(), good.to_vec(), StatusCode::UNAUTHORIZED, "invalid_client"),
+        (demo_basic(), wrong_password.to_vec(), StatusCode::BAD_REQUEST, "invalid_grant"),
+        (demo_basic(), vec![("grant_type", "password")], StatusCode::BAD_REQUEST, "invalid_request"),
+        (demo_basic(), vec![("username", DEMO_USERNAME)], StatusCode::BAD_REQUEST, "invalid_request"),
+        (demo_basic(), vec![("grant_type", "authorization_code")], StatusCode::BAD_REQUEST, "unsupported_grant_type"),
+    ];
+    for (authorization, form, status, error) in cases {
+        let response = token_request(&sandbox, TOKEN_PATH, &authorization, &form).await;
+        let (got, body) = json_of(response).await;
+        assert_eq!(got, status, "{authorization} {form:?}: {body}");
+        assert_eq!(body["error"], error, "{authorization} {form:?}: {body}");
+        assert!(is_uuid_like(body["correlationId"].as_str().unwrap()));
+    }
+
+    // No Authorization header at all.
+    let response = http().post(format!("{}{TOKEN_PATH}", sandbox.api_url())).form(&good).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    // Not form-encoded.
+    let response = http()
+        .post(format!("{}{TOKEN_PATH}", sandbox.api_url()))
+        .header("authorization", demo_basic())
+        .json(&json!({"grant_type": "client_credentials"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json_of(response).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_request");
+}
+
+#[tokio::test]
+async fn a_refresh_token_is_traded_once_for_a_new_pair() {
+    let sandbox = start(SandboxConfig::default()).await;
+    let first = password_grant(&sandbox).await;
+    let refresh = first["refresh_token"].as_str().unwrap();
+    let form = [("grant_type", "refresh_token"), ("refresh_token", refresh)];
+
+    let response = token_request(&sandbox, REFRESH_PATH, &demo_basic(), &form).await;
+    let (status, renewed) = json_of(response).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(renewed["access_token"], first["access_token"]);
+    assert!(renewed["refresh_token"].is_string());
+    assert!(renewed.as_object().unwrap().values().all(Value::is_string));
+    let token = renewed["access_token"].as_str().unwrap();
+    let accepted = invite(&sandbox, token, &invitation("a@example.com", "r1")).await.unwrap();
+    assert_eq!(accepted.status(), StatusCode::ACCEPTED);
+
+    // Used up, unknown, or without the client's credentials: refused.
+    let response = token_request(&sandbox, REFRESH_PATH, &demo_basic(), &form).await;
+    let (status, body) = json_of(response).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    let unknown = [("grant_type", "refresh_token"), ("refresh_token", "nope")];
+    let response = token_request(&sandbox, REFRESH_PATH, &demo_basic(), &unknown).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let next = renewed["refresh_token"].as_str().unwrap();
+    let form = [("grant_type", "refresh_token"), ("refresh_token", next)];
+    let response = token_request(&sandbox, REFRESH_PATH, &basic("x", "y"), &form).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let wrong_grant = [("grant_type", "password"), ("refresh_token", next)];
+    let response = token_request(&sandbox, REFRESH_PATH, &demo_basic(), &wrong_grant).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let missing = [("grant_type", "refresh_token")];
+    let response = token_request(&sandbox, REFRESH_PATH, &demo_basic(), &missing).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+
+    // The refresh grant also works on the access-token endpoint, as Trustpilot documents.
+    let response = token_request(&sandbox, TOKEN_PATH, &demo_basic(), &form).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(sandbox.token_requests(), 8);
+}
+
+#[tokio::test]
+async fn asking_for_tokens_too_often_is_answered_429() {
+    let sandbox = start(SandboxConfig::default()).await;
+    for _ in 0..10 {
+        client_token(&sandbox).await;
+    }
+    let response = token_request(&sandbox, TOKEN_PATH, &demo_basic(), &[("grant_type", "client_credentials")]).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().get("retry-after").is_none());
+    let (_, body) = json_of(response).await;
+    assert_eq!(body["fault"]["detail"]["errorcode"], "policies.ratelimit.SpikeArrestViolation");
+    let refresh = token_request(&sandbox, REFRESH_PATH, &demo_basic(), &[("grant_type", "refresh_token")]).await;
+    assert_eq!(refresh.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(sandbox.token_requests(), 12);
+}
+
+#[tokio::test]
+async fn tokens_expire_after_their_lifetime() {
+    let sandbox =
+        start(SandboxConfig { token_lifetime: Duration::from_millis(1000), ..SandboxConfig::default() }).await;
+    let token = password_token(&sandbox).await;
+    let first = invite(&sandbox, &token, &invitation("a@example.com", "r1")).await.unwrap();
+    assert_eq!(first.status(), StatusCode::ACCEPTED);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let late = invite(&sandbox, &token, &invitation("b@example.com", "r2")).await.unwrap();
+    let (status, body) = json_of(late).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["fault"]["detail"]["errorcode"], "oauth.v2.InvalidAccessToken");
+    assert_eq!(sandbox.accepted().len(), 1);
+}
+
+// ----- business units and templates -----
+
+#[tokio::test]
+async fn business_units_are_found_by_domain_with_the_api_key() {
+    let sandbox = start(SandboxConfig::default()).await;
+    let find = |name: &str, key: Option<&str>| {
+        let name: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();
+        let mut request = http().get(format!("{}/v1/business-units/find?name={name}", sandbox.api_url()));
+        if let Some(key) = key {
+            request = request.header("apikey", key);
+        }
+        request.send()
+    };
+    for name in ["example.com", "EXAMPLE.com", "www.example.com"] {
+        let (status, body) = json_of(find(name, Some(DEMO_API_KEY)).await.unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "{name}");
+        assert_eq!(body["id"], DEMO_BUSINESS_UNIT_ID);
+        assert_eq!(body["displayName"], "Example Shop");
+        assert_eq!(body["name"]["identifying"], DEMO_DOMAIN);
+        assert!(body["links"].is_array());
+    }
+    for name in ["other.com", "https://example.com", "example"] {
+        let (status, body) = json_of(find(name, Some(DEMO_API_KEY)).await.unwrap()).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{name}");
+        assert!(is_uuid_like(body["correlationId"].as_str().unwrap()));
+    }
+    for key in [None, Some("wrong")] {
+        let (status, body) = json_of(find(DEMO_DOMAIN, key).await.unwrap()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(body["fault"]["faultstring"], "Invalid ApiKey");
+    }
+    let response = http()
+        .get(format!("{}/v1/business-units/find", sandbox.api_url()))
+        .header("apikey", DEMO_API_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn templates_are_listed_with_a_token() {
+    let sandbox = start(SandboxConfig::default()).await;
+    let token = password_token(&sandbox).await;
+    let url = format!("{}{TEMPLATES}", sandbox.invitations_url());
+    let (status, body) = json_of(http().get(&url).bearer_auth(&token).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    let templates = body["templates"].as_array().unwrap();
+    assert!(templates.len() >= 2);
+    for template in templates {
+        for key in ["id", "name", "locale", "type"] {
+            assert!(template[key].is_string(), "{key}: {template}");
+        }
+        assert!(template["isDefaultTemplate"].is_boolean());
+    }
+    assert_eq!(templates.iter().filter(|t| t["isDefaultTemplate"] == true).count(), 1);
+
+    let response = http().get(&url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let other = url.replace(DEMO_BUSINESS_UNIT_ID, "000000000000000000000000");
+    let response = http().get(&other).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let client = client_token(&sandbox).await;
+    let response = http().get(&url).bearer_auth(&client).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response =
+        http().get(&url).bearer_auth(&client).header("x-business-user-id", DEMO_BUSINESS_USER_ID).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+// ----- invitations -----
+
+#[tokio::test]
+async fn an_accepted_invitation_is_recorded() {
+    let sandbox = start(SandboxConfig::default()).await;
+    let token = password_token(&sandbox).await;
+    let first = invitation("john.doe@example.com", "inv00001");
+    let response = invite(&sandbox, &token, &first).await.unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert!(response.text().await.unwrap().is_empty());
+    // The next 202 carries a small body: a client has to cope with both.
+    let response = invite(&sandbox, &token, &invitation("jane@example.com", "inv00002")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let (_, body) = json_of(response).await;
+    assert!(is_uuid_like(body["correlationId"].as_str().unwrap()));
+
+    let accepted = sandbox.accepted();
+    assert_eq!(accepted.len(), 2);
+    assert_eq!(accepted[0].email, "john.doe@example.com");
+    assert_eq!(accepted[0].reference, "inv00001");
+    assert_eq!(accepted[0].body, first);
+    assert!(accepted[0].at <= accepted[1].at);
+    assert_eq!(accepted[1].reference, "inv00002");
+}
+
+#[tokio::test]
+async fn invitations_need_a_valid_token() {
+    let sandbox = start(SandboxConfig::default()).await;
+    let expected = json!({"fault": {"faultstring": "Invalid access token",
+        "detail": {"errorcode": "oauth.v2.InvalidAccessToken"}}});
+    let url = format!("{}{INVITATIONS}", sandbox.invitations_url());
+    let body = invitation("a@example.com", "r1");
+    let requests = [
+        http().post(&url).json(&body),
+        http().post(&url).bearer_auth("made-up").json(&body),
+        http().post(&url).header("authorization", demo_basic()).json(&body),
+        http().post(&url).header("authorization", "Bearer ").json(&body),
+    ];
+    for request in requests {
+        let (status, answer) = json_of(request.send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(answer, expected);
+    }
+    assert!(sandbox.accepted().is_empty());
+}
+
+#[tokio::test]
+async fn a_client_credentials_token_needs_the_business_user_id() {
+    let sandbox = start(SandboxConfig::default()).await;
+    let token = client_token(&sandbox).await;
+    let url = format!("{}{INVITATIONS}", sandbox.invitations_url());
+    let body = invitation("a@example.com", "r1");
+    for user in [None, Some("000000000000000000000000"), Some(DEMO_BUSINESS_UNIT_ID)] {
+        let mut request = http().post(&url).bearer_auth(&token).json(&body);
+        if let Some(user) = user {
+            request = request.header("x-business-user-id", user);
+        }
+        let (status, answer) = json_of(request.send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{user:?}");
+        assert_eq!(answer["errorCode"], 1014);
+        assert!(answer["message"].is_string() && answer["details"].is_string());
+        assert!(is_uuid_like(answer["correlationId"].as_str().unwrap()));
+    }
+    let response = http()
+        .post(&url)
+        .bearer_auth(&token)
+        .header("x-business-user-id", DEMO_BUSINESS_USER_ID)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert_eq!(sandbox.accepted().len(), 1);
+}
+
+#[tokio::test]
+async fn the_business_unit_must_exist_and_not_be_a_user_id() {
+    let sandbox = start(SandboxConfig::default()).await;
+    let token = password_token(&sandbox).await;
+    let body = invitation("a@example.com", "r1");
+    for (id, status) in
+        [("000000000000000000000000", StatusCode::NOT_FOUND), (DEMO_BUSINESS_USER_ID, StatusCode::FORBIDDEN)]
+    {
+        let url = format!("{}/v1/private/business-units/{id}/email-invitations", sandbox.invitations_url());
+        let response = http().post(url).bearer_auth(&token).json(&body).send().await.unwrap();
+        let (got, answer) = json_of(response).await;
+        assert_eq!(got, status, "{id}: {answer}");
+        assert!(is_uuid_like(answer["correlationId"].as_str().unwrap()));
+    }
+    assert!(sandbox.accepted().is_empty());
+}
+
+#[tokio::test]
+async fn invitations_must_be_json() {
+    let sandbox = start(SandboxConfig::default()).await;
+    let token = password_token(&sandbox).await;
+    let url = format!("{}{INVITATIONS}", sandbox.invitations_url());
+    let body = invitation("a@example.com", "r1").to_string();
+    for content_type in [None, Some("text/plain"), Some("application/x-www-form-urlencoded")] {
+        let mut request = http().post(&url).bearer_auth(&token).body(body.clone());
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let (status, answer) = json_of(request.send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{content_type:?}");
+        assert!(is_uuid_like(answer["correlationId"].as_str().unwrap()));
+    }
+    let response = http()
+        .post(&url)
+        .bearer_auth(&token)
+        .header("content-type", "application/json; charset=utf-8")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+}
+
+#[tokio::test]
+async fn a_body_the_service_would_reject_gets_its_400() {
+    let sandbox = start(SandboxConfig::default()).await;
+    let token = password_token(&sandbox).await;
+    let mut bad_email = invitation("john.doe", "r1");
+    let (status, answer) = json_of(invite(&sandbox, &token, &bad_email).await.unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(answer["message"], "Invalid request");
+    assert_eq!(answer["errorCode"], 1001);
+    assert_eq!(answer["details"], "'Consumer Email' is not in the correct format.");
+    assert!(is_uuid_like(answer["correlationId"].as_str().unwrap()));
+
+    bad_email["referenceNumber"] = json!("#1001");
+    bad_email["consumerEmail"] = json!("a@example.com");
+    let (status, answer) = json_of(invite(&sandbox, &token, &bad_email).await.unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(answer["details"].as_str().unwrap().contains("Reference Number"));
+
+    let response = http()
+        .post(format!("{}{INVITATIONS}", sandbox.invitations_url()))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{\"consumerEmail\":")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(sandbox.accepted().is_empty());
+}
+
+#[tokio::test]
+async fn each_host_serves_only_its_own_endpoints() {
+    let sandbox = start(SandboxConfig::default()).await;
+    let token = password_token(&sandbox).await;
+    let response = http()
+        .post(format!("{}{INVITATIONS}", sandbox.api_url()))
+        .bearer_auth(&token)
+        .json(&invitation("a@example.com", "r1"))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json_of(response).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(is_uuid_like(body["correlationId"].as_str().unwrap()));
+    let response = http()
+        .post(format!("{}{TOKEN_PATH}", sandbox.invitations_url()))
+        .header("authorization", demo_basic())
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert!(sandbox.accepted().is_empty());
+    assert_eq!(sandbox.token_requests(), 1);
+}
+
+#[tokio::test]
+async fn every_request_is_logged_and_every_answer_has_a_correlation_id() {
+    let sandbox = start(SandboxConfig::default()).await;
+    assert!(sandbox.api_url().starts_with("http://127.0.0.1:"));
+    assert!(sandbox.invitations_url().starts_with("http://127.0.0.1:"));
+    let token = password_token(&sandbox).await;
+    let responses = [
+        http().get(format!("{}/nowhere", sandbox.api_url())).send().await.unwrap(),
+        http().get(format!("{}{TOKEN_PATH}", sandbox.api_url())).send().await.unwrap(),
+        invite(&sandbox, &token, &invitation("a@example.com", "r1")).await.unwrap(),
+        invite(&sandbox, "bad", &invitation("a@example.com", "r1")).await.unwrap(),
+    ];
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(statuses, [404, 405, 202, 401]);
+    for response in &responses {
+        let id = response.headers()[CORRELATION_HEADER].to_str().unwrap();
+        assert!(is_uuid_like(id), "{id}");
+    }
+    let log: Vec<(String, String, u16)> =
+        sandbox.requests().into_iter().map(|r| (r.method, r.path, r.status)).collect();
+    let expected = [
+        ("POST", TOKEN_PATH, 200),
+        ("GET", "/nowhere", 404),
+        ("GET", TOKEN_PATH, 405),
+        ("POST", INVITATIONS, 202),
+        ("POST", INVITATIONS, 401),
+    ];
+    let expected: Vec<(String, String, u16)> =
+        expected.iter().map(|(m, p, s)| (m.to_string(), p.to_string(), *s)).collect();
+    assert_eq!(log, expected);
+    let times: Vec<Duration> = sandbox.requests().iter().map(|r| r.at).collect();
+    assert!(times.windows(2).all(|pair| pair[0] <= pair[1]));
+}
+
+// ----- fault knobs -----
+
+#[tokio::test]
+async fn latency_and_jitter_delay_every_answer() {
+    let sandbox = start(SandboxConfig {
+        latency: Duration::from_millis(150),
+        jitter: Duration::from_millis(50),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let started = Instant::now();
+    let token = password_token(&sandbox).await;
+    assert!(started.elapsed() >= Duration::from_millis(100), "token requests are delayed too");
+    let mut elapsed = Vec::new();
+    for i in 0..8 {
+        let started = Instant::now();
+        let response = invite(&sandbox, &token, &invitation("a@example.com", &format!("r{i}"))).await.unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        elapsed.push(started.elapsed());
+    }
+    assert!(elapsed.iter().all(|e| *e >= Duration::from_millis(100)), "{elapsed:?}");
+    assert!(elapsed.iter().all(|e| *e < Duration::from_millis(1000)), "{elapsed:?}");
+    let spread = *elapsed.iter().max().unwrap() - *elapsed.iter().min().unwrap();
+    assert!(spread >= Duration::from_millis(10), "jitter varies the delay: {elapsed:?}");
+}
+
+#[tokio::test]
+async fn failures_are_5xx_and_not_recorded() {
+    let sandbox = start(SandboxConfig { fail_rate: 1.0, ..SandboxConfig::default() }).await;
+    let token = password_token(&sandbox).await;
+    let mut seen = Vec::new();
+    for i in 0..30 {
+        let response = invite(&sandbox, &token, &invitation("a@example.com", &format!("r{i}"))).await.unwrap();
+        let status = response.status().as_u16();
+        assert!(response.headers().contains_key(CORRELATION_HEADER));
+        assert!(!response.text().await.unwrap().is_empty());
+        seen.push(status);
+    }
+    for status in [500, 502, 503] {
+        assert!(seen.contains(&status), "{status} in {seen:?}");
+    }
+    assert!(seen.iter().all(|s| [500, 502, 503].contains(s)));
+    assert!(sandbox.accepted().is_empty());
+    // Contract errors still come first: a bad body is a 400, not a 5xx.
+    let response = invite(&sandbox, &token, &invitation("bad", "r")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
+/// The statuses a sandbox answers `n` valid invitations with, in order.
+async fn statuses(config: SandboxConfig, n: usize) -> Vec<u16> {
+    let sandbox = start(config).await;
+    let token = password_token(&sandbox).await;
+    let mut statuses = Vec::new();
+    for i in 0..n {
+        let status = match invite(&sandbox, &token, &invitation("a@example.com", &format!("r{i}"))).await {
+            Ok(response) => response.status().as_u16(),
+            Err(_) => 0,
+        };
+        statuses.push(status);
+    }
+    statuses
+}
+
+#[tokio::test]
+async fn faults_follow_the_seed() {
+    let config = |seed| SandboxConfig { fail_rate: 0.3, drop_rate: 0.2, seed, ..SandboxConfig::default() };
+    let first = statuses(config(42), 40).await;
+    let again = statuses(config(42), 40).await;
+    let other = statuses(config(43), 40).await;
+    assert_eq!(first, again);
+    assert_ne!(first, other);
+    assert!(first.contains(&202) && first.contains(&0), "{first:?}");
+    assert!(first.iter().any(|s| *s >= 500), "{first:?}");
+}
+
+#[tokio::test]
+async fn a_dropped_request_is_accepted_and_gets_no_answer() {
+    let sandbox = start(SandboxConfig { drop_rate: 1.0, ..SandboxConfig::default() }).await;
+    let token = password_token(&sandbox).await;
+    let error = invite(&sandbox, &token, &invitation("a@example.com", "r1")).await.expect_err("no answer");
+    assert!(!error.is_timeout(), "{error:?}");
+    assert!(error.status().is_none());
+    let accepted = sandbox.accepted();
+    assert_eq!(accepted.len(), 1, "accepted once, and not re-sent by the client library");
+    assert_eq!(accepted[0].reference, "r1");
+    let last = sandbox.requests().pop().unwrap();
+    assert_eq!((last.path.as_str(), last.status), (INVITATIONS, 0));
+
+    // On the wire: the whole request went out, and not one byte came back.
+    let address = sandbox.invitations_url().replace("http://", "");
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let body = invitation("b@example.com", "r2").to_string();
+    let request = format!(
+        "POST {INVITATIONS} HTTP/1.1\r\nhost: {address}\r\nauthorization: Bearer {token}\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer))
+        .await
+        .expect("the connection is closed, not left hanging");
+    match read {
+        Ok(_) => assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer)),
+        Err(error) => assert_eq!(error.kind(), std::io::ErrorKind::ConnectionReset),
+    }
+    assert_eq!(sandbox.accepted().len(), 2);
+
+    // A request that is not accepted is answered as usual, on a fresh connection.
+    let response = invite(&sandbox, "bad", &invitation("c@example.com", "r3")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_keep_the_books_straight() {
+    let sandbox = start(SandboxConfig {
+        fail_rate: 0.2,
+        drop_rate: 0.2,
+        jitter: Duration::from_millis(20),
+        latency: Duration::from_millis(20),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let token = password_token(&sandbox).await;
+    let client = http();
+    let url = format!("{}{INVITATIONS}", sandbox.invitations_url());
+    let tasks: Vec<_> = (0..60)
+        .map(|i| {
+            let request = client.post(&url).bearer_auth(&token).json(&invitation("a@example.com", &format!("r{i}")));
+            tokio::spawn(async move { (i, request.send().await.map(|response| response.status().as_u16())) })
+        })
+        .collect();
+    let mut answered = Vec::new();
+    let mut dropped = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            (i, Ok(202)) => answered.push(format!("r{i}")),
+            (_, Ok(status)) => assert!([500, 502, 503].contains(&status), "{status}"),
+            (i, Err(_)) => dropped.push(format!("r{i}")),
+        }
+    }
+    assert!(!dropped.is_empty() && !answered.is_empty());
+    // Every 202 and every dropped connection is an accepted invitation, and nothing else is.
+    let mut accepted: Vec<String> = sandbox.accepted().into_iter().map(|a| a.reference).collect();
+    let mut expected = [answered, dropped].concat();
+    accepted.sort();
+    expected.sort();
+    assert_eq!(accepted, expected);
+}
+
+#[tokio::test]
+async fn the_quota_answers_429_within_a_sliding_window() {
+    let sandbox =
+        start(SandboxConfig { quota: Some((3, Duration::from_millis(1500))), ..SandboxConfig::default() }).await;
+    let started = Instant::now();
+    // The token request counts against the quota too.
+    let token = password_token(&sandbox).await;
+    for i in 0..2 {
+        let response = invite(&sandbox, &token, &invitation("a@example.com", &format!("r{i}"))).await.unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+    }
+    let refused = invite(&sandbox, &token, &invitation("a@example.com", "r2")).await.unwrap();
+    assert!(started.elapsed() < Duration::from_millis(1500), "the test ran too slowly to judge");
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().get("retry-after").is_none());
+    assert!(refused.headers().contains_key(CORRELATION_HEADER));
+    let (_, body) = json_of(refused).await;
+    assert_eq!(body["fault"]["detail"]["errorcode"], "policies.ratelimit.QuotaViolation");
+    assert_eq!(sandbox.accepted().len(), 2);
+
+    // Once the first requests leave the window, requests are admitted again.
+    tokio::time::sleep_until((started + Duration::from_millis(1550)).into()).await;
+    let response = invite(&sandbox, &token, &invitation("a@example.com", "r2")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert_eq!(sandbox.accepted().len(), 3);
+}
+
+#[tokio::test]
+async fn a_quota_429_says_retry_after_when_configured() {
+    let sandbox = start(SandboxConfig {
+        quota: Some((1, Duration::from_secs(60))),
+        retry_after: Some(Duration::from_secs(7)),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let token = password_token(&sandbox).await;
+    let response = invite(&sandbox, &token, &invitation("a@example.com", "r1")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.headers()["retry-after"], "7");
+    let statuses: Vec<u16> = sandbox.requests().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [200, 429]);
+}
+
+// ----- life cycle and record -----
+
+#[tokio::test]
+async fn the_record_file_gets_a_line_per_request_and_per_acceptance() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("record.jsonl");
+    let sandbox = Sandbox::start_recording(SandboxConfig::default(), 0, false, Some(&path)).await.unwrap();
+    let token = password_token(&sandbox).await;
+    invite(&sandbox, &token, &invitation("a@example.com", "r1")).await.unwrap();
+    invite(&sandbox, &token, &invitation("bad", "r2")).await.unwrap();
+    let lines: Vec<Value> =
+        std::fs::read_to_string(&path).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let kinds: Vec<&str> = lines.iter().map(|line| line["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["request", "accepted", "request", "request"]);
+    assert_eq!(lines[1]["email"], "a@example.com");
+    assert_eq!(lines[1]["reference"], "r1");
+    assert!(lines[1]["at_ms"].is_u64());
+    assert_eq!(lines[2]["status"], 202);
+    assert_eq!(lines[3]["status"], 400);
+    assert_eq!(lines[3]["method"], "POST");
+    assert_eq!(lines[3]["path"], INVITATIONS);
+    drop(sandbox);
+
+    // A second sandbox appends to the same file.
+    let sandbox = Sandbox::start_recording(SandboxConfig::default(), 0, false, Some(&path)).await.unwrap();
+    password_token(&sandbox).await;
+    let count = std::fs::read_to_string(&path).unwrap().lines().count();
+    assert_eq!(count, 5);
+
+    let missing = dir.path().join("no/such/dir/record.jsonl");
+    let error = Sandbox::start_recording(SandboxConfig::default(), 0, false, Some(&missing)).await.unwrap_err();
+    assert!(error.to_string().contains("TP_INVITE_SANDBOX_RECORD"), "{error}");
+}
+
+#[tokio::test]
+async fn shutdown_and_drop_stop_the_server() {
+    let sandbox = start(SandboxConfig::default()).await;
+    let url = format!("{}/v1/business-units/find?name=example.com", sandbox.api_url());
+    let response = http().get(&url).header("apikey", DEMO_API_KEY).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    sandbox.shutdown().await;
+    // A fresh client, so no pooled connection hides the closed listener.
+    assert!(http().get(&url).send().await.is_err());
+
+    let sandbox = start(SandboxConfig::default()).await;
+    let url = format!("{}/v1/business-units/find?name=example.com", sandbox.api_url());
+    drop(sandbox);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(http().get(&url).send().await.is_err());
+}
+
+#[tokio::test]
+async fn a_given_port_holds_the_api_and_the_next_one_the_invitations() {
+    // Find two free neighbouring ports; another process may take them in between, so retry.
+    for _ in 0..20 {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = probe.local_addr().unwrap().port();
+        drop(probe);
+        if port == u16::MAX {
+            continue;
+        }
+        let Ok(sandbox) = Sandbox::start_recording(SandboxConfig::default(), port, false, None).await else {
+            continue;
+        };
+        assert_eq!(sandbox.api_url(), format!("http://127.0.0.1:{port}"));
+        assert_eq!(sandbox.invitations_url(), format!("http://127.0.0.1:{}", port + 1));
+        let env: std::collections::HashMap<_, _> = sandbox.env().into_iter().collect();
+        assert_eq!(env.len(), 7);
+        assert_eq!(env["TRUSTPILOT_API_URL"], sandbox.api_url());
+        assert_eq!(env["TRUSTPILOT_INVITATIONS_API_URL"], sandbox.invitations_url());
+        assert_eq!(env["TRUSTPILOT_API_KEY"], DEMO_API_KEY);
+        assert_eq!(env["TRUSTPILOT_API_SECRET"], DEMO_API_SECRET);
+        assert_eq!(env["TRUSTPILOT_USERNAME"], DEMO_USERNAME);
+        assert_eq!(env["TRUSTPILOT_PASSWORD"], DEMO_PASSWORD);
+        assert_eq!(env["TRUSTPILOT_BUSINESS_UNIT_ID"], DEMO_BUSINESS_UNIT_ID);
+        // A busy port is an error that names it.
+        let error = Sandbox::start(SandboxConfig::default(), port).await.unwrap_err();
+        assert!(error.to_string().contains(&format!("127.0.0.1:{port}")), "{error}");
+        return;
+    }
+    panic!("found no two free neighbouring ports");
+}
+
+#[test]
+fn fault_flags_become_a_config() {
+    let args = crate::cli::FaultArgs {
+        latency: 20,
+        jitter: 5,
+        fail_rate: 0.1,
+        drop_rate: 0.2,
+        quota: Some(crate::cli::Rate { count: 833, per: Duration::from_secs(300) }),
+        retry_after: Some(30),
+        token_lifetime: 60,
+        seed: 9,
+    };
+    let config = SandboxConfig::from(&args);
+    assert_eq!(config.latency, Duration::from_millis(20));
+    assert_eq!(config.jitter, Duration::from_millis(5));
+    assert_eq!((config.fail_rate, config.drop_rate), (0.1, 0.2));
+    assert_eq!(config.quota, Some((833, Duration::from_secs(300))));
+    assert_eq!(config.retry_after, Some(Duration::from_secs(30)));
+    assert_eq!(config.token_lifetime, Duration::from_secs(60));
+    assert_eq!(config.seed, 9);
+    let default = SandboxConfig::default();
+    assert_eq!(default.token_lifetime, Duration::from_secs(359_999));
+    assert_eq!((default.seed, default.quota, default.retry_after), (1, None, None));
+    assert_eq!((default.fail_rate, default.drop_rate), (0.0, 0.0));
+}

@@ -1,0 +1,176 @@
+//! The end of a run as the user reads it: counts by status, the files written, and the next
+//! command to run; or one JSON object for scripts.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::exit::Exit;
+use crate::record::{Loaded, Status};
+
+/// "1 row", "2 rows".
+pub struct Count(pub u64, pub &'static str);
+
+impl fmt::Display for Count {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Count(n, noun) = *self;
+        if n == 1 { write!(f, "1 {noun}") } else { write!(f, "{n} {noun}s") }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Default, Serialize)]
+pub struct Summary {
+    pub rows: u64,
+    pub sent: u64,
+    pub failed: u64,
+    pub invalid: u64,
+    pub duplicate: u64,
+    pub skipped: u64,
+    pub unknown: u64,
+    pub ready: u64,
+    pub results: PathBuf,
+    pub errors: Option<PathBuf>,
+    pub exit_code: u8,
+    /// Why the run stopped early, if it did.
+    pub stopped: Option<String>,
+    /// The command to run next, if anything is left to do.
+    pub next: Option<String>,
+    #[serde(skip)]
+    pub advice: Vec<String>,
+}
+
+impl Summary {
+    /// Counts from the results record.
+    pub fn from_record(loaded: &Loaded, results: PathBuf, errors: Option<PathBuf>) -> Summary {
+        Summary {
+            rows: loaded.rows(),
+            sent: loaded.count(Status::Sent),
+            failed: loaded.count(Status::Failed),
+            invalid: loaded.count(Status::Invalid),
+            duplicate: loaded.count(Status::Duplicate),
+            skipped: loaded.count(Status::Skipped),
+            unknown: loaded.count(Status::Unknown),
+            ready: loaded.count(Status::Ready),
+            results,
+            errors,
+            ..Summary::default()
+        }
+    }
+
+    /// The exit code the counts call for, once the run has completed.
+    pub fn completed_exit(&self) -> Exit {
+        if self.failed > 0 || self.unknown > 0 {
+            Exit::FailedRows
+        } else if self.invalid > 0 || self.duplicate > 0 {
+            Exit::InvalidRows
+        } else {
+            Exit::Success
+        }
+    }
+
+    /// Prints the summary: JSON on stdout with `json`, else lines on stderr unless `quiet`.
+    pub fn print(&self, json: bool, quiet: bool) {
+        if json {
+            match serde_json::to_string(self) {
+                Ok(text) => println!("{text}"),
+                Err(e) => eprintln!("tp-invite: could not write the JSON summary: {e}"),
+            }
+            return;
+        }
+        if quiet {
+            return;
+        }
+        eprintln!("{self}");
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        for (n, what) in [
+            (self.sent, "sent"),
+            (self.ready, "ready to send"),
+            (self.failed, "failed"),
+            (self.unknown, "unknown (may have been sent)"),
+            (self.invalid, "invalid"),
+            (self.duplicate, "duplicate"),
+            (self.skipped, "skipped"),
+        ] {
+            if n > 0 {
+                parts.push(format!("{n} {what}"));
+            }
+        }
+        if parts.is_empty() {
+            parts.push("nothing to do".to_string());
+        }
+        writeln!(f, "{}: {}.", Count(self.rows, "row"), parts.join(", "))?;
+        if let Some(reason) = &self.stopped {
+            writeln!(f, "Stopped: {reason}")?;
+        }
+        writeln!(f, "Results: {}", self.results.display())?;
+        if let Some(errors) = &self.errors {
+            writeln!(f, "Errors:  {} ({})", errors.display(), Count(self.invalid + self.duplicate, "row"))?;
+        }
+        for line in &self.advice {
+            writeln!(f, "{line}")?;
+        }
+        match &self.next {
+            Some(next) => write!(f, "Next:    {next}"),
+            None => write!(f, "Nothing is left to do."),
+        }
+    }
+}
+
+/// A path as a shell would need it in a command line.
+pub fn shell_quote(text: &str) -> String {
+    if !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+".contains(c)) {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_grammatical() {
+        assert_eq!(Count(0, "row").to_string(), "0 rows");
+        assert_eq!(Count(1, "row").to_string(), "1 row");
+        assert_eq!(Count(2, "row").to_string(), "2 rows");
+    }
+
+    #[test]
+    fn paths_are_quoted_for_the_shell_only_when_needed() {
+        assert_eq!(shell_quote("data/customers.csv"), "data/customers.csv");
+        assert_eq!(shell_quote("my file.csv"), "'my file.csv'");
+        assert_eq!(shell_quote("it's.csv"), r"'it'\''s.csv'");
+    }
+
+    #[test]
+    fn exit_codes_follow_the_counts() {
+        let mut s = Summary { rows: 3, sent: 3, ..Summary::default() };
+        assert_eq!(s.completed_exit(), Exit::Success);
+        s.invalid = 1;
+        assert_eq!(s.completed_exit(), Exit::InvalidRows);
+        s.unknown = 1;
+        assert_eq!(s.completed_exit(), Exit::FailedRows);
+        let skipped = Summary { rows: 3, sent: 1, skipped: 2, ..Summary::default() };
+        assert_eq!(skipped.completed_exit(), Exit::Success, "--limit does not fail a run");
+    }
+
+    #[test]
+    fn json_has_the_documented_keys() {
+        let s = Summary { rows: 1, ready: 1, results: "r.csv".into(), ..Summary::default() };
+        let json = serde_json::to_value(&s).unwrap();
+        for key in
+            ["rows", "sent", "failed", "invalid", "duplicate", "skipped", "unknown", "ready", "results", "errors"]
+        {
+            assert!(json.get(key).is_some(), "{key}");
+        }
+        assert_eq!(json["errors"], serde_json::Value::Null);
+    }
+}

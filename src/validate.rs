@@ -1,0 +1,852 @@
+//! Validation rules: a raw row becomes a normalised [`Invitation`] and the list of its problems.
+//!
+//! Pure functions, no I/O: the same rules check input rows, flag defaults, and the rows
+//! `retry` reads back from a results file.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+
+use crate::invitation::{Field, Invitation};
+
+/// Trustpilot's invitation locales.
+pub const LOCALES: [&str; 25] = [
+    "da-DK", "de-AT", "de-CH", "de-DE", "en-AU", "en-CA", "en-GB", "en-IE", "en-NZ", "en-US", "es-ES", "fi-FI",
+    "fr-BE", "fr-FR", "it-IT", "ja-JP", "nb-NO", "nl-BE", "nl-NL", "pl-PL", "pt-BR", "pt-PT", "ru-RU", "sv-SE",
+    "zh-CN",
+];
+
+const MAX_EMAIL: usize = 254;
+const MAX_TEXT: usize = 255;
+const REFERENCE_FORBIDDEN: [char; 6] = ['#', '*', '+', '"', '%', '&'];
+
+/// One problem of one row: a line of the error report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The field's name, or `row` for a problem of the whole row.
+    pub field: &'static str,
+    /// Stable, machine-readable: `email.invalid`, `row.duplicate`, ...
+    pub code: &'static str,
+    pub value: String,
+    /// A sentence a shop owner understands, saying what to do.
+    pub message: String,
+}
+
+impl Problem {
+    fn new(field: &'static str, code: &'static str, value: &str, message: String) -> Problem {
+        Problem { field, code, value: value.to_string(), message }
+    }
+}
+
+/// What a row looks like to the validator: values by field, and whether it was cut short.
+pub trait RawRow {
+    /// The untrimmed value, or `None` when the file has no column for it (or the row ends before it).
+    fn get(&self, field: Field) -> Option<Cow<'_, str>>;
+    /// `(found, expected)` fields when the row has fewer fields than the header.
+    fn short(&self) -> Option<(usize, usize)> {
+        None
+    }
+}
+
+impl RawRow for crate::input::Record<'_> {
+    fn get(&self, field: Field) -> Option<Cow<'_, str>> {
+        crate::input::Record::get(self, field)
+    }
+    fn short(&self) -> Option<(usize, usize)> {
+        crate::input::Record::short(self)
+    }
+}
+
+/// Values for rows whose column is absent or empty, already validated.
+#[derive(Debug, Clone, Default)]
+pub struct Defaults {
+    values: [Option<String>; 12],
+}
+
+impl Defaults {
+    /// Checks each flag value with the rule of its field; the error says which flag is wrong.
+    pub fn new(values: impl IntoIterator<Item = (Field, Option<String>)>) -> Result<Defaults, String> {
+        let mut defaults = Defaults::default();
+        let mut invitation = Invitation::default();
+        let mut problems = Vec::new();
+        for (field, value) in values {
+            let Some(value) = value else { continue };
+            let trimmed = value.trim();
+            if trimmed.is_empty() {
+                continue;
+            }
+            problems.clear();
+            check_optional(field, trimmed, &mut invitation, &mut problems);
+            if let Some(problem) = problems.first() {
+                let flag = field.name().replace('_', "-");
+                return Err(format!("--{flag} '{trimmed}': {}", problem.message));
+            }
+            defaults.values[field.index()] = Some(trimmed.to_string());
+        }
+        Ok(defaults)
+    }
+
+    fn get(&self, field: Field) -> Option<&str> {
+        self.values[field.index()].as_deref()
+    }
+}
+
+/// The verdict on one row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Checked {
+    /// The normalised values (for an invalid row, the trimmed values as far as they go).
+    pub invitation: Invitation,
+    pub problems: Vec<Problem>,
+    /// Valid, but the same email and reference as an earlier valid row.
+    pub duplicate: bool,
+}
+
+impl Checked {
+    pub fn is_valid(&self) -> bool {
+        self.problems.is_empty() && !self.duplicate
+    }
+}
+
+/// A hasher for keys that are already hashes.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// Checks rows one after the other, remembering a compact hash of each valid row's email and
+/// reference to find duplicates (8 bytes a row, not the rows).
+pub struct Validator {
+    defaults: Defaults,
+    strip_reference_hash: bool,
+    seen: HashSet<u64, BuildHasherDefault<Prehashed>>,
+    key: String,
+}
+
+impl Validator {
+    pub fn new(defaults: Defaults) -> Validator {
+        Validator { defaults, strip_reference_hash: false, seen: HashSet::default(), key: String::new() }
+    }
+
+    /// A Shopify order export's order name is `#1001`; Trustpilot breaks on `#`, so drop it.
+    pub fn strip_reference_hash(mut self, yes: bool) -> Validator {
+        self.strip_reference_hash = yes;
+        self
+    }
+
+    /// Checks one row into `out`, reusing its buffers.
+    pub fn check(&mut self, row: &impl RawRow, out: &mut Checked) {
+        out.problems.clear();
+        out.duplicate = false;
+        let short = row.short();
+        if let Some((found, expected)) = short {
+            out.problems.push(Problem::new(
+                "row",
+                "row.too_few_fields",
+                &found.to_string(),
+                format!(
+                    "This row has {found} of the {expected} columns of the header; it was probably cut or a quote is \
+                     missing. Fix the row in the file."
+                ),
+            ));
+        }
+        for field in Field::ALL {
+            let raw = row.get(field);
+            let given = raw.as_deref().map(str::trim).filter(|v| !v.is_empty());
+            let value = given.or_else(|| self.defaults.get(field));
+            match field {
+                Field::Email | Field::Name | Field::Reference => {
+                    let value = value.unwrap_or("");
+                    if value.is_empty() && short.is_some() && raw.is_none() {
+                        set(required_slot(&mut out.invitation, field), "");
+                        continue; // already reported as a short row
+                    }
+                    check_required(field, value, self.strip_reference_hash, &mut out.invitation, &mut out.problems);
+                }
+                _ => match value {
+                    Some(value) => check_optional(field, value, &mut out.invitation, &mut out.problems),
+                    None => clear_optional(&mut out.invitation, field),
+                },
+            }
+        }
+        if out.problems.is_empty() {
+            self.key.clear();
+            for c in out.invitation.email.chars() {
+                self.key.extend(c.to_lowercase());
+            }
+            self.key.push('\u{0}');
+            self.key.push_str(&out.invitation.reference);
+            let hash = xxhash_rust::xxh3::xxh3_64(self.key.as_bytes());
+            if !self.seen.insert(hash) {
+                out.duplicate = true;
+            }
+        }
+    }
+
+    /// The problem line for a duplicate row, for the error report.
+    pub fn duplicate_problem(invitation: &Invitation) -> Problem {
+        Problem::new(
+            "row",
+            "row.duplicate",
+            &format!("{} / {}", invitation.email, invitation.reference),
+            "An earlier row has the same email and reference, so this one is not sent (one invitation per order)."
+                .to_string(),
+        )
+    }
+}
+
+fn set(slot: &mut String, value: &str) {
+    slot.clear();
+    slot.push_str(value);
+}
+
+fn set_opt(slot: &mut Option<String>, value: &str) {
+    match slot {
+        Some(s) => set(s, value),
+        None => *slot = Some(value.to_string()),
+    }
+}
+
+fn required_slot(inv: &mut Invitation, field: Field) -> &mut String {
+    match field {
+        Field::Email => &mut inv.email,
+        Field::Name => &mut inv.name,
+        _ => &mut inv.reference,
+    }
+}
+
+fn optional_slot(inv: &mut Invitation, field: Field) -> Option<&mut Option<String>> {
+    Some(match field {
+        Field::Locale => &mut inv.locale,
+        Field::RedirectUri => &mut inv.redirect_uri,
+        Field::PreferredSendTime => &mut inv.preferred_send_time,
+        Field::TemplateId => &mut inv.template_id,
+        Field::SenderEmail => &mut inv.sender_email,
+        Field::SenderName => &mut inv.sender_name,
+        Field::ReplyTo => &mut inv.reply_to,
+        Field::LocationId => &mut inv.location_id,
+        _ => return None,
+    })
+}
+
+fn clear_optional(inv: &mut Invitation, field: Field) {
+    match optional_slot(inv, field) {
+        Some(slot) => *slot = None,
+        None => inv.tags.clear(),
+    }
+}
+
+fn check_required(field: Field, value: &str, strip_hash: bool, inv: &mut Invitation, problems: &mut Vec<Problem>) {
+    let name = field.name();
+    if value.is_empty() {
+        let what = match field {
+            Field::Email => "an email address",
+            Field::Name => "the customer's name",
+            _ => "a reference (such as the order number)",
+        };
+        problems.push(Problem::new(
+            name,
+            leak_code(field, "required"),
+            "",
+            format!("The {name} is empty: every row needs {what}."),
+        ));
+        set(required_slot(inv, field), value);
+        return;
+    }
+    match field {
+        Field::Email => {
+            if let Err(problem) = check_email(name, value) {
+                problems.push(problem);
+            }
+            set(&mut inv.email, value);
+        }
+        Field::Name => {
+            check_text(field, value, problems);
+            set(&mut inv.name, value);
+        }
+        _ => {
+            let value = if strip_hash { value.strip_prefix('#').unwrap_or(value).trim_start() } else { value };
+            check_text(field, value, problems);
+            let bad: Vec<char> = REFERENCE_FORBIDDEN.iter().copied().filter(|c| value.contains(*c)).collect();
+            if !bad.is_empty() {
+                let list: Vec<String> = bad.iter().map(|c| format!("'{c}'")).collect();
+                problems.push(Problem::new(
+                    name,
+                    "reference.invalid_char",
+                    value,
+                    format!(
+                        "The reference contains {}, which breaks Trustpilot's review links; remove {} (none of # * + \" % & may appear).",
+                        list.join(" and "),
+                        if bad.len() == 1 { "it" } else { "them" }
+                    ),
+                ));
+            }
+            set(&mut inv.reference, value);
+        }
+    }
+}
+
+/// Control characters and length, for any free-text field.
+fn check_text(field: Field, value: &str, problems: &mut Vec<Problem>) {
+    let name = field.name();
+    if value.chars().any(char::is_control) {
+        problems.push(Problem::new(
+            name,
+            leak_code(field, "control_char"),
+            value,
+            format!("The {name} contains a control character (a tab or line break); remove it."),
+        ));
+    }
+    let len = value.chars().count();
+    if len > MAX_TEXT {
+        problems.push(Problem::new(
+            name,
+            leak_code(field, "too_long"),
+            value,
+            format!("The {name} is {len} characters long; Trustpilot accepts at most {MAX_TEXT}."),
+        ));
+    }
+}
+
+fn check_optional(field: Field, value: &str, inv: &mut Invitation, problems: &mut Vec<Problem>) {
+    let name = field.name();
+    match field {
+        Field::Tags => {
+            inv.tags.clear();
+            for tag in value.split([',', ';', '|']).map(str::trim).filter(|t| !t.is_empty()) {
+                if let Some(bad) = tag.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))) {
+                    let what = if bad == ' ' {
+                        format!(
+                            "The tag '{tag}' has a space; tags may hold only letters, digits, _ - and . (write {}).",
+                            tag.split_whitespace().collect::<Vec<_>>().join("_")
+                        )
+                    } else {
+                        format!(
+                            "The tag '{tag}' has the character '{}'; tags may hold only letters a-z A-Z, digits, _ - and .",
+                            bad.escape_default()
+                        )
+                    };
+                    problems.push(Problem::new(name, "tags.invalid_char", tag, what));
+                }
+                inv.tags.push(tag.to_string());
+            }
+            return;
+        }
+        Field::Locale => {
+            let normal = normalise_locale(value);
+            match normal {
+                Some(locale) => set_opt(&mut inv.locale, locale),
+                None => {
+                    problems.push(Problem::new(
+                        name,
+                        "locale.unknown",
+                        value,
+                        format!(
+                            "The locale '{value}' is not one of Trustpilot's invitation locales ({}); leave it empty to use the account's default.",
+                            LOCALES.join(" ")
+                        ),
+                    ));
+                    set_opt(&mut inv.locale, value);
+                }
+            }
+            return;
+        }
+        Field::RedirectUri => {
+            if let Err(message) = check_url(value) {
+                problems.push(Problem::new(name, "redirect_uri.invalid", value, message));
+            }
+        }
+        Field::PreferredSendTime => match normalise_send_time(value) {
+            Some(utc) => {
+                set_opt(&mut inv.preferred_send_time, &utc);
+                return;
+            }
+            None => problems.push(Problem::new(
+                name,
+                "preferred_send_time.invalid",
+                value,
+                format!(
+                    "The send time '{value}' is not a date or date-time; write it as 2026-12-01, 2026-12-01T09:00:00 (UTC) or \
+                     2026-12-01T09:00:00+01:00."
+                ),
+            )),
+        },
+        Field::SenderEmail | Field::ReplyTo => {
+            if let Err(problem) = check_email(name, value) {
+                problems.push(problem);
+            }
+        }
+        _ => check_text(field, value, problems),
+    }
+    if let Some(slot) = optional_slot(inv, field) {
+        set_opt(slot, value);
+    }
+}
+
+/// `en_us`, `EN-us` -> `en-US`, if Trustpilot knows it.
+pub fn normalise_locale(value: &str) -> Option<&'static str> {
+    let value = value.trim();
+    if value.len() != 5 {
+        return None;
+    }
+    let bytes = value.as_bytes();
+    if bytes[2] != b'-' && bytes[2] != b'_' {
+        return None;
+    }
+    LOCALES
+        .iter()
+        .copied()
+        .find(|locale| locale[..2].eq_ignore_ascii_case(&value[..2]) && locale[3..].eq_ignore_ascii_case(&value[3..]))
+}
+
+/// A date-time (ISO 8601, with or without offset; without one it is UTC) or a date, to UTC
+/// `YYYY-MM-DDTHH:MM:SS`.
+pub fn normalise_send_time(value: &str) -> Option<String> {
+    const FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
+    let value = value.trim();
+    if let Ok(dt) = DateTime::parse_from_rfc3339(value) {
+        return Some(dt.with_timezone(&Utc).format(FORMAT).to_string());
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%d %H:%M%z"] {
+        if let Ok(dt) = DateTime::parse_from_str(value, format) {
+            return Some(dt.with_timezone(&Utc).format(FORMAT).to_string());
+        }
+    }
+    let naive = value.strip_suffix('Z').unwrap_or(value);
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+        if let Ok(dt) = NaiveDateTime::parse_from_str(naive, format) {
+            return Some(dt.format(FORMAT).to_string());
+        }
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+        return Some(date.and_hms_opt(0, 0, 0)?.format(FORMAT).to_string());
+    }
+    None
+}
+
+fn check_url(value: &str) -> Result<(), String> {
+    let advice = "write a full address such as https://example.com/thanks";
+    match url::Url::parse(value) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => {
+            if url.host_str().is_none_or(str::is_empty) {
+                Err(format!("The link '{value}' has no host; {advice}."))
+            } else if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                Err(format!("The link '{value}' contains a space; {advice}."))
+            } else {
+                Ok(())
+            }
+        }
+        Ok(url) => Err(format!(
+            "The link '{value}' is a {}: link; only http:// and https:// are allowed: {advice}.",
+            url.scheme()
+        )),
+        Err(url::ParseError::RelativeUrlWithoutBase) => {
+            Err(format!("The link '{value}' is not a complete web address (it lacks https://); {advice}."))
+        }
+        Err(_) => Err(format!("The link '{value}' is not a valid web address; {advice}.")),
+    }
+}
+
+/// One email address: `local@domain`, the domain with a dot and valid labels, no spaces, at
+/// most 254 characters.
+fn check_email(field: &'static str, value: &str) -> Result<(), Problem> {
+    let code = |suffix: &str| -> &'static str {
+        match (field, suffix) {
+            ("email", "too_long") => "email.too_long",
+            ("email", "multiple") => "email.multiple",
+            ("email", _) => "email.invalid",
+            ("sender_email", _) => "sender_email.invalid",
+            _ => "reply_to.invalid",
+        }
+    };
+    let fail = |suffix: &str, why: String| Err(Problem::new(field, code(suffix), value, why));
+    let len = value.chars().count();
+    if len > MAX_EMAIL {
+        return fail("too_long", format!("The address is {len} characters long; at most {MAX_EMAIL} are allowed."));
+    }
+    let ats = value.matches('@').count();
+    if ats > 1 && value.contains([',', ';', ' ']) {
+        return fail("multiple", "This looks like more than one address; put a single address in the field.".into());
+    }
+    if value.chars().any(char::is_whitespace) {
+        return fail("invalid", format!("The address '{value}' contains a space; an email address has none."));
+    }
+    let Some((local, domain)) = value.split_once('@') else {
+        return fail(
+            "invalid",
+            format!("The address '{value}' has no '@'; write an address such as jane@example.com."),
+        );
+    };
+    if domain.contains('@') {
+        return fail(
+            "multiple",
+            format!("The address '{value}' has more than one '@'; put a single address in the field."),
+        );
+    }
+    if local.is_empty() || local.len() > 64 {
+        return fail("invalid", format!("The address '{value}' has no valid part before the '@'."));
+    }
+    let local_ok = local
+        .chars()
+        .all(|c| c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~-.".contains(c) || (!c.is_ascii() && !c.is_control()));
+    if !local_ok || local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        return fail(
+            "invalid",
+            format!("In the address '{value}', the part before the '@' has a character or dot that is not allowed."),
+        );
+    }
+    if !domain.contains('.') {
+        return fail(
+            "invalid",
+            format!("In the address '{value}', the domain '{domain}' has no dot (such as example.com)."),
+        );
+    }
+    for label in domain.split('.') {
+        let ok = !label.is_empty()
+            && label.chars().count() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.chars().all(|c| c.is_alphanumeric() || c == '-');
+        if !ok {
+            return fail(
+                "invalid",
+                format!("In the address '{value}', the domain '{domain}' is not a valid domain name."),
+            );
+        }
+    }
+    let tld = domain.rsplit('.').next().unwrap_or("");
+    if tld.chars().count() < 2 || tld.chars().all(|c| c.is_ascii_digit()) {
+        return fail(
+            "invalid",
+            format!("In the address '{value}', the domain '{domain}' does not end in a valid top-level domain."),
+        );
+    }
+    Ok(())
+}
+
+/// `field.suffix` as a static code, for the fields whose text rules are shared.
+fn leak_code(field: Field, suffix: &str) -> &'static str {
+    macro_rules! codes {
+        ($($f:ident => $name:literal),* $(,)?) => {
+            match (field, suffix) {
+                $(
+                    (Field::$f, "required") => concat!($name, ".required"),
+                    (Field::$f, "control_char") => concat!($name, ".control_char"),
+                    (Field::$f, "too_long") => concat!($name, ".too_long"),
+                )*
+                _ => "row.invalid",
+            }
+        };
+    }
+    codes! {
+        Email => "email", Name => "name", Reference => "reference", Locale => "locale", Tags => "tags",
+        RedirectUri => "redirect_uri", PreferredSendTime => "preferred_send_time", TemplateId => "template_id",
+        SenderEmail => "sender_email", SenderName => "sender_name", ReplyTo => "reply_to", LocationId => "location_id",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A row given as (field, value) pairs; fields not listed have no column.
+    struct Row(Vec<(Field, &'static str)>, Option<(usize, usize)>);
+
+    impl RawRow for Row {
+        fn get(&self, field: Field) -> Option<Cow<'_, str>> {
+            self.0.iter().find(|(f, _)| *f == field).map(|(_, v)| Cow::Borrowed(*v))
+        }
+        fn short(&self) -> Option<(usize, usize)> {
+            self.1
+        }
+    }
+
+    fn base() -> Vec<(Field, &'static str)> {
+        vec![(Field::Email, "jane@example.com"), (Field::Name, "Jane Doe"), (Field::Reference, "ORD-1")]
+    }
+
+    fn check_with(fields: Vec<(Field, &'static str)>) -> Checked {
+        let mut validator = Validator::new(Defaults::default());
+        let mut out = Checked::default();
+        validator.check(&Row(fields, None), &mut out);
+        out
+    }
+
+    /// The codes reported when `field` holds `value` in an otherwise valid row.
+    fn codes(field: Field, value: &'static str) -> Vec<&'static str> {
+        let mut fields: Vec<_> = base().into_iter().filter(|(f, _)| *f != field).collect();
+        fields.push((field, value));
+        check_with(fields).problems.iter().map(|p| p.code).collect()
+    }
+
+    #[test]
+    fn email_rules() {
+        let long = Box::leak(format!("{}@example.com", "a".repeat(250)).into_boxed_str());
+        let table: [(&'static str, &[&str]); 20] = [
+            ("jane@example.com", &[]),
+            ("  Jane.Doe+shop@Example.CO.uk ", &[]),
+            ("o'brien@example.ie", &[]),
+            ("jörg@bücher.example.de", &[]),
+            ("", &["email.required"]),
+            ("   ", &["email.required"]),
+            ("jane example.com", &["email.invalid"]),
+            ("jane @example.com", &["email.invalid"]),
+            ("jane.example.com", &["email.invalid"]),
+            ("jane@example", &["email.invalid"]),
+            ("jane@-example.com", &["email.invalid"]),
+            ("jane@example..com", &["email.invalid"]),
+            ("jane@example.c", &["email.invalid"]),
+            ("jane@127.0.0.1", &["email.invalid"]),
+            (".jane@example.com", &["email.invalid"]),
+            ("jane..doe@example.com", &["email.invalid"]),
+            ("a@example.com, b@example.com", &["email.multiple"]),
+            ("a@b@example.com", &["email.multiple"]),
+            ("Jane <jane@example.com>", &["email.invalid"]),
+            (long, &["email.too_long"]),
+        ];
+        for (value, expected) in table {
+            assert_eq!(codes(Field::Email, value), expected, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn name_and_reference_rules() {
+        let long = Box::leak("x".repeat(256).into_boxed_str());
+        let ok = Box::leak("é".repeat(255).into_boxed_str());
+        let table: [(Field, &'static str, &[&str]); 14] = [
+            (Field::Name, "", &["name.required"]),
+            (Field::Name, "Jane\tDoe", &["name.control_char"]),
+            (Field::Name, "Jane\nDoe", &["name.control_char"]),
+            (Field::Name, long, &["name.too_long"]),
+            (Field::Name, ok, &[]),
+            (Field::Reference, "", &["reference.required"]),
+            (Field::Reference, "#1001", &["reference.invalid_char"]),
+            (Field::Reference, "A*1", &["reference.invalid_char"]),
+            (Field::Reference, "A+1", &["reference.invalid_char"]),
+            (Field::Reference, "A\"1", &["reference.invalid_char"]),
+            (Field::Reference, "50%", &["reference.invalid_char"]),
+            (Field::Reference, "A&B", &["reference.invalid_char"]),
+            (Field::Reference, long, &["reference.too_long"]),
+            (Field::Reference, "INV/2026-001_a.b", &[]),
+        ];
+        for (field, value, expected) in table {
+            assert_eq!(codes(field, value), expected, "{field} {value:?}");
+        }
+    }
+
+    #[test]
+    fn optional_field_rules() {
+        let table: [(Field, &'static str, &[&str]); 22] = [
+            (Field::Tags, "spring_sale, vip;2026|a.b-c", &[]),
+            (Field::Tags, "spring sale", &["tags.invalid_char"]),
+            (Field::Tags, "vip,sale!", &["tags.invalid_char"]),
+            (Field::Tags, "bad tag,also bad", &["tags.invalid_char", "tags.invalid_char"]),
+            (Field::RedirectUri, "https://example.com/thanks?x=1", &[]),
+            (Field::RedirectUri, "http://shop.example.com", &[]),
+            (Field::RedirectUri, "example.com", &["redirect_uri.invalid"]),
+            (Field::RedirectUri, "ftp://example.com/x", &["redirect_uri.invalid"]),
+            (Field::RedirectUri, "https://", &["redirect_uri.invalid"]),
+            (Field::RedirectUri, "javascript:alert(1)", &["redirect_uri.invalid"]),
+            (Field::Locale, "en-US", &[]),
+            (Field::Locale, "en_us", &[]),
+            (Field::Locale, "EN-us", &[]),
+            (Field::Locale, "xx-XX", &["locale.unknown"]),
+            (Field::Locale, "en", &["locale.unknown"]),
+            (Field::PreferredSendTime, "2026-12-01", &[]),
+            (Field::PreferredSendTime, "next tuesday", &["preferred_send_time.invalid"]),
+            (Field::PreferredSendTime, "2026-13-45", &["preferred_send_time.invalid"]),
+            (Field::SenderEmail, "shop@example.com", &[]),
+            (Field::SenderEmail, "shop@", &["sender_email.invalid"]),
+            (Field::ReplyTo, "help at example.com", &["reply_to.invalid"]),
+            (Field::SenderName, "Shop\u{7}", &["sender_name.control_char"]),
+        ];
+        for (field, value, expected) in table {
+            assert_eq!(codes(field, value), expected, "{field} {value:?}");
+        }
+    }
+
+    #[test]
+    fn send_times_become_utc() {
+        let table = [
+            ("2026-12-01", Some("2026-12-01T00:00:00")),
+            ("2026-12-01T09:00:00", Some("2026-12-01T09:00:00")),
+            ("2026-12-01T09:00", Some("2026-12-01T09:00:00")),
+            ("2026-12-01 09:00:00", Some("2026-12-01T09:00:00")),
+            ("2026-12-01T09:00:00Z", Some("2026-12-01T09:00:00")),
+            ("2026-12-01T09:00:00.123Z", Some("2026-12-01T09:00:00")),
+            ("2026-12-01T09:00:00+01:00", Some("2026-12-01T08:00:00")),
+            ("2026-12-01T01:30:00-05:00", Some("2026-12-01T06:30:00")),
+            ("2026-12-01T09:00:00+0100", Some("2026-12-01T08:00:00")),
+            ("2026-12-01T00:30:00+02:00", Some("2026-11-30T22:30:00")),
+            ("01/12/2026", None),
+            ("2026-02-30", None),
+            ("", None),
+        ];
+        for (value, expected) in table {
+            assert_eq!(normalise_send_time(value).as_deref(), expected, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn locales_normalise() {
+        assert_eq!(normalise_locale("en_us"), Some("en-US"));
+        assert_eq!(normalise_locale("EN-us"), Some("en-US"));
+        assert_eq!(normalise_locale("de_ch"), Some("de-CH"));
+        assert_eq!(normalise_locale("en-XX"), None);
+        assert_eq!(normalise_locale("e-nUS"), None);
+    }
+
+    #[test]
+    fn every_problem_of_a_row_is_reported_and_values_are_trimmed() {
+        let out = check_with(vec![
+            (Field::Email, " bad "),
+            (Field::Name, ""),
+            (Field::Reference, "#1"),
+            (Field::Locale, "xx"),
+            (Field::Tags, "a b"),
+        ]);
+        let codes: Vec<_> = out.problems.iter().map(|p| (p.field, p.code)).collect();
+        assert_eq!(
+            codes,
+            [
+                ("email", "email.invalid"),
+                ("name", "name.required"),
+                ("reference", "reference.invalid_char"),
+                ("locale", "locale.unknown"),
+                ("tags", "tags.invalid_char"),
+            ]
+        );
+        assert_eq!(out.invitation.email, "bad");
+        assert!(!out.is_valid());
+    }
+
+    #[test]
+    fn normalised_values_are_what_is_sent() {
+        let mut fields = base();
+        fields.extend([
+            (Field::Locale, " en_gb "),
+            (Field::Tags, "a; b |c"),
+            (Field::PreferredSendTime, "2026-12-01T10:00:00+01:00"),
+        ]);
+        let out = check_with(fields);
+        assert!(out.is_valid(), "{:?}", out.problems);
+        assert_eq!(out.invitation.locale.as_deref(), Some("en-GB"));
+        assert_eq!(out.invitation.tags, ["a", "b", "c"]);
+        assert_eq!(out.invitation.preferred_send_time.as_deref(), Some("2026-12-01T09:00:00"));
+        assert_eq!(out.invitation.redirect_uri, None);
+    }
+
+    #[test]
+    fn duplicates_by_email_ignoring_case_and_reference() {
+        let mut validator = Validator::new(Defaults::default());
+        let mut out = Checked::default();
+        let rows = [
+            ("jane@example.com", "ORD-1", false),
+            ("JANE@Example.com", "ORD-1", true),
+            ("jane@example.com", "ORD-2", false),
+            ("john@example.com", "ORD-1", false),
+            ("jane@example.com", "ord-1", false),
+        ];
+        for (email, reference, duplicate) in rows {
+            validator.check(
+                &Row(vec![(Field::Email, email), (Field::Name, "J"), (Field::Reference, reference)], None),
+                &mut out,
+            );
+            assert_eq!(out.duplicate, duplicate, "{email} {reference}");
+            assert!(out.problems.is_empty());
+        }
+    }
+
+    #[test]
+    fn an_invalid_row_does_not_make_a_later_row_a_duplicate() {
+        let mut validator = Validator::new(Defaults::default());
+        let mut out = Checked::default();
+        let bad = Row(vec![(Field::Email, "jane@example.com"), (Field::Name, ""), (Field::Reference, "R")], None);
+        validator.check(&bad, &mut out);
+        assert!(!out.is_valid());
+        let good = Row(vec![(Field::Email, "jane@example.com"), (Field::Name, "Jane"), (Field::Reference, "R")], None);
+        validator.check(&good, &mut out);
+        assert!(out.is_valid());
+    }
+
+    #[test]
+    fn defaults_fill_absent_and_empty_values_and_are_checked() {
+        let defaults = Defaults::new([
+            (Field::Locale, Some("da_dk".to_string())),
+            (Field::Tags, Some("newsletter".to_string())),
+            (Field::SenderName, None),
+        ])
+        .unwrap();
+        let mut validator = Validator::new(defaults);
+        let mut out = Checked::default();
+        let mut fields = base();
+        fields.push((Field::Locale, ""));
+        validator.check(&Row(fields, None), &mut out);
+        assert_eq!(out.invitation.locale.as_deref(), Some("da-DK"));
+        assert_eq!(out.invitation.tags, ["newsletter"]);
+
+        let err = Defaults::new([(Field::RedirectUri, Some("example.com".to_string()))]).unwrap_err();
+        assert!(err.starts_with("--redirect-uri 'example.com': "), "{err}");
+        let err = Defaults::new([(Field::Locale, Some("klingon".to_string()))]).unwrap_err();
+        assert!(err.starts_with("--locale 'klingon': "), "{err}");
+    }
+
+    #[test]
+    fn a_short_row_is_invalid_once_not_once_per_missing_column() {
+        let row = Row(vec![(Field::Email, "jane@example.com")], Some((1, 3)));
+        let mut validator = Validator::new(Defaults::default());
+        let mut out = Checked::default();
+        validator.check(&row, &mut out);
+        let codes: Vec<_> = out.problems.iter().map(|p| p.code).collect();
+        assert_eq!(codes, ["row.too_few_fields"]);
+    }
+
+    #[test]
+    fn shopify_order_names_lose_their_hash() {
+        let mut validator = Validator::new(Defaults::default()).strip_reference_hash(true);
+        let mut out = Checked::default();
+        let row = Row(vec![(Field::Email, "a@example.com"), (Field::Name, "A"), (Field::Reference, "#1001")], None);
+        validator.check(&row, &mut out);
+        assert!(out.is_valid(), "{:?}", out.problems);
+        assert_eq!(out.invitation.reference, "1001");
+    }
+
+    #[test]
+    fn messages_name_the_value_and_the_fix() {
+        let out = check_with(vec![(Field::Email, "jane.example.com"), (Field::Name, "J"), (Field::Reference, "R")]);
+        assert_eq!(
+            out.problems[0].message,
+            "The address 'jane.example.com' has no '@'; write an address such as jane@example.com."
+        );
+        assert_eq!(out.problems[0].value, "jane.example.com");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(email in ".{0,300}", name in ".{0,300}", reference in ".{0,80}", extra in ".{0,60}") {
+            let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+            let (email, name, reference, extra) = (leak(email), leak(name), leak(reference), leak(extra));
+            let mut fields = vec![(Field::Email, email), (Field::Name, name), (Field::Reference, reference)];
+            for field in &Field::ALL[3..] {
+                fields.push((*field, extra));
+            }
+            let out = check_with(fields);
+            for problem in &out.problems {
+                proptest::prop_assert!(!problem.message.is_empty());
+            }
+        }
+    }
+}
