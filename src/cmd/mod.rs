@@ -7,10 +7,11 @@ pub mod send;
 pub mod templates;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::api::{self, Client, Credentials, Endpoints, Grant};
+use crate::api::{self, ApiError, Client, Credentials, Endpoints, Grant};
 use crate::config::Sending;
 use crate::sandbox::{self, Sandbox, SandboxConfig};
 use crate::send::budget::Budget;
@@ -60,15 +61,21 @@ pub async fn endpoints(sandbox: bool) -> Result<(Endpoints, Credentials, Option<
 pub async fn connect(sending: &Sending, budget: Arc<Budget>, quiet: bool) -> Result<Connection> {
     let (endpoints, credentials, sandbox) = endpoints(sending.sandbox).await?;
     if let (Some(server), false) = (&sandbox, quiet) {
-        eprintln!("Sandbox: sending to the built-in Trustpilot emulator at {} (no real invitations).", server.api_url());
+        eprintln!(
+            "Sandbox: sending to the built-in Trustpilot emulator at {} (no real invitations).",
+            server.api_url()
+        );
     }
     let client = Client::new(endpoints, credentials, Arc::new(BudgetPace(budget))).map_err(|e| Fatal(e.to_string()))?;
-    let id = sending
-        .business_unit_id
-        .as_deref()
-        .or(if sandbox.is_some() && sending.domain.is_none() { Some(sandbox::DEMO_BUSINESS_UNIT_ID) } else { None });
-    let unit = api::resolve_business_unit(&client, id, sending.domain.as_deref()).await.map_err(|e| Fatal(e.to_string()))?;
-    client.authenticate().await.map_err(|e| Fatal(e.to_string()))?;
+    let id = sending.business_unit_id.as_deref().or(if sandbox.is_some() && sending.domain.is_none() {
+        Some(sandbox::DEMO_BUSINESS_UNIT_ID)
+    } else {
+        None
+    });
+    let unit = patiently("business unit", quiet, || api::resolve_business_unit(&client, id, sending.domain.as_deref()))
+        .await
+        .map_err(|e| Fatal(e.to_string()))?;
+    patiently("access token", quiet, || client.authenticate()).await.map_err(|e| Fatal(e.to_string()))?;
     if !quiet {
         match &unit.display_name {
             Some(name) => eprintln!("Business unit: {} ({name}).", unit.id),
@@ -76,6 +83,35 @@ pub async fn connect(sending: &Sending, budget: Arc<Budget>, quiet: bool) -> Res
         }
     }
     Ok(Connection { client, business_unit_id: unit.id, sandbox })
+}
+
+/// Calls `call` again while Trustpilot answers 429 (it does so to token requests that come
+/// too often, for instance when a cron job restarts quickly), waiting as it asks or with an
+/// exponential backoff, for up to about a minute.
+pub async fn patiently<T, F, Fut>(what: &str, quiet: bool, mut call: F) -> Result<T, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ApiError>>,
+{
+    let mut wait = Duration::from_secs(1);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match call().await {
+            Err(ApiError::Throttled { retry_after }) if attempt < 7 => {
+                let pause = retry_after.unwrap_or(wait).min(Duration::from_secs(120));
+                if !quiet {
+                    eprintln!(
+                        "Trustpilot answered 429 (too many requests) when asked for the {what}; asking again in {} s.",
+                        pause.as_secs_f64().ceil()
+                    );
+                }
+                tokio::time::sleep(pause).await;
+                wait = (wait * 2).min(Duration::from_secs(30));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// The first Ctrl-C stops taking rows and lets requests in flight finish; the second quits

@@ -248,28 +248,32 @@ async fn send(
     pending: Pending,
 ) -> Result<Exit> {
     let budget = Arc::new(Budget::new(&config.sending.rates));
-    let connection = connect(&config.sending, budget.clone(), config.output.quiet).await?;
-    if let (Some(meta), false) = (&meta, config.force) {
+    // With nothing left to send (every row done, or none valid), no credentials are needed.
+    let connection = match pending.to_send {
+        0 => None,
+        _ => Some(connect(&config.sending, budget.clone(), config.output.quiet).await?),
+    };
+    let unit = connection.as_ref().map(|c| c.business_unit_id.clone());
+    if let (Some(meta), Some(unit), false) = (&meta, &unit, config.force) {
         if let Some(previous) = &meta.business_unit_id {
-            if *previous != connection.business_unit_id {
+            if previous != unit {
                 bail!(Fatal(format!(
-                    "{} was started for business unit {previous}, not {}; resuming would mix two shops' \
+                    "{} was started for business unit {previous}, not {unit}; resuming would mix two shops' \
                      invitations. Use the same business unit, or add --force.",
                     config.results.display(),
-                    connection.business_unit_id
                 )));
             }
         }
     }
 
-    let writer = match &record {
+    let mut writer = match &record {
         Some(loaded) => ResultsWriter::append(&config.results, loaded.complete_len)?,
         None => ResultsWriter::create(&config.results)?,
     };
     if record.is_none() || config.force {
-        Meta::new(&config.input, fingerprint, Some(connection.business_unit_id.clone())).write(&config.results)?;
+        let unit = unit.clone().or_else(|| meta.as_ref().and_then(|m| m.business_unit_id.clone()));
+        Meta::new(&config.input, fingerprint, unit).write(&config.results)?;
     }
-    let mut writer = writer;
     writer.sync()?;
 
     let progress = Progress::new(pending.to_send, !config.output.quiet && !config.output.json);
@@ -278,17 +282,24 @@ async fn send(
     let interrupts = crate::cmd::watch_interrupts(stop.clone(), progress.clone());
 
     let (jobs_tx, jobs_rx) = mpsc::channel::<Job>(config.sending.concurrency * 2);
-    let sender = Arc::new(Sender {
-        client: connection.client,
-        budget,
-        business_unit_id: connection.business_unit_id,
-        max_attempts: config.sending.max_attempts,
-        backoff: config.sending.backoff,
-        max_throttle: config.sending.max_throttle,
-        recorder: recorder.clone(),
-        stop: stop.clone(),
-    });
-    let workers = tokio::spawn(sender.run(jobs_rx, config.sending.concurrency));
+    let mut _sandbox = None;
+    let workers = match connection {
+        Some(connection) => {
+            _sandbox = connection.sandbox;
+            let sender = Arc::new(Sender {
+                client: connection.client,
+                budget,
+                business_unit_id: connection.business_unit_id,
+                max_attempts: config.sending.max_attempts,
+                backoff: config.sending.backoff,
+                max_throttle: config.sending.max_throttle,
+                recorder: recorder.clone(),
+                stop: stop.clone(),
+            });
+            Some(tokio::spawn(sender.run(jobs_rx, config.sending.concurrency)))
+        }
+        None => None,
+    };
 
     // The second pass reads the file again (it is unchanged: the fingerprint says so) and
     // feeds the workers; it runs on its own thread since reading is blocking work.
@@ -339,7 +350,10 @@ async fn send(
     };
 
     let fed = tokio::task::spawn_blocking(move || feed.join()).await;
-    let worked = workers.await;
+    let worked = match workers {
+        Some(workers) => workers.await.map_err(|_| ()).and_then(|r| r.map_err(|_| ())),
+        None => Ok(()),
+    };
     drop(recorder);
     let recorded = tokio::task::spawn_blocking(move || recorder_thread.join()).await;
     interrupts.abort();
@@ -356,7 +370,7 @@ async fn send(
         Ok(Ok(Err(e))) => stop.stop(StopReason::Fatal(format!("{e:#}"))),
         _ => stop.stop(StopReason::Fatal("reading the input stopped unexpectedly".to_string())),
     }
-    if !matches!(worked, Ok(Ok(()))) {
+    if worked.is_err() {
         stop.stop(StopReason::Fatal("a worker stopped unexpectedly".to_string()));
     }
 
