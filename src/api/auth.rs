@@ -165,6 +165,19 @@ impl TokenManager {
         self.renew(&mut state).await
     }
 
+    #[cfg(test)]
+    pub(crate) async fn adopt_for_tests(&self, access: &str) {
+        let mut state = self.state.lock().await;
+        state.attempts += 1;
+        self.attempts.store(state.attempts, Ordering::Release);
+        state.token = Some(Token {
+            access: SecretString::from(access),
+            issued_by: state.attempts,
+            expires_at: Instant::now() + DEFAULT_LIFETIME,
+            margin: RENEW_MARGIN,
+        });
+    }
+
     /// One renewal: refresh when there is a refresh token (a new grant if the refresh token is
     /// refused), else a new grant. Called with the state locked, so it runs alone.
     async fn renew(&self, state: &mut State) -> Result<Lease, ApiError> {

@@ -80,13 +80,23 @@ impl fmt::Debug for Client {
 impl Client {
     /// A client for `endpoints`. Sends nothing yet: see [`Client::authenticate`].
     pub fn new(endpoints: Endpoints, credentials: Credentials, pace: Arc<dyn Pace>) -> Result<Client, ApiError> {
+        Client::with_timeout(endpoints, credentials, pace, REQUEST_TIMEOUT)
+    }
+
+    /// [`Client::new`] with another limit on how long one request may take in all.
+    pub(crate) fn with_timeout(
+        endpoints: Endpoints,
+        credentials: Credentials,
+        pace: Arc<dyn Pace>,
+        request_timeout: Duration,
+    ) -> Result<Client, ApiError> {
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         let http = reqwest::Client::builder()
             .user_agent(concat!("tp-invite/", env!("CARGO_PKG_VERSION")))
             .default_headers(headers)
             .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
+            .timeout(request_timeout)
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             // A redirect would turn a POST into something else, or carry the token elsewhere.
             .redirect(reqwest::redirect::Policy::none())
@@ -126,6 +136,12 @@ impl Client {
     pub(crate) async fn current_token_for_tests(&self) -> Option<String> {
         let lease = self.inner.tokens.current().await.ok()?;
         Some(lease.access.expose_secret().to_string())
+    }
+
+    /// Use `access` as the current token (valid for an hour), as if it had been issued.
+    #[cfg(test)]
+    pub(crate) async fn adopt_token_for_tests(&self, access: &str) {
+        self.inner.tokens.adopt_for_tests(access).await;
     }
 
     /// The business unit of a domain (`example.com`), found with the API key alone.
@@ -238,7 +254,7 @@ impl Client {
 fn not_sent(err: ApiError) -> ApiError {
     match err {
         ApiError::Unknown { reason } => {
-            ApiError::NotSent { reason: format!("no access token could be obtained ({reason})") }
+            ApiError::NotSent { reason: format!("no access token could be obtained: {reason}") }
         }
         other => other,
     }

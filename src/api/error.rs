@@ -190,9 +190,9 @@ impl fmt::Display for ApiError {
             ApiError::Unknown { reason } => write!(
                 f,
                 "The connection failed after the request was sent ({reason}), so it is not known \
-                 whether Trustpilot received it. It is not re-sent automatically: check the \
-                 invitation history in Trustpilot Business before using `tp-invite retry \
-                 --include-unknown`."
+                 whether Trustpilot acted on it. Such an invitation is recorded `unknown` and not \
+                 re-sent automatically: check the invitation history in Trustpilot Business before \
+                 using `tp-invite retry --include-unknown`."
             ),
             ApiError::Protocol { reason } => write!(
                 f,

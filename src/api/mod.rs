@@ -1,5 +1,5 @@
-//! The Trustpilot client: endpoints and credentials ([`config`]), the shared access token
-//! ([`auth`]), the calls ([`client`]) and what can go wrong with them ([`error`]).
+//! The Trustpilot client: endpoints and credentials (`config`), the shared access token
+//! (`auth`), the calls (`client`) and what can go wrong with them (`error`).
 
 // ApiError carries Trustpilot's error body (five optional strings) by value, as the results file
 // wants it; errors are rare next to a network round trip, so their size does not matter.

@@ -555,3 +555,30 @@ async fn secrets_never_show_in_errors_or_debug() {
         assert!(!all.contains(secret), "{secret} shows in:\n{all}");
     }
 }
+
+#[tokio::test]
+async fn a_timeout_is_unknown_but_a_timed_out_token_request_sends_nothing() {
+    let sandbox = sandbox(SandboxConfig { latency: Duration::from_millis(1_500), ..SandboxConfig::default() }).await;
+    let endpoints = Endpoints::new(&sandbox.api_url(), &sandbox.invitations_url()).unwrap();
+    let client =
+        Client::with_timeout(endpoints, demo_password(), Arc::new(NoPace), Duration::from_millis(500)).unwrap();
+
+    let err = client.authenticate().await.unwrap_err();
+    assert!(matches!(err, ApiError::Unknown { .. }), "{err:?}");
+    // The invitation waits for a token that never comes: it certainly did not leave.
+    let err = client.create_invitation(DEMO_BUSINESS_UNIT_ID, &invitation(1)).await.unwrap_err();
+    let ApiError::NotSent { reason } = &err else { panic!("{err:?}") };
+    assert!(reason.starts_with("no access token could be obtained: operation timed out (calling http://"), "{reason}");
+
+    // With a token in hand, a slow invitation answer leaves the outcome unknown.
+    let endpoints = Endpoints::new(&sandbox.api_url(), &sandbox.invitations_url()).unwrap();
+    let patient = Client::new(endpoints.clone(), demo_password(), Arc::new(NoPace)).unwrap();
+    patient.authenticate().await.unwrap();
+    let token = patient.current_token_for_tests().await.unwrap();
+    let hasty = Client::with_timeout(endpoints, demo_password(), Arc::new(NoPace), Duration::from_millis(500)).unwrap();
+    hasty.adopt_token_for_tests(&token).await;
+    let err = hasty.create_invitation(DEMO_BUSINESS_UNIT_ID, &invitation(2)).await.unwrap_err();
+    let ApiError::Unknown { reason } = &err else { panic!("{err:?}") };
+    assert!(reason.starts_with("operation timed out (calling http://"), "{reason}");
+    assert!(!err.to_string().contains(&token));
+}

@@ -83,9 +83,6 @@ pub(crate) fn transport_error(err: &reqwest::Error, scrubber: &Scrubber) -> ApiE
 /// The error and its causes on one line, without repeating what an outer layer already said.
 fn describe(err: &reqwest::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
-    if err.is_timeout() {
-        parts.push("timed out".to_string());
-    }
     let mut source: Option<&(dyn std::error::Error + 'static)> = err.source();
     while let Some(cause) = source {
         let text = cause.to_string();
@@ -93,6 +90,9 @@ fn describe(err: &reqwest::Error) -> String {
             parts.push(text);
         }
         source = cause.source();
+    }
+    if err.is_timeout() && !parts.iter().any(|p| p.contains("timed out")) {
+        parts.insert(0, "timed out".to_string());
     }
     if parts.is_empty() {
         parts.push(err.to_string());

@@ -101,6 +101,11 @@ struct Gate {
 impl Pace for Gate {
     fn ready(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         Box::pin(async move {
+            // The one repeat after a 401 belongs to a request that has already left: it goes
+            // even after a stop, since the caller then waits for its answer.
+            if self.departed.load(Ordering::SeqCst) {
+                return self.budget.ready().await;
+            }
             if self.stop.is_stopped() {
                 return std::future::pending().await;
             }
