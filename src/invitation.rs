@@ -159,7 +159,11 @@ impl Invitation {
             Field::Name => Cow::Borrowed(&self.name),
             Field::Reference => Cow::Borrowed(&self.reference),
             Field::Locale => opt(&self.locale),
-            Field::Tags => Cow::Owned(self.tags.join(",")),
+            Field::Tags => match self.tags.as_slice() {
+                [] => Cow::Borrowed(""),
+                [one] => Cow::Borrowed(one),
+                many => Cow::Owned(many.join(",")),
+            },
             Field::RedirectUri => opt(&self.redirect_uri),
             Field::PreferredSendTime => opt(&self.preferred_send_time),
             Field::TemplateId => opt(&self.template_id),

@@ -11,6 +11,7 @@ use crate::cmd::{Fatal, connect};
 use crate::config::SendConfig;
 use crate::exit::Exit;
 use crate::input::Input;
+use crate::record::background::BackgroundWriter;
 use crate::record::meta::{Fingerprint, Meta};
 use crate::record::results::compact;
 use crate::record::{ErrorReport, Loaded, ResultLine, ResultsWriter, Status};
@@ -142,27 +143,47 @@ fn report(errors: &mut ErrorReport, row: u64, line: u64, checked: &Checked) -> R
 
 fn dry_run(config: &SendConfig, input: &mut Input) -> Result<Exit> {
     let mut validator = validator(config, input);
-    let (mut results, temp) = ResultsWriter::create_beside(&config.results)?;
+    let (results, temp) = ResultsWriter::create_beside(&config.results)?;
+    let mut results = BackgroundWriter::start(results);
     let mut errors = ErrorReport::create(&config.errors)?;
     let mut checked = Checked::default();
     let mut summary = Summary { results: config.results.clone(), ..Summary::default() };
-    while let Some(record) = input.next_record().map_err(|e| Fatal(e.to_string()))? {
-        let (row, line) = (record.row(), record.line());
-        validator.check(&record, &mut checked);
-        summary.rows += 1;
-        if checked.is_valid() {
-            summary.ready += 1;
-            results.write(&ResultLine::new(row, line, Status::Ready, checked.invitation.clone()))?;
-        } else {
-            if checked.problems.is_empty() {
-                summary.duplicate += 1;
+    let outcome = (|| -> Result<()> {
+        while let Some(record) = input.next_record().map_err(|e| Fatal(e.to_string()))? {
+            let (row, line) = (record.row(), record.line());
+            validator.check(&record, &mut checked);
+            summary.rows += 1;
+            if checked.is_valid() {
+                summary.ready += 1;
+                results.push_with(|result| {
+                    result.row = row;
+                    result.line = line;
+                    result.status = Status::Ready;
+                    result.attempts = 0;
+                    result.http_status = None;
+                    for text in
+                        [&mut result.error_code, &mut result.error, &mut result.correlation_id, &mut result.sent_at]
+                    {
+                        text.clear();
+                    }
+                    // The validator refills the invitation it gets back.
+                    std::mem::swap(&mut result.invitation, &mut checked.invitation);
+                })?;
             } else {
-                summary.invalid += 1;
+                if checked.problems.is_empty() {
+                    summary.duplicate += 1;
+                } else {
+                    summary.invalid += 1;
+                }
+                report(&mut errors, row, line, &checked)?;
+                results.push_with(|result| *result = refused_line(row, line, &checked))?;
             }
-            report(&mut errors, row, line, &checked)?;
-            results.write(&refused_line(row, line, &checked))?;
         }
-    }
+        Ok(())
+    })();
+    let finished = results.finish();
+    outcome?;
+    let mut results = finished?;
     results.sync()?;
     drop(results);
     temp.persist(&config.results)

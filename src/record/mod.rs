@@ -1,6 +1,7 @@
 //! The files a run leaves behind: the results record (also the crash-safe journal), its
 //! metadata, and the error report.
 
+pub mod background;
 pub mod cell;
 pub mod errors;
 pub mod meta;

@@ -157,7 +157,6 @@ fn write_error(path: &Path) -> impl FnOnce(io::Error) -> RecordError + '_ {
 pub struct ResultsWriter {
     path: PathBuf,
     out: csv::Writer<BufWriter<File>>,
-    buffer: Vec<String>,
 }
 
 impl ResultsWriter {
@@ -190,33 +189,32 @@ impl ResultsWriter {
 
     fn over(path: &Path, file: File) -> ResultsWriter {
         let out = csv::WriterBuilder::new().has_headers(false).from_writer(BufWriter::with_capacity(1 << 16, file));
-        ResultsWriter { path: path.to_path_buf(), out, buffer: Vec::new() }
+        ResultsWriter { path: path.to_path_buf(), out }
     }
 
     pub fn write(&mut self, line: &ResultLine) -> Result<(), RecordError> {
-        let number = |n: u64| n.to_string();
-        let inv = &line.invitation;
-        self.buffer.clear();
-        self.buffer.extend([
-            number(line.row),
-            number(line.line),
-            line.status.as_str().to_string(),
-            number(u64::from(line.attempts)),
-            line.http_status.map(|s| s.to_string()).unwrap_or_default(),
-        ]);
-        let mut cells: [std::borrow::Cow<'_, str>; 16] = Default::default();
-        cells[0] = protect(&line.error_code);
-        cells[1] = protect(&line.error);
-        cells[2] = protect(&line.correlation_id);
-        cells[3] = protect(&line.sent_at);
-        for (i, field) in Field::ALL.into_iter().enumerate() {
-            cells[4 + i] = match inv.value(field) {
-                std::borrow::Cow::Borrowed(v) => protect(v),
-                std::borrow::Cow::Owned(v) => std::borrow::Cow::Owned(protect(&v).into_owned()),
-            };
+        self.write_cells(line).map_err(|e| write_error(&self.path)(e.into()))
+    }
+
+    /// Field by field, without allocating for the common row.
+    fn write_cells(&mut self, line: &ResultLine) -> csv::Result<()> {
+        let out = &mut self.out;
+        let mut digits = [0u8; 20];
+        out.write_field(decimal(line.row, &mut digits))?;
+        out.write_field(decimal(line.line, &mut digits))?;
+        out.write_field(line.status.as_str())?;
+        out.write_field(decimal(u64::from(line.attempts), &mut digits))?;
+        match line.http_status {
+            Some(status) => out.write_field(decimal(u64::from(status), &mut digits))?,
+            None => out.write_field("")?,
         }
-        let record = self.buffer.iter().map(String::as_str).chain(cells.iter().map(|c| c.as_ref()));
-        self.out.write_record(record).map_err(|e| write_error(&self.path)(e.into()))
+        for text in [&line.error_code, &line.error, &line.correlation_id, &line.sent_at] {
+            out.write_field(protect(text).as_bytes())?;
+        }
+        for field in Field::ALL {
+            out.write_field(protect(&line.invitation.value(field)).as_bytes())?;
+        }
+        out.write_record(None::<&[u8]>)
     }
 
     /// Hands everything written so far to the operating system.
@@ -232,6 +230,19 @@ impl ResultsWriter {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// `n` in decimal, in `buf`.
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[i..];
+        }
     }
 }
 
