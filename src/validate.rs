@@ -134,11 +134,21 @@ pub struct Validator {
     strip_reference_hash: bool,
     seen: HashSet<u64, BuildHasherDefault<Prehashed>>,
     key: String,
+    /// The reference and email of the last valid row (Shopify exports only).
+    last_reference: String,
+    last_email: String,
 }
 
 impl Validator {
     pub fn new(defaults: Defaults) -> Validator {
-        Validator { defaults, strip_reference_hash: false, seen: HashSet::default(), key: String::new() }
+        Validator {
+            defaults,
+            strip_reference_hash: false,
+            seen: HashSet::default(),
+            key: String::new(),
+            last_reference: String::new(),
+            last_email: String::new(),
+        }
     }
 
     /// A Shopify order export's order name is `#1001`; Trustpilot breaks on `#`, so drop it.
@@ -182,7 +192,24 @@ impl Validator {
                 },
             }
         }
+        // A Shopify order with several items has one line per item; only the first carries
+        // the customer. The others are the same order, not invalid rows.
+        let inv = &out.invitation;
+        let same_customer = inv.email.is_empty() || inv.email.eq_ignore_ascii_case(&self.last_email);
+        if self.strip_reference_hash
+            && same_customer
+            && !inv.reference.is_empty()
+            && inv.reference == self.last_reference
+        {
+            out.problems.clear();
+            out.duplicate = true;
+            return;
+        }
         if out.problems.is_empty() {
+            if self.strip_reference_hash {
+                set(&mut self.last_reference, &out.invitation.reference);
+                set(&mut self.last_email, &out.invitation.email);
+            }
             self.key.clear();
             let email = &out.invitation.email;
             if email.is_ascii() {
@@ -205,7 +232,8 @@ impl Validator {
             "row",
             "row.duplicate",
             &format!("{} / {}", invitation.email, invitation.reference),
-            "An earlier row has the same email and reference, so this one is not sent (one invitation per order)."
+            "An earlier row has the same email and reference (or is the same order), so this one is not sent: one \
+             invitation per order."
                 .to_string(),
         )
     }
@@ -554,6 +582,16 @@ fn check_email(field: &'static str, value: &str) -> Result<(), Problem> {
     if value.chars().any(char::is_whitespace) {
         return fail("invalid", format!("The address '{value}' contains a space; an email address has none."));
     }
+    if let Some(c) = value.chars().find(|&c| is_invisible(c)) {
+        return fail(
+            "invalid",
+            format!(
+                "The address '{value}' contains an invisible character (U+{:04X}), often pasted in by accident; \
+                 retype the address.",
+                c as u32
+            ),
+        );
+    }
     let Some((local, domain)) = value.split_once('@') else {
         return fail(
             "invalid",
@@ -605,6 +643,12 @@ fn check_email(field: &'static str, value: &str) -> Result<(), Problem> {
         );
     }
     Ok(())
+}
+
+/// Characters that show as nothing: zero-width spaces and joiners, the BOM, soft hyphens,
+/// direction marks.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
 }
 
 /// `field.suffix` as a static code, for the fields whose text rules are shared.
@@ -665,7 +709,7 @@ mod tests {
     #[test]
     fn email_rules() {
         let long = Box::leak(format!("{}@example.com", "a".repeat(250)).into_boxed_str());
-        let table: [(&'static str, &[&str]); 20] = [
+        let table: [(&'static str, &[&str]); 21] = [
             ("jane@example.com", &[]),
             ("  Jane.Doe+shop@Example.CO.uk ", &[]),
             ("o'brien@example.ie", &[]),
@@ -685,6 +729,7 @@ mod tests {
             ("a@example.com, b@example.com", &["email.multiple"]),
             ("a@b@example.com", &["email.multiple"]),
             ("Jane <jane@example.com>", &["email.invalid"]),
+            ("ann\u{200B}@example.com", &["email.invalid"]),
             (long, &["email.too_long"]),
         ];
         for (value, expected) in table {
@@ -898,6 +943,13 @@ mod tests {
         validator.check(&row, &mut out);
         assert!(out.is_valid(), "{:?}", out.problems);
         assert_eq!(out.invitation.reference, "1001");
+        // The order's second line item: no customer, same order.
+        let item = Row(vec![(Field::Email, ""), (Field::Name, ""), (Field::Reference, "#1001")], None);
+        validator.check(&item, &mut out);
+        assert!(out.duplicate && out.problems.is_empty());
+        let other = Row(vec![(Field::Email, ""), (Field::Name, ""), (Field::Reference, "#1002")], None);
+        validator.check(&other, &mut out);
+        assert!(!out.duplicate && !out.problems.is_empty());
     }
 
     #[test]

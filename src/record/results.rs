@@ -136,8 +136,10 @@ impl ResultLine {
 pub enum RecordError {
     #[error("cannot read the results file {path}: {source}")]
     Read { path: PathBuf, source: io::Error },
-    #[error("cannot write the results file {path}: {source}. Check the disk space and permissions of that folder.")]
+    #[error("cannot write {path}: {source}. Check the disk space and the permissions of its folder.")]
     Write { path: PathBuf, source: io::Error },
+    #[error("cannot write {path}: the folder {folder} does not exist. Create it, or give another path.")]
+    NoFolder { path: PathBuf, folder: PathBuf },
     #[error(
         "{path} is not a tp-invite results file (its header is not `row,line,status,...`). Give the path of a file \
          that tp-invite wrote, or choose another --results path."
@@ -162,6 +164,9 @@ pub struct ResultsWriter {
 impl ResultsWriter {
     /// A new, empty file holding only the header (the file is truncated).
     pub fn create(path: &Path) -> Result<ResultsWriter, RecordError> {
+        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty() && !p.is_dir()) {
+            return Err(RecordError::NoFolder { path: path.to_path_buf(), folder: folder.to_path_buf() });
+        }
         let file = File::create(path).map_err(write_error(path))?;
         let mut writer = ResultsWriter::over(path, file);
         writer.out.write_record(HEADER).map_err(|e| write_error(path)(e.into()))?;
@@ -478,14 +483,27 @@ pub fn compact(path: &Path) -> Result<Loaded, RecordError> {
 /// A new file in the same folder as `path` (so a rename is atomic), removed if not persisted.
 pub fn temp_beside(path: &Path) -> Result<(File, tempfile::TempPath), RecordError> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Err(RecordError::NoFolder { path: path.to_path_buf(), folder: dir.to_path_buf() });
+    }
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    // tempfile's error names the temporary path; the user knows only the final one.
     let temp = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
         .suffix(".tmp")
         .tempfile_in(dir)
-        .map_err(write_error(path))?;
+        .map_err(|e| write_error(path)(io::Error::new(e.kind(), strip_path(&e))))?;
     let (file, temp_path) = temp.into_parts();
     Ok((file, temp_path))
+}
+
+/// An I/O error's message without the " at path ..." that tempfile adds.
+fn strip_path(error: &io::Error) -> String {
+    let text = error.to_string();
+    match text.find(" at path ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
 }
 
 /// After a rename, make the folder entry durable too (best effort: not every system allows it).

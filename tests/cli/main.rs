@@ -1,0 +1,7 @@
+//! The command-line tests: the real `tp-invite` binary, run in a temporary folder.
+//!
+//! One crate, so the suite compiles once; one module per area.
+
+mod support;
+
+mod dry_run;
