@@ -367,6 +367,15 @@ impl Loaded {
             loaded.lines += 1;
         }
         if first {
+            // A crash right after the file was created can leave it empty or with part of
+            // the header: that records nothing. Anything else is someone else's file.
+            let mut head = vec![0u8; len.min(4096) as usize];
+            let mut file = File::open(path).map_err(read_error)?;
+            file.read_exact(&mut head).map_err(read_error)?;
+            let header = HEADER.join(",");
+            if header.as_bytes().starts_with(&head) {
+                return Ok(Loaded::default());
+            }
             return Err(RecordError::NotResults { path: path.to_path_buf() });
         }
         Ok(loaded)
@@ -590,6 +599,17 @@ mod tests {
         w.sync().unwrap();
         let loaded = Loaded::read(&path).unwrap();
         assert_eq!(loaded.status(2), Some(Status::Failed));
+    }
+
+    #[test]
+    fn an_empty_or_torn_header_records_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        for content in ["", "row,line,sta"] {
+            std::fs::write(&path, content).unwrap();
+            let loaded = Loaded::read(&path).unwrap();
+            assert_eq!((loaded.rows(), loaded.complete_len), (0, 0), "{content:?}");
+        }
     }
 
     #[test]
