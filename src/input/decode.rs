@@ -26,8 +26,6 @@ pub(crate) struct Decoded {
     pub reader: Box<dyn Read + Send>,
     /// `UTF-8`, `UTF-8 (BOM)`, `windows-1252`, `UTF-16LE` ...
     pub name: &'static str,
-    /// xxh3-64 of the whole file, when it is a regular file.
-    pub fingerprint: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,17 +102,17 @@ pub(crate) fn open(path: &Path, explicit: Option<&'static Encoding>) -> Result<D
         refuse_binary(path, &head[bom.len().min(head.len())..], bom)?;
     }
 
-    // A regular file is scanned whole (for the fingerprint, and for UTF-8 validity where that
-    // decides), then read again from the start. Anything else (a pipe) is read once, and the
-    // decision rests on its first bytes; invalid UTF-8 later on is then reported by line.
+    // A regular file is scanned whole for UTF-8 validity where that decides, then read again
+    // from the start. Anything else (a pipe) is read once, and the decision rests on its first
+    // bytes; invalid UTF-8 later on is then reported by line as the records are read.
     let regular = meta.is_file();
-    let mut fingerprint = None;
     let mut plan = plan;
-    if regular {
-        let check = matches!(plan, Plan::Utf8 { .. } | Plan::Detect);
-        let scan = scan(&head, &mut file, check).map_err(|e| InputError::unreadable(path, &e))?;
-        fingerprint = Some(scan.fingerprint);
-        plan = settle(path, plan, bom, scan.invalid)?;
+    if regular && matches!(plan, Plan::Utf8 { .. } | Plan::Detect) {
+        let mut invalid = first_invalid(&head, &mut file).map_err(|e| InputError::unreadable(path, &e))?;
+        if let (Plan::Utf8 { .. }, Some(invalid)) = (plan, invalid.as_mut()) {
+            invalid.line = line_at(&mut file, invalid.offset).map_err(|e| InputError::unreadable(path, &e))?;
+        }
+        plan = settle(path, plan, bom, invalid)?;
     } else if plan == Plan::Detect {
         let valid = match std::str::from_utf8(&head) {
             Ok(_) => true,
@@ -148,7 +146,7 @@ pub(crate) fn open(path: &Path, explicit: Option<&'static Encoding>) -> Result<D
         // `settle` and the pipe branch above always decide.
         Plan::Detect => (source, "UTF-8"),
     };
-    Ok(Decoded { reader, name, fingerprint })
+    Ok(Decoded { reader, name })
 }
 
 fn plan(bom: Bom, explicit: Option<&'static Encoding>) -> Plan {
@@ -169,6 +167,9 @@ fn plan(bom: Bom, explicit: Option<&'static Encoding>) -> Plan {
 /// Where the first byte that is not UTF-8 is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Invalid {
+    /// Its offset in the file.
+    offset: u64,
+    /// Its line, counted only when a message needs it (0 until then).
     line: u64,
     /// The offending bytes (at most 4).
     bytes: Vec<u8>,
@@ -176,68 +177,66 @@ struct Invalid {
     before: String,
 }
 
-struct Scan {
-    fingerprint: u64,
-    invalid: Option<Invalid>,
-}
-
-/// Reads the whole file once: hashes it and, with `check`, finds the first invalid UTF-8.
+/// Reads the rest of the file in chunks and finds the first byte that is not UTF-8.
 /// `head` is what has been read from `file` already.
-fn scan(head: &[u8], file: &mut File, check: bool) -> io::Result<Scan> {
-    let mut hasher = xxhash_rust::xxh3::Xxh3Default::new();
-    let mut lines = LineCounter::default();
-    let mut invalid = None;
+fn first_invalid(head: &[u8], file: &mut File) -> io::Result<Option<Invalid>> {
     let mut buf = vec![0u8; CHUNK_LEN + 4];
-    // Up to 3 bytes of a sequence cut by the end of the previous chunk.
+    // The file offset of `buf[0]`.
+    let mut base = 0u64;
+    // Up to 3 bytes of a sequence cut by the end of the previous chunk, kept at the front.
     let mut carry = 0;
-    let mut first = true;
+    buf[..head.len()].copy_from_slice(head);
+    let mut n = head.len();
     loop {
-        let n = if first {
-            first = false;
-            buf[carry..carry + head.len()].copy_from_slice(head);
-            head.len()
-        } else {
-            read_up_to_into(file, &mut buf[carry..carry + CHUNK_LEN])?
-        };
-        hasher.update(&buf[carry..carry + n]);
         let end = carry + n;
         let eof = n == 0;
-        if check && invalid.is_none() {
-            let chunk = &buf[..end];
-            match std::str::from_utf8(chunk) {
-                Ok(_) => {
-                    lines.feed(chunk);
-                    carry = 0;
-                }
-                Err(e) if e.error_len().is_none() && !eof => {
-                    // Incomplete at the end of the chunk: finish it with the next one.
-                    let valid = e.valid_up_to();
-                    lines.feed(&chunk[..valid]);
-                    buf.copy_within(valid..end, 0);
-                    carry = end - valid;
-                }
-                Err(e) => {
-                    let valid = e.valid_up_to();
-                    lines.feed(&chunk[..valid]);
-                    let bad = e.error_len().unwrap_or(end - valid).clamp(1, 4);
-                    let line_start =
-                        chunk[..valid].iter().rposition(|&b| b == b'\n' || b == b'\r').map_or(0, |i| i + 1);
-                    let text = String::from_utf8_lossy(&chunk[line_start..valid]);
-                    let skip = text.chars().count().saturating_sub(30);
-                    invalid = Some(Invalid {
-                        line: lines.breaks + 1,
-                        bytes: chunk[valid..(valid + bad).min(end)].to_vec(),
-                        before: text.chars().skip(skip).collect(),
-                    });
-                    carry = 0;
-                }
+        let chunk = &buf[..end];
+        match std::str::from_utf8(chunk) {
+            Ok(_) => carry = 0,
+            Err(e) if e.error_len().is_none() && !eof => {
+                // Incomplete at the end of the chunk: finish it with the next one.
+                let valid = e.valid_up_to();
+                buf.copy_within(valid..end, 0);
+                carry = end - valid;
+            }
+            Err(e) => {
+                let valid = e.valid_up_to();
+                let bad = e.error_len().unwrap_or(end - valid).clamp(1, 4);
+                let line_start = chunk[..valid].iter().rposition(|&b| b == b'\n' || b == b'\r').map_or(0, |i| i + 1);
+                let text = String::from_utf8_lossy(&chunk[line_start..valid]);
+                let skip = text.chars().count().saturating_sub(30);
+                return Ok(Some(Invalid {
+                    offset: base + valid as u64,
+                    line: 0,
+                    bytes: chunk[valid..(valid + bad).min(end)].to_vec(),
+                    before: text.chars().skip(skip).collect(),
+                }));
             }
         }
         if eof {
+            return Ok(None);
+        }
+        base += (end - carry) as u64;
+        n = read_up_to_into(file, &mut buf[carry..carry + CHUNK_LEN])?;
+    }
+}
+
+/// The line `offset` is on: counted only for a message, so the scan needs no count.
+fn line_at(file: &mut File, offset: u64) -> io::Result<u64> {
+    file.seek(SeekFrom::Start(0))?;
+    let mut lines = LineCounter::default();
+    let mut buf = vec![0u8; CHUNK_LEN];
+    let mut left = offset;
+    while left > 0 {
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = read_up_to_into(file, &mut buf[..want])?;
+        if n == 0 {
             break;
         }
+        lines.feed(&buf[..n]);
+        left -= n as u64;
     }
-    Ok(Scan { fingerprint: hasher.digest(), invalid })
+    Ok(lines.breaks + 1)
 }
 
 /// Decides a [`Plan::Detect`], and refuses invalid bytes in a file that must be UTF-8.
@@ -511,15 +510,5 @@ mod tests {
     fn utf32_is_refused() {
         let error = decode(b"\xFF\xFE\x00\x00e\x00\x00\x00", None).unwrap_err();
         assert!(error.to_string().contains("UTF-32"), "{error}");
-    }
-
-    #[test]
-    fn the_fingerprint_covers_the_whole_file() {
-        let a = file_with(b"email\na@example.com\n");
-        let b = file_with(b"email\nb@example.com\n");
-        let fa = open(a.path(), None).ok().unwrap().fingerprint.unwrap();
-        let fb = open(b.path(), None).ok().unwrap().fingerprint.unwrap();
-        assert_ne!(fa, fb);
-        assert_eq!(fa, xxhash_rust::xxh3::xxh3_64(b"email\na@example.com\n"));
     }
 }

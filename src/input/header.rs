@@ -68,6 +68,8 @@ pub struct Mapping {
 impl Mapping {
     /// Human lines printed before a run: one per mapped field, then the columns ignored.
     pub fn describe(&self) -> String {
+        /// Ignored columns named before "and N more".
+        const SHOWN: usize = 12;
         let width = Field::ALL
             .iter()
             .filter(|field| self.sources[field.index()].is_some())
@@ -93,8 +95,9 @@ impl Mapping {
                 tags if normalise(tags).starts_with("tag") => format!("--map tags=\"{tags}\""),
                 other => format!("--map location_id=\"{other}\""),
             };
+            let it = if names.len() == 1 { "it" } else { "one" };
             lines.push(format!(
-                "  not sent: {} (Shopify's own data, not Trustpilot's; to send it, add {example})",
+                "  not sent: {} (Shopify's own order data, not Trustpilot's; to send {it} anyway, add {example})",
                 quoted_list(&names)
             ));
         }
@@ -106,7 +109,6 @@ impl Mapping {
             .filter(|(i, name)| !used.contains(i) && !self.held_back.contains(i) && !name.is_empty())
             .map(|(_, name)| name.as_str())
             .collect();
-        const SHOWN: usize = 12;
         if ignored.len() > SHOWN {
             lines.push(format!("  ignored: {} and {} more", quoted_list(&ignored[..SHOWN]), ignored.len() - SHOWN));
         } else if !ignored.is_empty() {
@@ -533,24 +535,47 @@ fn column_number(text: &str) -> Option<usize> {
     digits.parse::<usize>().ok().filter(|&n| n >= 1).map(|n| n - 1)
 }
 
-fn resolve_header(path: &Path, header: &[String], explicit: &[(Slot, &str, &str)]) -> Result<Mapping, InputError> {
-    let headers: Vec<String> = header.iter().map(|name| display_name(name)).collect();
-    let norms: Vec<String> = headers.iter().map(|name| normalise(name)).collect();
-    let has = |alias: &str| norms.iter().any(|n| n == alias);
-    let shopify = has("name") && (has("financialstatus") || has("lineitemname"));
-    let mut claimed = vec![false; headers.len()];
+/// The header being mapped: its names as shown and as compared, and which columns are taken.
+struct Columns {
+    headers: Vec<String>,
+    norms: Vec<String>,
+    claimed: Vec<bool>,
+    shopify: bool,
+}
 
-    // --map first: exact text, then the same normalisation as aliases, then a column number.
-    let mut chosen: Vec<(Slot, usize)> = Vec::new();
-    for &(slot, name, column) in explicit {
+impl Columns {
+    fn new(header: &[String]) -> Columns {
+        let headers: Vec<String> = header.iter().map(|name| display_name(name)).collect();
+        let norms: Vec<String> = headers.iter().map(|name| normalise(name)).collect();
+        let has = |alias: &str| norms.iter().any(|n| n == alias);
+        let shopify = has("name") && (has("financialstatus") || has("lineitemname"));
+        Columns { claimed: vec![false; headers.len()], headers, norms, shopify }
+    }
+
+    /// The first column not taken yet whose normalised name is `norm`.
+    fn find(&self, norm: &str) -> Option<usize> {
+        (0..self.norms.len()).find(|&i| !self.claimed[i] && self.norms[i] == norm)
+    }
+
+    /// The column of the best alias of `slot` that is not taken yet.
+    fn alias(&self, slot: Slot) -> Option<usize> {
+        aliases(slot)
+            .iter()
+            .filter(|alias| !(self.shopify && SHOPIFY_EXCLUDED.contains(alias)))
+            .find_map(|alias| self.find(alias))
+    }
+
+    /// The column a `--map` names: its exact text, then the same normalisation as aliases,
+    /// then a column number.
+    fn named(&self, path: &Path, name: &str, column: &str) -> Result<usize, InputError> {
         let wanted = display_name(column);
-        let index = headers
+        let normalised = normalise(&wanted);
+        self.headers
             .iter()
             .position(|h| *h == wanted)
-            .or_else(|| norms.iter().position(|n| *n == normalise(&wanted)))
-            .or_else(|| column_number(&wanted).filter(|&i| i < headers.len()));
-        let Some(index) = index else {
-            return Err(InputError::UnknownMap {
+            .or_else(|| self.norms.iter().position(|n| *n == normalised))
+            .or_else(|| column_number(&wanted).filter(|&i| i < self.headers.len()))
+            .ok_or_else(|| InputError::UnknownMap {
                 path: path.to_path_buf(),
                 field: name.to_string(),
                 column: column.to_string(),
@@ -559,112 +584,115 @@ fn resolve_header(path: &Path, header: &[String], explicit: &[(Slot, &str, &str)
                      ignoring case, spaces, '_', '-' and '.'). Its columns are: {}. Copy the name \
                      from there, or give the column's number, e.g. --map {name}=3.",
                     path.display(),
-                    quoted_list(&headers)
+                    quoted_list(&self.headers)
                 ),
-            });
-        };
-        claimed[index] = true;
+            })
+    }
+
+    fn claim(&mut self, source: Source) {
+        match source {
+            Source::Column(i) => self.claimed[i] = true,
+            Source::Pair { first, last } => {
+                self.claimed[first] = true;
+                if let Some(last) = last {
+                    self.claimed[last] = true;
+                }
+            }
+        }
+    }
+}
+
+fn resolve_header(path: &Path, header: &[String], explicit: &[(Slot, &str, &str)]) -> Result<Mapping, InputError> {
+    let mut columns = Columns::new(header);
+
+    // --map first, then aliases, each taking the first column not taken yet.
+    let mut chosen: Vec<(Slot, usize)> = Vec::new();
+    for &(slot, name, column) in explicit {
+        let index = columns.named(path, name, column)?;
+        columns.claimed[index] = true;
         chosen.push((slot, index));
     }
     let explicit_of = |slot: Slot| chosen.iter().find(|(s, _)| *s == slot).map(|&(_, i)| i);
-
-    // Then aliases, each taking the first column not claimed yet.
-    let alias_of = |slot: Slot, claimed: &[bool]| -> Option<usize> {
-        aliases(slot)
-            .iter()
-            .filter(|alias| !(shopify && SHOPIFY_EXCLUDED.contains(alias)))
-            .find_map(|alias| (0..norms.len()).find(|&i| !claimed[i] && norms[i] == *alias))
-    };
     let mut sources: [Option<(Source, How)>; 12] = [None; 12];
 
     // The name first, so its columns are not taken by anything else.
-    let name = if let Some(i) = explicit_of(Slot::Field(Field::Name)) {
-        Some((Source::Column(i), How::Map))
-    } else {
-        let first = explicit_of(Slot::FirstName).map(|i| (i, How::Map));
-        let last = explicit_of(Slot::LastName);
-        match first {
-            Some((first, _)) => {
-                let last = last.or_else(|| alias_of(Slot::LastName, &claimed));
-                Some((Source::Pair { first, last }, How::Map))
-            }
-            None => {
-                let full = if last.is_some() { None } else { alias_of(Slot::Field(Field::Name), &claimed) };
-                match full {
-                    Some(i) => Some((Source::Column(i), How::Alias)),
-                    None => alias_of(Slot::FirstName, &claimed).map(|first| {
-                        let how = if last.is_some() { How::Map } else { How::Alias };
-                        (Source::Pair { first, last: last.or_else(|| alias_of(Slot::LastName, &claimed)) }, how)
-                    }),
-                }
-            }
-        }
-    };
+    let name = resolve_name(
+        &columns,
+        explicit_of(Slot::Field(Field::Name)),
+        explicit_of(Slot::FirstName),
+        explicit_of(Slot::LastName),
+    );
     if let Some((source, _)) = name {
-        match source {
-            Source::Column(i) => claimed[i] = true,
-            Source::Pair { first, last } => {
-                claimed[first] = true;
-                if let Some(last) = last {
-                    claimed[last] = true;
-                }
-            }
-        }
+        columns.claim(source);
     }
     sources[Field::Name.index()] = name;
 
-    for field in Field::ALL {
-        if field == Field::Name {
-            continue;
-        }
+    for field in Field::ALL.into_iter().filter(|&f| f != Field::Name) {
         let slot = Slot::Field(field);
         let source = if let Some(i) = explicit_of(slot) {
             Some((i, How::Map))
-        } else if let Some(i) = alias_of(slot, &claimed) {
+        } else if let Some(i) = columns.alias(slot) {
             Some((i, How::Alias))
+        } else if field == Field::Reference && columns.shopify {
+            columns.find("name").map(|i| (i, How::ShopifyOrderName))
         } else if field == Field::Reference {
-            let weak = || {
-                WEAK_REFERENCE.iter().find_map(|alias| (0..norms.len()).find(|&i| !claimed[i] && norms[i] == *alias))
-            };
-            let order_name = || (0..norms.len()).find(|&i| !claimed[i] && norms[i] == "name");
-            if shopify { order_name().map(|i| (i, How::ShopifyOrderName)) } else { weak().map(|i| (i, How::Alias)) }
+            WEAK_REFERENCE.iter().find_map(|alias| columns.find(alias)).map(|i| (i, How::Alias))
         } else {
             None
         };
         if let Some((i, how)) = source {
-            claimed[i] = true;
+            columns.claimed[i] = true;
             sources[field.index()] = Some((Source::Column(i), how));
         }
     }
 
-    let held_back: Vec<usize> = if shopify {
-        (0..norms.len()).filter(|&i| !claimed[i] && ["tags", "location"].contains(&norms[i].as_str())).collect()
+    let missing: Vec<Field> = Field::REQUIRED.into_iter().filter(|f| sources[f.index()].is_none()).collect();
+    if !missing.is_empty() {
+        return Err(missing_columns(path, &columns, &missing, explicit_of(Slot::LastName)));
+    }
+
+    let held_back: Vec<usize> = if columns.shopify {
+        ["tags", "location"].iter().filter_map(|norm| columns.find(norm)).collect()
     } else {
         Vec::new()
     };
-
-    let missing: Vec<Field> = Field::REQUIRED.into_iter().filter(|f| sources[f.index()].is_none()).collect();
-    if !missing.is_empty() {
-        return Err(missing_columns(path, &headers, &norms, &claimed, &missing, explicit_of(Slot::LastName)));
-    }
-
-    let named = headers.iter().rposition(|h| !h.is_empty()).map_or(0, |i| i + 1);
-    let mut mapping = Mapping { headers, sources, shopify, held_back, expected: 0 };
+    let named = columns.headers.iter().rposition(|h| !h.is_empty()).map_or(0, |i| i + 1);
+    let mut mapping = Mapping { headers: columns.headers, sources, shopify: columns.shopify, held_back, expected: 0 };
     let used = mapping.used_columns().into_iter().max().map_or(0, |i| i + 1);
     mapping.expected = named.max(used);
     Ok(mapping)
 }
 
+/// Where the name comes from: `--map name`, else `--map first_name` (with a last name mapped
+/// or found), else a full-name column, else a first-name column with an optional last name.
+fn resolve_name(
+    columns: &Columns,
+    full: Option<usize>,
+    first: Option<usize>,
+    last: Option<usize>,
+) -> Option<(Source, How)> {
+    if let Some(i) = full {
+        return Some((Source::Column(i), How::Map));
+    }
+    if let Some(first) = first {
+        let last = last.or_else(|| columns.alias(Slot::LastName));
+        return Some((Source::Pair { first, last }, How::Map));
+    }
+    if last.is_none() {
+        if let Some(i) = columns.alias(Slot::Field(Field::Name)) {
+            return Some((Source::Column(i), How::Alias));
+        }
+    }
+    let first = columns.alias(Slot::FirstName)?;
+    let how = if last.is_some() { How::Map } else { How::Alias };
+    Some((Source::Pair { first, last: last.or_else(|| columns.alias(Slot::LastName)) }, how))
+}
+
 /// The error for required fields without a column: what was looked for, what was found, and
 /// the `--map` that fixes it (guessing the column where a name suggests one).
-fn missing_columns(
-    path: &Path,
-    headers: &[String],
-    norms: &[String],
-    claimed: &[bool],
-    missing: &[Field],
-    lone_last_name: Option<usize>,
-) -> InputError {
+fn missing_columns(path: &Path, columns: &Columns, missing: &[Field], lone_last_name: Option<usize>) -> InputError {
+    use std::fmt::Write;
+    let headers = &columns.headers;
     let names: Vec<&'static str> = missing.iter().map(|f| f.name()).collect();
     let mut message = match names.as_slice() {
         [one] => format!("has no column for the field {one}.\n"),
@@ -672,18 +700,19 @@ fn missing_columns(
         [] => String::new(),
     };
     for field in missing {
-        message.push_str(&format!("  {}: looked for a column like {}\n", field.name(), expected_names(*field)));
+        let _ = writeln!(message, "  {}: looked for a column like {}", field.name(), expected_names(*field));
     }
     if let (Some(i), true) = (lone_last_name, missing.contains(&Field::Name)) {
-        message.push_str(&format!(
-            "  (\"{}\" is mapped as the last name, but there is no first-name column to go with it)\n",
+        let _ = writeln!(
+            message,
+            "  (\"{}\" is mapped as the last name, but there is no first-name column to go with it)",
             headers[i]
-        ));
+        );
     }
     if headers.is_empty() {
         message.push_str("The header row has no columns.\n");
     } else {
-        message.push_str(&format!("The columns found are: {}.\n", quoted_list(headers)));
+        let _ = writeln!(message, "The columns found are: {}.", quoted_list(headers));
     }
     if headers.iter().any(|h| h.contains('@')) {
         message.push_str(
@@ -697,7 +726,7 @@ fn missing_columns(
         );
     }
     // Guess a column for each missing field from what its name contains.
-    let mut taken = claimed.to_vec();
+    let mut taken = columns.claimed.clone();
     let mut maps = Vec::new();
     for field in missing {
         let hints: &[&str] = match field {
@@ -706,7 +735,7 @@ fn missing_columns(
             _ => &["order", "ref", "invoice", "bestell", "commande", "nummer", "number", "nr", "id"],
         };
         let guess = hints.iter().find_map(|hint| {
-            (0..norms.len()).find(|&i| !taken[i] && !headers[i].is_empty() && norms[i].contains(hint))
+            (0..headers.len()).find(|&i| !taken[i] && !headers[i].is_empty() && columns.norms[i].contains(hint))
         });
         match guess {
             Some(i) => {
@@ -716,8 +745,8 @@ fn missing_columns(
             None => maps.push(format!("--map {}=\"<column name>\"", field.name())),
         }
     }
-    message.push_str(&format!("Say which column holds each field, e.g. {}", maps.join(" ")));
-    InputError::MissingColumns { path: path.to_path_buf(), missing: names, found: headers.to_vec(), message }
+    let _ = write!(message, "Say which column holds each field, e.g. {}", maps.join(" "));
+    InputError::MissingColumns { path: path.to_path_buf(), missing: names, found: headers.clone(), message }
 }
 
 #[cfg(test)]
@@ -899,7 +928,7 @@ mod tests {
                 "  email     <- \"Email\"",
                 "  name      <- \"Billing Name\" (Shopify order export: \"Name\" holds the order number)",
                 "  reference <- \"Name\" (Shopify order export: the order number)",
-                "  not sent: \"Tags\", \"Location\" (Shopify's own data, not Trustpilot's; to send it, add --map tags=\"Tags\")",
+                "  not sent: \"Tags\", \"Location\" (Shopify's own order data, not Trustpilot's; to send one anyway, add --map tags=\"Tags\")",
                 "  ignored: \"Financial Status\", \"Paid at\", \"Lineitem name\", \"Shipping Name\", \"Id\"",
             ]
             .join("\n")

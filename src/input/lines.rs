@@ -21,10 +21,15 @@ pub(crate) struct LineCounter {
 impl LineCounter {
     pub fn feed(&mut self, bytes: &[u8]) {
         let Some(&last) = bytes.last() else { return };
-        let crs = bytes.iter().filter(|&&b| b == b'\r').count() as u64;
         let lfs = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
-        let crlfs = bytes.windows(2).filter(|pair| pair == b"\r\n").count() as u64
-            + u64::from(self.prev_cr && bytes[0] == b'\n');
+        let crs = bytes.iter().filter(|&&b| b == b'\r').count() as u64;
+        // Only files with CRs need the slower look at what follows each one.
+        let crlfs = if crs == 0 && !self.prev_cr {
+            0
+        } else {
+            bytes.windows(2).filter(|pair| pair == b"\r\n").count() as u64
+                + u64::from(self.prev_cr && bytes[0] == b'\n')
+        };
         self.breaks += crs + lfs - crlfs;
         self.prev_cr = last == b'\r';
     }
@@ -41,11 +46,32 @@ pub(crate) struct LineTracker<R> {
     breaks: VecDeque<(u64, bool)>,
     /// Line breaks accounted so far.
     lines: u64,
+    /// Where the last record accounted ends.
+    accounted: u64,
+    /// How far reading may run ahead of the last record accounted: a record this long has a
+    /// quote that is never closed, and reading it whole would hold the rest of the file.
+    limit: u64,
+    /// Reading stopped at `limit`.
+    overflowed: bool,
 }
 
 impl<R> LineTracker<R> {
-    pub fn new(inner: R) -> Self {
-        LineTracker { inner, offset: 0, prev_cr: false, breaks: VecDeque::new(), lines: 0 }
+    pub fn new(inner: R, limit: u64) -> Self {
+        LineTracker {
+            inner,
+            offset: 0,
+            prev_cr: false,
+            breaks: VecDeque::new(),
+            lines: 0,
+            accounted: 0,
+            limit,
+            overflowed: false,
+        }
+    }
+
+    /// Reading stopped because one record ran on for more than the limit.
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
     }
 
     /// Accounts the bytes `start..end` that `csv` consumed for one record (blank lines before
@@ -65,6 +91,7 @@ impl<R> LineTracker<R> {
             }
         }
         let start_line = self.lines + 1;
+        self.accounted = end;
         let mut inside = 0;
         while let Some(&(at, new_line)) = self.breaks.front() {
             if at >= end {
@@ -88,15 +115,27 @@ impl<R> LineTracker<R> {
 
 impl<R: Read> Read for LineTracker<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.offset - self.accounted > self.limit {
+            self.overflowed = true;
+            return Err(io::Error::other("a record runs on without end"));
+        }
         let n = self.inner.read(buf)?;
         let bytes = &buf[..n];
-        let mut from = 0;
-        while let Some(found) = bytes[from..].iter().position(|&b| b == b'\n' || b == b'\r') {
-            let at = from + found;
-            let after_cr = if at == 0 { self.prev_cr } else { bytes[at - 1] == b'\r' };
-            let new_line = bytes[at] == b'\r' || !after_cr;
-            self.breaks.push_back((self.offset + at as u64, new_line));
-            from = at + 1;
+        // Most blocks hold no line break; this test of a whole block vectorises.
+        const BLOCK: usize = 32;
+        for (index, block) in bytes.chunks(BLOCK).enumerate() {
+            if !block.iter().fold(false, |any, &b| any | (b == b'\n') | (b == b'\r')) {
+                continue;
+            }
+            for (i, &b) in block.iter().enumerate() {
+                if b != b'\n' && b != b'\r' {
+                    continue;
+                }
+                let at = index * BLOCK + i;
+                let after_cr = if at == 0 { self.prev_cr } else { bytes[at - 1] == b'\r' };
+                let new_line = b == b'\r' || !after_cr;
+                self.breaks.push_back((self.offset + at as u64, new_line));
+            }
         }
         if let Some(&last) = bytes.last() {
             self.prev_cr = last == b'\r';
@@ -116,7 +155,7 @@ mod tests {
             .has_headers(false)
             .flexible(true)
             .buffer_capacity(7) // tiny, so breaks straddle buffer refills
-            .from_reader(LineTracker::new(data));
+            .from_reader(LineTracker::new(data, u64::MAX));
         let mut record = csv::ByteRecord::new();
         let mut out = Vec::new();
         while reader.read_byte_record(&mut record).unwrap() {
@@ -130,7 +169,8 @@ mod tests {
 
     #[test]
     fn records_start_on_the_line_an_editor_shows() {
-        let table: &[(&[u8], &[(&str, u64, u64)])] = &[
+        type Lines<'a> = &'a [(&'a str, u64, u64)];
+        let table: &[(&[u8], Lines)] = &[
             (b"a,b\nc,d\n", &[("a", 1, 1), ("c", 2, 2)]),
             (b"a,b\r\nc,d\r\n", &[("a", 1, 1), ("c", 2, 2)]),
             (b"a,b\rc,d\r", &[("a", 1, 1), ("c", 2, 2)]),
@@ -146,6 +186,23 @@ mod tests {
             let expected: Vec<_> = expected.iter().map(|&(f, a, b)| (f.to_string(), a, b)).collect();
             assert_eq!(got, expected, "{:?}", String::from_utf8_lossy(data));
         }
+    }
+
+    #[test]
+    fn reading_stops_when_one_record_runs_on_too_long() {
+        let data = format!("a,b\nc,\"{}", "x\n".repeat(1000));
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .buffer_capacity(16)
+            .from_reader(LineTracker::new(data.as_bytes(), 100));
+        let mut record = csv::ByteRecord::new();
+        assert!(reader.read_byte_record(&mut record).unwrap());
+        let end = reader.position().byte();
+        assert_eq!(reader.get_mut().record(0, end), (1, 1));
+        let error = reader.read_byte_record(&mut record).unwrap_err();
+        assert!(matches!(error.kind(), csv::ErrorKind::Io(_)));
+        assert!(reader.get_ref().overflowed());
+        assert_eq!(reader.get_ref().next_line(), 2);
     }
 
     #[test]

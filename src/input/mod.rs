@@ -28,6 +28,9 @@ const BUFFER_LEN: usize = 64 * 1024;
 /// A record spanning more lines than this almost surely has a quote that is never closed,
 /// which would silently swallow every row after it.
 const MAX_RECORD_LINES: u64 = 100;
+/// Reading stops when one record runs on for more than this, so an unclosed quote cannot
+/// make memory grow with the file.
+const MAX_RECORD_BYTES: u64 = 16 * 1024 * 1024;
 
 /// How to read the input file (from the command line).
 #[derive(Debug, Clone, Default)]
@@ -46,12 +49,13 @@ pub struct InputOptions {
 pub struct Input {
     stream: Stream,
     delimiter: u8,
-    fingerprint: Option<u64>,
     mapping: Mapping,
     /// With `--no-header`, the first record is read at open (to refuse an empty file) and
     /// handed out by the first `next_record`.
     pending: bool,
     row: u64,
+    /// Reused for a name joined from first and last name.
+    joined_name: String,
 }
 
 impl std::fmt::Debug for Input {
@@ -83,12 +87,12 @@ impl Input {
             .flexible(true)
             .delimiter(delimiter)
             .buffer_capacity(BUFFER_LEN)
-            .from_reader(LineTracker::new(chained));
+            .from_reader(LineTracker::new(chained, MAX_RECORD_BYTES));
         let mut stream = Stream {
             path: path.to_path_buf(),
             encoding_name: decoded.name,
             reader,
-            record: csv::ByteRecord::new(),
+            record: csv::StringRecord::new(),
             line: 0,
         };
         if !stream.read_non_blank()? {
@@ -97,11 +101,10 @@ impl Input {
         let mapping = if options.no_header {
             header::resolve(path, None, &options.maps)?
         } else {
-            let names: Vec<String> =
-                stream.record.iter().map(|name| String::from_utf8_lossy(name).into_owned()).collect();
+            let names: Vec<String> = stream.record.iter().map(str::to_string).collect();
             header::resolve(path, Some(&names), &options.maps)?
         };
-        Ok(Input { stream, delimiter, fingerprint: decoded.fingerprint, mapping, pending: options.no_header, row: 0 })
+        Ok(Input { stream, delimiter, mapping, pending: options.no_header, row: 0, joined_name: String::new() })
     }
 
     /// The encoding the file is read as: `UTF-8`, `UTF-8 (BOM)`, `windows-1252`, `UTF-16LE` ...
@@ -124,12 +127,6 @@ impl Input {
         &self.stream.path
     }
 
-    /// xxh3-64 of the file's bytes as they were when it was opened (`None` for a pipe), so a
-    /// later run can tell whether the file changed.
-    pub fn fingerprint(&self) -> Option<u64> {
-        self.fingerprint
-    }
-
     /// The next data record that is not blank; `Ok(None)` at the end of the file.
     pub fn next_record(&mut self) -> Result<Option<Record<'_>>, InputError> {
         if self.pending {
@@ -138,7 +135,21 @@ impl Input {
             return Ok(None);
         }
         self.row += 1;
-        Ok(Some(Record { fields: &self.stream.record, mapping: &self.mapping, row: self.row, line: self.stream.line }))
+        let joined_name = match self.mapping.source(Field::Name) {
+            Some(Source::Pair { first, last }) => {
+                let record = &self.stream.record;
+                let last = last.and_then(|i| record.get(i));
+                join_name(&mut self.joined_name, record.get(first), last).then_some(self.joined_name.as_str())
+            }
+            _ => None,
+        };
+        Ok(Some(Record {
+            fields: &self.stream.record,
+            mapping: &self.mapping,
+            joined_name,
+            row: self.row,
+            line: self.stream.line,
+        }))
     }
 }
 
@@ -148,7 +159,7 @@ struct Stream {
     encoding_name: &'static str,
     reader: csv::Reader<LineTracker<Box<dyn Read + Send>>>,
     /// The current record, reused for every read.
-    record: csv::ByteRecord,
+    record: csv::StringRecord,
     /// The physical line the current record starts on.
     line: u64,
 }
@@ -157,7 +168,7 @@ impl Stream {
     /// Reads records until one is not blank; `false` at the end of the file.
     fn read_non_blank(&mut self) -> Result<bool, InputError> {
         loop {
-            let more = match self.reader.read_byte_record(&mut self.record) {
+            let more = match self.reader.read_record(&mut self.record) {
                 Ok(more) => more,
                 Err(error) => return Err(self.csv_error(&error)),
             };
@@ -165,58 +176,98 @@ impl Stream {
                 return Ok(false);
             }
             let start = self.record.position().map_or(0, |p| p.byte());
-            let end = self.reader.position().byte();
-            let (first, last) = self.reader.get_mut().record(start, end);
-            self.line = first;
-            if last - first >= MAX_RECORD_LINES {
-                return Err(InputError::Csv {
-                    path: self.path.clone(),
-                    line: first,
-                    detail: format!(
-                        "the record that starts here runs on to line {last}: a quoted value on line \
-                         {first} is probably never closed with a \" (or a \" inside a value is not \
-                         doubled as \"\"). Fix that line in the file and run again."
-                    ),
-                });
-            }
-            if let Err(error) = std::str::from_utf8(self.record.as_slice()) {
-                let bad = error.valid_up_to();
-                let column = (0..self.record.len())
-                    .find(|&i| self.record.range(i).is_some_and(|r| r.end > bad))
-                    .map_or(1, |i| i + 1);
-                return Err(InputError::Encoding {
-                    path: self.path.clone(),
-                    line: Some(first),
-                    detail: format!("is not valid UTF-8: line {first}, column {column} has bytes that are not UTF-8"),
-                    hint: "If the file was saved by Excel on Windows or an older program, read it with \
-                           --encoding windows-1252 (or name its encoding with --encoding)."
-                        .to_string(),
-                });
-            }
-            if !dialect::is_blank(&self.record) {
+            self.account(start)?;
+            if !dialect::is_blank(self.record.as_byte_record()) {
                 return Ok(true);
             }
         }
     }
 
-    fn csv_error(&self, error: &csv::Error) -> InputError {
-        let line = self.reader.get_ref().next_line();
+    /// Works out the lines of the record just read, which started at byte `start`, and
+    /// refuses one that runs on for too many lines.
+    fn account(&mut self, start: u64) -> Result<(), InputError> {
+        let end = self.reader.position().byte();
+        let (first, last) = self.reader.get_mut().record(start, end);
+        self.line = first;
+        if last - first >= MAX_RECORD_LINES {
+            return Err(InputError::Csv {
+                path: self.path.clone(),
+                line: first,
+                detail: format!(
+                    "the record that starts here runs on to line {last}: a quoted value on line \
+                     {first} is probably never closed with a \" (or a \" inside a value is not \
+                     doubled as \"\"). Fix that line in the file and run again."
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    fn csv_error(&mut self, error: &csv::Error) -> InputError {
         match error.kind() {
-            csv::ErrorKind::Io(io) => InputError::unreadable_at(&self.path, line, io),
+            // Only when the file is read as UTF-8 without a full scan first (a pipe), or it
+            // changed since.
+            csv::ErrorKind::Utf8 { pos, err } => {
+                if let Err(runaway) = self.account(pos.as_ref().map_or(0, |p| p.byte())) {
+                    return runaway;
+                }
+                let (line, column) = (self.line, err.field() + 1);
+                InputError::Encoding {
+                    path: self.path.clone(),
+                    line: Some(line),
+                    detail: format!("is not valid UTF-8: line {line}, column {column} has bytes that are not UTF-8"),
+                    hint: "If the file was saved by Excel on Windows or an older program, read it with \
+                           --encoding windows-1252 (or name its encoding with --encoding)."
+                        .to_string(),
+                }
+            }
+            csv::ErrorKind::Io(_) if self.reader.get_ref().overflowed() => {
+                let line = self.reader.get_ref().next_line();
+                InputError::Csv {
+                    path: self.path.clone(),
+                    line,
+                    detail: format!(
+                        "a record that starts on this line or soon after runs on for more than {} MiB: \
+                         a quoted value in it is probably never closed with a \" (or a \" inside a value \
+                         is not doubled as \"\"). Fix it in the file and run again.",
+                        MAX_RECORD_BYTES / (1024 * 1024)
+                    ),
+                }
+            }
+            csv::ErrorKind::Io(io) => InputError::unreadable_at(&self.path, self.reader.get_ref().next_line(), io),
             _ => InputError::Csv {
                 path: self.path.clone(),
-                line,
+                line: self.reader.get_ref().next_line(),
                 detail: format!("{error}. Check the file's quotes and delimiters around this line."),
             },
         }
     }
 }
 
+/// `first last`, each trimmed, into `out`; either may be empty. `false` when the record holds
+/// neither.
+fn join_name(out: &mut String, first: Option<&str>, last: Option<&str>) -> bool {
+    out.clear();
+    if first.is_none() && last.is_none() {
+        return false;
+    }
+    let first = first.map_or("", str::trim);
+    let last = last.map_or("", str::trim);
+    out.push_str(first);
+    if !first.is_empty() && !last.is_empty() {
+        out.push(' ');
+    }
+    out.push_str(last);
+    true
+}
+
 /// One data record, borrowed from the reader until the next call to [`Input::next_record`].
 #[derive(Debug, Clone, Copy)]
 pub struct Record<'a> {
-    fields: &'a csv::ByteRecord,
+    fields: &'a csv::StringRecord,
     mapping: &'a Mapping,
+    /// The name joined from first and last name, when the mapping splits it.
+    joined_name: Option<&'a str>,
     row: u64,
     line: u64,
 }
@@ -238,16 +289,8 @@ impl<'a> Record<'a> {
     /// trimmed parts joined by a space.
     pub fn get(&self, field: Field) -> Option<Cow<'a, str>> {
         match self.mapping.source(field)? {
-            Source::Column(i) => self.text(i).map(Cow::Borrowed),
-            Source::Pair { first, last } => {
-                let first = self.text(first);
-                let last = last.and_then(|i| self.text(i));
-                match (first.map(str::trim), last.map(str::trim)) {
-                    (None, None) => None,
-                    (Some(one), None | Some("")) | (None | Some(""), Some(one)) => Some(Cow::Borrowed(one)),
-                    (Some(first), Some(last)) => Some(Cow::Owned(format!("{first} {last}"))),
-                }
-            }
+            Source::Column(i) => self.fields.get(i).map(Cow::Borrowed),
+            Source::Pair { .. } => self.joined_name.map(Cow::Borrowed),
         }
     }
 
@@ -255,11 +298,6 @@ impl<'a> Record<'a> {
     pub fn short(&self) -> Option<(usize, usize)> {
         let expected = self.mapping.expected();
         (self.fields.len() < expected).then_some((self.fields.len(), expected))
-    }
-
-    fn text(&self, index: usize) -> Option<&'a str> {
-        // Checked as UTF-8 when read, so this does not fail.
-        self.fields.get(index).and_then(|bytes| std::str::from_utf8(bytes).ok())
     }
 }
 
