@@ -127,12 +127,31 @@ impl Hasher for Prehashed {
     }
 }
 
+/// The hashes of the rows seen, split in 256 sets so that growing one (which briefly holds
+/// the old and the new table) costs a 256th of the memory a single set would: the peak stays
+/// near the steady size, about 12 bytes a row.
+struct Seen {
+    shards: Vec<HashSet<u64, BuildHasherDefault<Prehashed>>>,
+}
+
+impl Seen {
+    fn new() -> Seen {
+        Seen { shards: (0..256).map(|_| HashSet::default()).collect() }
+    }
+
+    /// Whether `hash` is new. The shard is chosen by middle bits, which hashbrown uses for
+    /// neither the bucket (low bits) nor the tag (top bits).
+    fn insert(&mut self, hash: u64) -> bool {
+        self.shards[((hash >> 28) & 0xff) as usize].insert(hash)
+    }
+}
+
 /// Checks rows one after the other, remembering a compact hash of each valid row's email and
-/// reference to find duplicates (8 bytes a row, not the rows).
+/// reference to find duplicates (not the rows).
 pub struct Validator {
     defaults: Defaults,
     strip_reference_hash: bool,
-    seen: HashSet<u64, BuildHasherDefault<Prehashed>>,
+    seen: Seen,
     key: String,
     /// The reference and email of the last valid row (Shopify exports only).
     last_reference: String,
@@ -144,7 +163,7 @@ impl Validator {
         Validator {
             defaults,
             strip_reference_hash: false,
-            seen: HashSet::default(),
+            seen: Seen::new(),
             key: String::new(),
             last_reference: String::new(),
             last_email: String::new(),
@@ -311,7 +330,11 @@ fn check_required(field: Field, value: &str, strip_hash: bool, inv: &mut Invitat
         _ => {
             let value = if strip_hash { value.strip_prefix('#').unwrap_or(value).trim_start() } else { value };
             check_text(field, value, problems);
-            let bad: Vec<char> = REFERENCE_FORBIDDEN.iter().copied().filter(|c| value.contains(*c)).collect();
+            let forbidden = value.bytes().any(|b| REFERENCE_FORBIDDEN.contains(&char::from(b)));
+            let bad: Vec<char> = match forbidden {
+                false => Vec::new(),
+                true => REFERENCE_FORBIDDEN.iter().copied().filter(|c| value.contains(*c)).collect(),
+            };
             if !bad.is_empty() {
                 let list: Vec<String> = bad.iter().map(|c| format!("'{c}'")).collect();
                 problems.push(Problem::new(
@@ -333,7 +356,12 @@ fn check_required(field: Field, value: &str, strip_hash: bool, inv: &mut Invitat
 /// Control characters and length, for any free-text field.
 fn check_text(field: Field, value: &str, problems: &mut Vec<Problem>) {
     let name = field.name();
-    if value.chars().any(char::is_control) {
+    let control = if value.is_ascii() {
+        value.bytes().any(|b| b < 0x20 || b == 0x7f)
+    } else {
+        value.chars().any(char::is_control)
+    };
+    if control {
         problems.push(Problem::new(
             name,
             leak_code(field, "control_char"),
@@ -429,18 +457,18 @@ fn check_optional(field: Field, value: &str, inv: &mut Invitation, problems: &mu
 
 /// `en_us`, `EN-us` -> `en-US`, if Trustpilot knows it.
 pub fn normalise_locale(value: &str) -> Option<&'static str> {
-    let value = value.trim();
-    if value.len() != 5 {
+    let b = value.trim().as_bytes();
+    if b.len() != 5 || !matches!(b[2], b'-' | b'_') {
         return None;
     }
-    let bytes = value.as_bytes();
-    if bytes[2] != b'-' && bytes[2] != b'_' {
-        return None;
-    }
-    LOCALES
-        .iter()
-        .copied()
-        .find(|locale| locale[..2].eq_ignore_ascii_case(&value[..2]) && locale[3..].eq_ignore_ascii_case(&value[3..]))
+    let key = [
+        b[0].to_ascii_lowercase(),
+        b[1].to_ascii_lowercase(),
+        b'-',
+        b[3].to_ascii_uppercase(),
+        b[4].to_ascii_uppercase(),
+    ];
+    LOCALES.binary_search_by(|locale| locale.as_bytes().cmp(&key[..])).ok().map(|i| LOCALES[i])
 }
 
 /// A date-time (ISO 8601, with or without offset; without one it is UTC) or a date, to UTC
@@ -536,6 +564,13 @@ fn iso_chrono(value: &str) -> Option<NaiveDateTime> {
 }
 
 fn check_url(value: &str) -> Result<(), String> {
+    if plain_web_address(value.as_bytes()) {
+        return Ok(());
+    }
+    check_url_fully(value)
+}
+
+fn check_url_fully(value: &str) -> Result<(), String> {
     let advice = "write a full address such as https://example.com/thanks";
     match url::Url::parse(value) {
         Ok(url) if matches!(url.scheme(), "http" | "https") => {
@@ -558,9 +593,49 @@ fn check_url(value: &str) -> Result<(), String> {
     }
 }
 
+/// The common case in one pass: `http(s)://host.name[:port][/path?query#fragment]` in
+/// plain ASCII. Anything else is left to the `url` crate.
+fn plain_web_address(b: &[u8]) -> bool {
+    let rest = match b {
+        [b'h', b't', b't', b'p', b's', b':', b'/', b'/', rest @ ..]
+        | [b'h', b't', b't', b'p', b':', b'/', b'/', rest @ ..] => rest,
+        _ => return false,
+    };
+    let end = rest.iter().position(|c| matches!(c, b'/' | b'?' | b'#')).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let host = match authority.iter().position(|&c| c == b':') {
+        Some(colon) => {
+            let port = &authority[colon + 1..];
+            if port.is_empty() || port.len() > 5 || !port.iter().all(u8::is_ascii_digit) {
+                return false;
+            }
+            &authority[..colon]
+        }
+        None => authority,
+    };
+    let labels_ok = host.split(|&c| c == b'.').all(|label| {
+        !label.is_empty()
+            && label.len() <= 63
+            && label[0] != b'-'
+            && label[label.len() - 1] != b'-'
+            && label.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-')
+    });
+    let tail_ok = tail.iter().all(|&c| c.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=%".contains(&c));
+    // A numeric last label makes the host an IPv4 address to the URL standard: left to `url`.
+    let numeric_end = host.rsplit(|&c| c == b'.').next().is_some_and(|last| last.iter().all(u8::is_ascii_digit));
+    !host.is_empty() && labels_ok && tail_ok && !numeric_end
+}
+
 /// One email address: `local@domain`, the domain with a dot and valid labels, no spaces, at
 /// most 254 characters.
 fn check_email(field: &'static str, value: &str) -> Result<(), Problem> {
+    if plain_ascii_address(value.as_bytes()) {
+        return Ok(());
+    }
+    check_email_fully(field, value)
+}
+
+fn check_email_fully(field: &'static str, value: &str) -> Result<(), Problem> {
     let code = |suffix: &str| -> &'static str {
         match (field, suffix) {
             ("email", "too_long") => "email.too_long",
@@ -643,6 +718,43 @@ fn check_email(field: &'static str, value: &str) -> Result<(), Problem> {
         );
     }
     Ok(())
+}
+
+/// The common case in one pass over the bytes: an ASCII address that obeys every rule.
+/// Anything else takes the slower path of [`check_email`], which also says what is wrong.
+fn plain_ascii_address(b: &[u8]) -> bool {
+    if b.len() > MAX_EMAIL {
+        return false;
+    }
+    let Some(at) = b.iter().position(|&c| c == b'@') else { return false };
+    let (local, domain) = (&b[..at], &b[at + 1..]);
+    let atext = |c: u8| c.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~-".contains(&c);
+    if local.is_empty() || local.len() > 64 || local[0] == b'.' || local[local.len() - 1] == b'.' {
+        return false;
+    }
+    let mut previous_dot = false;
+    for &c in local {
+        let dot = c == b'.';
+        if !(dot || atext(c)) || (dot && previous_dot) {
+            return false;
+        }
+        previous_dot = dot;
+    }
+    let mut labels = 0;
+    let mut last_label: &[u8] = &[];
+    for label in domain.split(|&c| c == b'.') {
+        let ok = !label.is_empty()
+            && label.len() <= 63
+            && label[0] != b'-'
+            && label[label.len() - 1] != b'-'
+            && label.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-');
+        if !ok {
+            return false;
+        }
+        labels += 1;
+        last_label = label;
+    }
+    labels >= 2 && last_label.len() >= 2 && !last_label.iter().all(u8::is_ascii_digit)
 }
 
 /// Characters that show as nothing: zero-width spaces and joiners, the BOM, soft hyphens,
@@ -818,6 +930,65 @@ mod tests {
         ];
         for (value, expected) in table {
             assert_eq!(normalise_send_time(value).as_deref(), expected, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn locales_are_sorted_for_binary_search() {
+        assert!(LOCALES.windows(2).all(|pair| pair[0] < pair[1]));
+    }
+
+    #[test]
+    fn the_fast_email_check_accepts_only_what_the_full_one_accepts() {
+        let valid = ["a@b.co", "a.b@c.de", "x+y@sub.example.org", "o'brien@example.ie", "a-b_c@x-y.example.com"];
+        for value in valid {
+            assert!(plain_ascii_address(value.as_bytes()), "{value}");
+            assert!(check_email_fully("email", value).is_ok(), "{value}");
+        }
+        for value in ["a..b@c.de", "a@b", "a@-b.co", "a@b.c", "a@1.23", "@b.co", "a@b.co.", "a@@b.co", "a b@c.de"] {
+            assert!(!plain_ascii_address(value.as_bytes()), "{value}");
+            assert!(check_email_fully("email", value).is_err(), "{value}");
+        }
+    }
+
+    #[test]
+    fn the_fast_url_check_accepts_only_what_the_url_crate_accepts() {
+        let plain = [
+            "https://example.com",
+            "http://shop.example.com/thanks?a=1&b=2#top",
+            "https://x.io:8443/p",
+            "https://a-b.example.org/%20",
+        ];
+        for value in plain {
+            assert!(plain_web_address(value.as_bytes()), "{value}");
+            assert!(url::Url::parse(value).is_ok(), "{value}");
+        }
+        for value in [
+            "https://",
+            "https://-a.com",
+            "https://a..com/",
+            "ftp://a.com",
+            "https://a.com:/",
+            "https://a.com/ x",
+            "https://a.com:123456",
+        ] {
+            assert!(!plain_web_address(value.as_bytes()), "{value}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_fast_url_check_never_accepts_more(value in "https?://[a-z0-9.:-]{0,12}[/?#]?[a-z0-9/?#%.=&-]{0,12}") {
+            if plain_web_address(value.as_bytes()) {
+                proptest::prop_assert!(check_url_fully(&value).is_ok(), "{}", value);
+            }
+        }
+
+        #[test]
+        fn the_fast_email_check_never_accepts_more(value in "[a-z0-9.@+_-]{0,12}(@[a-z0-9.-]{0,12})?") {
+            if plain_ascii_address(value.as_bytes()) {
+                proptest::prop_assert!(check_email_fully("email", &value).is_ok(), "{}", value);
+            }
         }
     }
 

@@ -13,7 +13,7 @@ use crate::exit::Exit;
 use crate::input::Input;
 use crate::record::background::BackgroundWriter;
 use crate::record::meta::{Fingerprint, Meta};
-use crate::record::results::compact;
+use crate::record::results::{compact, records_real_send};
 use crate::record::{ErrorReport, Loaded, ResultLine, ResultsWriter, Status};
 use crate::send::budget::Budget;
 use crate::send::progress::Progress;
@@ -23,11 +23,15 @@ use crate::summary::{Count, Summary, shell_quote};
 use crate::validate::{Checked, Validator};
 
 pub fn run(config: SendConfig) -> Result<Exit> {
-    let existing = existing_record(&config.results)?;
-    if let Some(loaded) = &existing {
-        if loaded.records_real_send() && !config.resume {
-            return Err(Fatal(refuse_overwrite(&config, loaded)).into());
-        }
+    // Only a resume needs the record itself; any other run needs to know that it replaces
+    // nothing that was really sent.
+    let existing = match config.resume {
+        true => existing_record(&config.results)?,
+        false => None,
+    };
+    if !config.resume && config.results.exists() && records_real_send(&config.results)? {
+        let loaded = Loaded::read(&config.results)?;
+        return Err(Fatal(refuse_overwrite(&config, &loaded)).into());
     }
     let mut input = open_input(&config)?;
     if config.dry_run {

@@ -55,10 +55,15 @@ fn shape(sample: &[u8], complete: bool, delimiter: u8) -> Option<(usize, usize)>
 
 /// A record whose every field is empty or whitespace: a blank line, or Excel's `;;;;`.
 pub(crate) fn is_blank(record: &csv::ByteRecord) -> bool {
-    record.iter().all(|field| match std::str::from_utf8(field) {
+    // Most records have a visible byte in their first field: answer without decoding.
+    record.iter().all(|field| !field.iter().any(u8::is_ascii_graphic) && is_blank_text(field))
+}
+
+fn is_blank_text(field: &[u8]) -> bool {
+    match std::str::from_utf8(field) {
         Ok(text) => text.chars().all(|c| c.is_whitespace() || c == '\u{feff}' || c == '\u{1a}'),
         Err(_) => false,
-    })
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! into exactly one line per row, in row order, by an atomic rename.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom};
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::invitation::{Field, Invitation};
@@ -158,7 +158,7 @@ fn write_error(path: &Path) -> impl FnOnce(io::Error) -> RecordError + '_ {
 /// Appends result lines to a file. The caller decides when a line must be durable.
 pub struct ResultsWriter {
     path: PathBuf,
-    out: csv::Writer<BufWriter<File>>,
+    out: csv::Writer<File>,
 }
 
 impl ResultsWriter {
@@ -193,7 +193,8 @@ impl ResultsWriter {
     }
 
     fn over(path: &Path, file: File) -> ResultsWriter {
-        let out = csv::WriterBuilder::new().has_headers(false).from_writer(BufWriter::with_capacity(1 << 16, file));
+        // csv buffers itself: a BufWriter under it would only copy every byte once more.
+        let out = csv::WriterBuilder::new().has_headers(false).buffer_capacity(1 << 18).from_writer(file);
         ResultsWriter { path: path.to_path_buf(), out }
     }
 
@@ -230,7 +231,7 @@ impl ResultsWriter {
     /// Makes everything written so far durable (survives a crash or power loss).
     pub fn sync(&mut self) -> Result<(), RecordError> {
         self.flush()?;
-        self.out.get_ref().get_ref().sync_data().map_err(write_error(&self.path))
+        self.out.get_ref().sync_data().map_err(write_error(&self.path))
     }
 
     pub fn path(&self) -> &Path {
@@ -381,6 +382,18 @@ impl Loaded {
         Ok(loaded)
     }
 
+    /// Checks that `path` starts with the results header (or records nothing yet).
+    fn read_header(path: &Path) -> Result<(), RecordError> {
+        let read_error = |source: io::Error| RecordError::Read { path: path.to_path_buf(), source };
+        let file = File::open(path).map_err(read_error)?;
+        let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(BufReader::new(file));
+        let mut record = csv::StringRecord::new();
+        match reader.read_record(&mut record) {
+            Ok(true) if record.iter().eq(HEADER) => Ok(()),
+            _ => Loaded::read(path).map(drop),
+        }
+    }
+
     /// The highest row recorded.
     pub fn rows(&self) -> u64 {
         self.statuses.len() as u64
@@ -411,6 +424,45 @@ impl Loaded {
             .from_reader(BufReader::with_capacity(1 << 16, file));
         Ok(InOrder { loaded: self, reader, next: 0, record: csv::StringRecord::new(), path: path.to_path_buf() })
     }
+}
+
+/// Whether the results file at `path` records a real send (a row `sent`, `failed` or
+/// `unknown`), read as a stream that stops at the first one: what a run that will replace the
+/// file needs to know, without the cost of [`Loaded::read`].
+pub fn records_real_send(path: &Path) -> Result<bool, RecordError> {
+    let read_error = |source: io::Error| RecordError::Read { path: path.to_path_buf(), source };
+    let file = File::open(path).map_err(read_error)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(BufReader::with_capacity(1 << 16, file));
+    let mut record = csv::ByteRecord::new();
+    let mut first = true;
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            // A torn or damaged line cannot prove that nothing was sent.
+            Err(_) if first => break,
+            Err(_) => continue,
+        }
+        if first {
+            first = false;
+            if record.iter().ne(HEADER.iter().map(|h| h.as_bytes())) {
+                break;
+            }
+            continue;
+        }
+        if matches!(record.get(2), Some(b"sent" | b"failed" | b"unknown")) {
+            return Ok(true);
+        }
+    }
+    if first {
+        // Empty, or a header cut short: nothing recorded. Anything else is not ours.
+        return Loaded::read(path).map(|_| false);
+    }
+    Loaded::read_header(path)?;
+    Ok(false)
 }
 
 /// Iterator over the latest line of each row, in row order.

@@ -42,7 +42,7 @@ pub struct Budget {
 /// The margin kept on every window: the time a request may take between leaving this
 /// process and being counted by the server.
 fn margin(length: Duration) -> Duration {
-    (length / 100).clamp(Duration::from_millis(25), Duration::from_secs(30))
+    (length / 100).clamp(Duration::from_millis(10), Duration::from_secs(30))
 }
 
 impl Budget {
