@@ -130,6 +130,7 @@ async fn retry(config: RetryConfig, loaded: Loaded, meta: Option<Meta>, targets:
         max_throttle: sending.max_throttle,
         recorder: recorder.clone(),
         stop: stop.clone(),
+        turns: Arc::new(tokio::sync::Semaphore::new(crate::send::turns_for(&sending.rates, sending.concurrency))),
     });
     let workers = tokio::spawn(sender.run(jobs_rx, sending.concurrency));
 

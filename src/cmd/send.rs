@@ -320,6 +320,10 @@ async fn send(
                 max_throttle: config.sending.max_throttle,
                 recorder: recorder.clone(),
                 stop: stop.clone(),
+                turns: Arc::new(tokio::sync::Semaphore::new(crate::send::turns_for(
+                    &config.sending.rates,
+                    config.sending.concurrency,
+                ))),
             });
             Some(tokio::spawn(sender.run(jobs_rx, config.sending.concurrency)))
         }
