@@ -326,6 +326,11 @@ pub fn skip_reason(reason: Option<&StopReason>) -> &'static str {
     }
 }
 
+/// Messages go into one CSV cell: no line breaks.
+pub fn one_line(text: &str) -> String {
+    text.split(|c: char| c.is_control()).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,9 +344,4 @@ mod tests {
         assert_eq!(turns_for(&per_second(100), 8), 5);
         assert_eq!(turns_for(&per_second(100_000), 32), 32);
     }
-}
-
-/// Messages go into one CSV cell: no line breaks.
-pub fn one_line(text: &str) -> String {
-    text.split(|c: char| c.is_control()).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ")
 }
