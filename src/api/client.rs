@@ -11,7 +11,7 @@ use secrecy::ExposeSecret;
 use serde_json::Value;
 
 use super::Pace;
-use super::auth::{Lease, TokenManager};
+use super::auth::TokenManager;
 use super::config::{Credentials, Endpoints, Grant, join};
 use super::error::ApiError;
 use super::redact::Scrubber;
@@ -211,27 +211,30 @@ impl Client {
     /// second 401.
     async fn private(&self, pace: &dyn Pace, build: impl Fn() -> RequestBuilder) -> Result<Answer, ApiError> {
         let tokens = &self.inner.tokens;
-        let lease = tokens.current().await.map_err(not_sent)?;
-        let answer = self.send_with(pace, build(), &lease).await?;
+        let (answer, used) = self.send_with(pace, build()).await?;
         if answer.status != StatusCode::UNAUTHORIZED {
             return Ok(answer);
         }
-        let lease = tokens.renew_after_rejection(lease.issued_by).await.map_err(not_sent)?;
-        let answer = self.send_with(pace, build(), &lease).await?;
+        tokens.renew_after_rejection(used).await.map_err(not_sent)?;
+        let (answer, _) = self.send_with(pace, build()).await?;
         if answer.status == StatusCode::UNAUTHORIZED {
             return Err(ApiError::Auth { status: 401, body: answer.error_body(&self.inner.scrubber) });
         }
         Ok(answer)
     }
 
-    async fn send_with(&self, pace: &dyn Pace, request: RequestBuilder, lease: &Lease) -> Result<Answer, ApiError> {
+    /// Waits for the pace, then takes the token: the wait may be long (a 429 pause, a slow
+    /// budget), and a token taken before it could expire on the way. Returns which renewal
+    /// issued the token used.
+    async fn send_with(&self, pace: &dyn Pace, request: RequestBuilder) -> Result<(Answer, u64), ApiError> {
         let inner = &self.inner;
+        pace.ready().await;
+        let lease = inner.tokens.current().await.map_err(not_sent)?;
         let mut request = request.bearer_auth(lease.access.expose_secret());
         if let Some(id) = &inner.business_user_id {
             request = request.header(BUSINESS_USER_HEADER, id.clone());
         }
-        pace.ready().await;
-        transport::send(request, &inner.scrubber).await
+        Ok((transport::send(request, &inner.scrubber).await?, lease.issued_by))
     }
 
     /// The JSON of a 2xx answer, or the answer as an error.

@@ -422,7 +422,8 @@ pub fn finish_summary(
     let exit = match &reason {
         Some(StopReason::Interrupted) => Exit::Interrupted,
         Some(StopReason::Fatal(_)) => Exit::Fatal,
-        Some(StopReason::Throttled(_)) => Exit::FailedRows,
+        // The run stopped before its end, as on a fatal error: `--resume` later finishes it.
+        Some(StopReason::Throttled(_)) => Exit::Fatal,
         None => summary.completed_exit(),
     };
     summary.exit_code = exit.code();
@@ -452,19 +453,21 @@ pub fn finish_summary(
     } else if summary.failed > 0 {
         summary.next = Some(format!("tp-invite retry {results}{flags}"));
     } else if summary.unknown > 0 {
+        summary.next = Some(format!("tp-invite retry {results} --include-unknown{flags}"));
+    }
+    if summary.unknown > 0 {
         summary.advice.push(format!(
             "{} may or may not have reached Trustpilot (the connection broke after the request left). Check in \
-             Trustpilot Business before re-sending them with --include-unknown.",
+             Trustpilot Business before re-sending them with `retry --include-unknown`.",
             Count(summary.unknown, "row")
         ));
-        summary.next = Some(format!("tp-invite retry {results} --include-unknown{flags}"));
     }
     exit
 }
 
 fn humantime(duration: std::time::Duration) -> String {
     let secs = duration.as_secs();
-    if secs >= 120 { format!("{} minutes", secs / 60) } else { format!("{secs} seconds") }
+    if secs >= 120 { Count(secs / 60, "minute").to_string() } else { Count(secs, "second").to_string() }
 }
 
 /// This command line again, as `send --resume` (or as a plain `send` after a dry run).

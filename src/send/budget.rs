@@ -37,6 +37,9 @@ struct State {
 /// Shared by every worker and by token requests.
 pub struct Budget {
     state: Mutex<State>,
+    /// Waiters line up here (tokio's mutex is first come, first served), so requests leave
+    /// in the order they asked and no worker waits for turn after turn.
+    queue: tokio::sync::Mutex<()>,
 }
 
 /// The margin kept on every window: the time a request may take between leaving this
@@ -64,6 +67,7 @@ impl Budget {
                 throttled_since: None,
                 rng: fastrand::Rng::with_seed(0x7470_696e_7669_7465),
             }),
+            queue: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -102,6 +106,7 @@ impl Budget {
 
     /// Waits until a request may leave, and counts it as leaving.
     pub async fn ready(&self) {
+        let _turn = self.queue.lock().await;
         while let Some(at) = self.try_take(Instant::now()) {
             tokio::time::sleep_until(at).await;
         }

@@ -5,3 +5,5 @@
 mod support;
 
 mod dry_run;
+mod resume;
+mod send;

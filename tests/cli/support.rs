@@ -328,3 +328,107 @@ fn shell_word(word: &str) -> String {
         format!("'{}'", word.replace('\'', r"'\''"))
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The sandbox, for tests that send
+
+/// A sandbox (the project's Trustpilot emulator) served from this test process on loopback,
+/// with the runtime that drives it. Dropping it stops both.
+pub struct Server {
+    // Dropped before the runtime that serves it.
+    sandbox: tp_invite::sandbox::Sandbox,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Server {
+    #[track_caller]
+    pub fn start(config: tp_invite::sandbox::SandboxConfig) -> Server {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("start a runtime for the sandbox");
+        let sandbox = runtime.block_on(tp_invite::sandbox::Sandbox::start(config, 0)).expect("start the sandbox");
+        Server { sandbox, _runtime: runtime }
+    }
+
+    /// A sandbox without faults.
+    pub fn clean() -> Server {
+        Server::start(tp_invite::sandbox::SandboxConfig::default())
+    }
+}
+
+impl std::ops::Deref for Server {
+    type Target = tp_invite::sandbox::Sandbox;
+
+    fn deref(&self) -> &Self::Target {
+        &self.sandbox
+    }
+}
+
+impl Test {
+    /// Points every command at `server` with the demo credentials, and shortens the retry
+    /// backoff so that faults do not slow the suite down.
+    pub fn against(self, server: &Server) -> Test {
+        server.env().into_iter().fold(self, |t, (key, value)| t.env(key, value)).env("TP_INVITE_BACKOFF_MS", "10")
+    }
+}
+
+/// An export of `rows` distinct, valid customers: `c<i>@example.com`, `Customer <i>`, `R-<i>`.
+pub fn customers(rows: usize) -> String {
+    let mut text = String::from("email,name,reference\n");
+    for i in 1..=rows {
+        text.push_str(&format!("c{i}@example.com,Customer {i},R-{i}\n"));
+    }
+    text
+}
+
+/// How many times the sandboxes accepted each (email, reference).
+pub fn acceptances<'a>(servers: impl IntoIterator<Item = &'a Server>) -> BTreeMap<(String, String), usize> {
+    let mut counts = BTreeMap::new();
+    for server in servers {
+        for accepted in server.accepted() {
+            *counts.entry((accepted.email, accepted.reference)).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+/// The guarantees, row by row, of a results file against what the sandboxes accepted: a
+/// `sent` row was accepted exactly once, a `failed`, `invalid`, `duplicate` or `skipped` one
+/// never (by `send`; `retry` passes `resent`), an `unknown` one at most once, and nothing was
+/// accepted that the file does not hold. Returns the number of rows by status.
+#[track_caller]
+pub fn check_never_twice(results: &Table, accepted: &BTreeMap<(String, String), usize>) -> BTreeMap<String, usize> {
+    let mut by_status = BTreeMap::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for record in &results.records {
+        let key = (record["email"].clone(), record["reference"].clone());
+        let times = accepted.get(&key).copied().unwrap_or(0);
+        let status = record["status"].as_str();
+        let allowed = match status {
+            "sent" => times == 1,
+            "unknown" => times <= 1,
+            _ => times == 0,
+        };
+        assert!(allowed, "row {} is `{status}` but was accepted {times} times: {record:?}", record["row"]);
+        seen.insert(key);
+        *by_status.entry(status.to_string()).or_insert(0) += 1;
+    }
+    for (key, times) in accepted {
+        assert!(seen.contains(key), "{key:?} was accepted {times} times but no row of the results holds it");
+    }
+    by_status
+}
+
+/// The results file holds exactly one line per row `1..=rows`, in row order, under the header.
+#[track_caller]
+pub fn check_one_line_per_row(t: &Test, name: &str, rows: usize) -> Table {
+    let text = t.read(name);
+    assert_eq!(text.lines().next(), Some(RESULTS_HEADER), "{name} has another header");
+    let table = t.table(name);
+    let numbers: Vec<String> = table.column("row").into_iter().map(str::to_string).collect();
+    let expected: Vec<String> = (1..=rows).map(|row| row.to_string()).collect();
+    assert_eq!(numbers, expected, "{name} is not one line per row in row order");
+    table
+}
