@@ -98,6 +98,19 @@ pub(crate) fn open(path: &Path, explicit: Option<&'static Encoding>) -> Result<D
         });
     }
     let utf16 = matches!(plan, Plan::Transcode { encoding, .. } if encoding == UTF_16LE || encoding == UTF_16BE);
+    if !utf16 && matches!(bom, Bom::Utf16Le | Bom::Utf16Be) {
+        // Told another encoding, a UTF-16 file looks like binary: say what it is instead.
+        let name = if bom == Bom::Utf16Le { "utf-16le" } else { "utf-16be" };
+        return Err(InputError::Encoding {
+            path: path.to_path_buf(),
+            line: None,
+            detail: format!(
+                "is text in UTF-16 (it starts with a byte order mark), not in {}",
+                explicit.map_or("UTF-8", |e| e.name())
+            ),
+            hint: format!("It starts with a UTF-16 byte order mark: leave out --encoding, or use --encoding {name}."),
+        });
+    }
     if !utf16 {
         refuse_binary(path, &head[bom.len().min(head.len())..], bom)?;
     }

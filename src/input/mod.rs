@@ -99,7 +99,30 @@ impl Input {
             return Err(InputError::Empty { path: path.to_path_buf() });
         }
         let mapping = if options.no_header {
-            header::resolve(path, None, &options.maps)?
+            let mapping = header::resolve(path, None, &options.maps)?;
+            // Without a header, the first record is the only measure of the file's width.
+            let width = stream.record.len();
+            for field in Field::ALL {
+                if let Some(Source::Column(i)) = mapping.source(field) {
+                    if i >= width {
+                        return Err(InputError::UnknownMap {
+                            path: path.to_path_buf(),
+                            field: field.name().to_string(),
+                            column: (i + 1).to_string(),
+                            message: format!(
+                                "'{}': {} is mapped to column {}, but the first row has {} column{}. Count the \
+                                 columns from 1, or check the --delimiter.",
+                                path.display(),
+                                field.name(),
+                                i + 1,
+                                width,
+                                if width == 1 { "" } else { "s" }
+                            ),
+                        });
+                    }
+                }
+            }
+            mapping
         } else {
             let names: Vec<String> = stream.record.iter().map(str::to_string).collect();
             header::resolve(path, Some(&names), &options.maps)?
