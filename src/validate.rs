@@ -101,6 +101,9 @@ pub struct Checked {
     pub problems: Vec<Problem>,
     /// Valid, but the same email and reference as an earlier valid row.
     pub duplicate: bool,
+    /// For a valid row: the hash of its email (in lower case) and reference, which finds
+    /// duplicates.
+    pub key: Option<u64>,
 }
 
 impl Checked {
@@ -127,21 +130,21 @@ impl Hasher for Prehashed {
     }
 }
 
-/// The hashes of the rows seen, split in 256 sets so that growing one (which briefly holds
+/// The hashes of the rows seen ([`Checked::key`]), split in 256 sets so that growing one (which briefly holds
 /// the old and the new table) costs a 256th of the memory a single set would: the peak stays
 /// near the steady size, about 12 bytes a row.
-struct Seen {
+pub struct Seen {
     shards: Vec<HashSet<u64, BuildHasherDefault<Prehashed>>>,
 }
 
 impl Seen {
-    fn new() -> Seen {
+    pub fn new() -> Seen {
         Seen { shards: (0..256).map(|_| HashSet::default()).collect() }
     }
 
     /// Whether `hash` is new. The shard is chosen by middle bits, which hashbrown uses for
     /// neither the bucket (low bits) nor the tag (top bits).
-    fn insert(&mut self, hash: u64) -> bool {
+    pub fn insert(&mut self, hash: u64) -> bool {
         self.shards[((hash >> 28) & 0xff) as usize].insert(hash)
     }
 }
@@ -151,7 +154,8 @@ impl Seen {
 pub struct Validator {
     defaults: Defaults,
     strip_reference_hash: bool,
-    seen: Seen,
+    /// `None` when the caller finds duplicates itself from [`Checked::key`].
+    seen: Option<Seen>,
     key: String,
     /// The reference and email of the last valid row (Shopify exports only).
     last_reference: String,
@@ -163,7 +167,7 @@ impl Validator {
         Validator {
             defaults,
             strip_reference_hash: false,
-            seen: Seen::new(),
+            seen: Some(Seen::new()),
             key: String::new(),
             last_reference: String::new(),
             last_email: String::new(),
@@ -180,6 +184,7 @@ impl Validator {
     pub fn check(&mut self, row: &impl RawRow, out: &mut Checked) {
         out.problems.clear();
         out.duplicate = false;
+        out.key = None;
         let short = row.short();
         if let Some((found, expected)) = short {
             out.problems.push(Problem::new(
@@ -239,10 +244,18 @@ impl Validator {
             self.key.push('\u{0}');
             self.key.push_str(&out.invitation.reference);
             let hash = xxhash_rust::xxh3::xxh3_64(self.key.as_bytes());
-            if !self.seen.insert(hash) {
-                out.duplicate = true;
+            out.key = Some(hash);
+            if let Some(seen) = &mut self.seen {
+                out.duplicate = !seen.insert(hash);
             }
         }
+    }
+
+    /// Leaves finding duplicates to the caller ([`Checked::key`], [`Seen`]): a dry run does
+    /// it on its writing thread, which has time to spare.
+    pub fn leave_duplicates(mut self) -> Validator {
+        self.seen = None;
+        self
     }
 
     /// The problem line for a duplicate row, for the error report.
@@ -384,7 +397,7 @@ fn check_optional(field: Field, value: &str, inv: &mut Invitation, problems: &mu
     let name = field.name();
     match field {
         Field::Tags => {
-            inv.tags.clear();
+            let mut count = 0;
             for tag in value.split([',', ';', '|']).map(str::trim).filter(|t| !t.is_empty()) {
                 if let Some(bad) = tag.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))) {
                     let what = if bad == ' ' {
@@ -400,8 +413,15 @@ fn check_optional(field: Field, value: &str, inv: &mut Invitation, problems: &mu
                     };
                     problems.push(Problem::new(name, "tags.invalid_char", tag, what));
                 }
-                inv.tags.push(tag.to_string());
+                // Reuse the strings of the previous row's tags.
+                if count < inv.tags.len() {
+                    set(&mut inv.tags[count], tag);
+                } else {
+                    inv.tags.push(tag.to_string());
+                }
+                count += 1;
             }
+            inv.tags.truncate(count);
             return;
         }
         Field::Locale => {
@@ -428,9 +448,11 @@ fn check_optional(field: Field, value: &str, inv: &mut Invitation, problems: &mu
                 problems.push(Problem::new(name, "redirect_uri.invalid", value, message));
             }
         }
-        Field::PreferredSendTime => match normalise_send_time(value) {
+        Field::PreferredSendTime => match parse_send_time(value) {
             Some(utc) => {
-                set_opt(&mut inv.preferred_send_time, &utc);
+                let slot = inv.preferred_send_time.get_or_insert_with(String::new);
+                slot.clear();
+                write_utc(utc, slot);
                 return;
             }
             None => problems.push(Problem::new(
@@ -474,24 +496,27 @@ pub fn normalise_locale(value: &str) -> Option<&'static str> {
 /// A date-time (ISO 8601, with or without offset; without one it is UTC) or a date, to UTC
 /// `YYYY-MM-DDTHH:MM:SS`.
 pub fn normalise_send_time(value: &str) -> Option<String> {
+    let mut text = String::with_capacity(19);
+    write_utc(parse_send_time(value)?, &mut text);
+    Some(text)
+}
+
+fn parse_send_time(value: &str) -> Option<NaiveDateTime> {
     let value = value.trim();
     // The common shapes are parsed by hand: chrono's format strings cost more than the rest
     // of a row's checks together. Anything else goes through chrono.
-    let utc = iso_fast(value.as_bytes()).or_else(|| iso_chrono(value))?;
-    Some(format_utc(utc))
+    iso_fast(value.as_bytes()).or_else(|| iso_chrono(value))
 }
 
-fn format_utc(dt: NaiveDateTime) -> String {
+fn write_utc(dt: NaiveDateTime, text: &mut String) {
     use chrono::{Datelike, Timelike};
     let year = dt.year().clamp(0, 9999) as u32;
     let digit = |n: u32| char::from(b'0' + (n % 10) as u8);
-    let mut text = String::with_capacity(19);
     text.extend([digit(year / 1000), digit(year / 100), digit(year / 10), digit(year)]);
     for (separator, n) in [('-', dt.month()), ('-', dt.day()), ('T', dt.hour()), (':', dt.minute()), (':', dt.second())]
     {
         text.extend([separator, digit(n / 10), digit(n)]);
     }
-    text
 }
 
 /// `YYYY-MM-DD`, optionally followed by `T` or a space, `HH:MM[:SS[.fraction]]` and `Z`,

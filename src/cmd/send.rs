@@ -23,6 +23,14 @@ use crate::summary::{Count, Summary, shell_quote};
 use crate::validate::{Checked, Validator};
 
 pub fn run(config: SendConfig) -> Result<Exit> {
+    if config.dry_run {
+        // Whether the dry run may replace the results file is found out beside it (reading
+        // a large old record takes a while) and settled before anything is put in place.
+        let path = config.results.clone();
+        let guard = std::thread::spawn(move || if path.exists() { records_real_send(&path) } else { Ok(false) });
+        let mut input = open_input(&config)?;
+        return dry_run(&config, &mut input, guard);
+    }
     // Only a resume needs the record itself; any other run needs to know that it replaces
     // nothing that was really sent.
     let existing = match config.resume {
@@ -34,9 +42,6 @@ pub fn run(config: SendConfig) -> Result<Exit> {
         return Err(Fatal(refuse_overwrite(&config, &loaded)).into());
     }
     let mut input = open_input(&config)?;
-    if config.dry_run {
-        return dry_run(&config, &mut input);
-    }
     // A dry run's record is simply replaced; only a real send's record is resumed.
     let record = existing.filter(|loaded| config.resume && loaded.records_real_send());
     let fingerprint =
@@ -145,21 +150,22 @@ fn report(errors: &mut ErrorReport, row: u64, line: u64, checked: &Checked) -> R
     Ok(())
 }
 
-fn dry_run(config: &SendConfig, input: &mut Input) -> Result<Exit> {
-    let mut validator = validator(config, input);
+type Guard = std::thread::JoinHandle<Result<bool, crate::record::RecordError>>;
+
+fn dry_run(config: &SendConfig, input: &mut Input, guard: Guard) -> Result<Exit> {
+    let mut validator = validator(config, input).leave_duplicates();
     let (results, temp) = ResultsWriter::create_beside(&config.results)?;
-    let mut results = BackgroundWriter::start(results);
-    let mut errors = ErrorReport::create(&config.errors)?;
+    let mut writer = BackgroundWriter::start(results, ErrorReport::create(&config.errors)?);
     let mut checked = Checked::default();
-    let mut summary = Summary { results: config.results.clone(), ..Summary::default() };
     let outcome = (|| -> Result<()> {
         while let Some(record) = input.next_record().map_err(|e| Fatal(e.to_string()))? {
             let (row, line) = (record.row(), record.line());
             validator.check(&record, &mut checked);
-            summary.rows += 1;
-            if checked.is_valid() {
-                summary.ready += 1;
-                results.push_with(|result| {
+            writer.push_with(|entry| {
+                entry.key = checked.key;
+                entry.problems.clone_from(&checked.problems);
+                if checked.is_valid() {
+                    let result = &mut entry.line;
                     result.row = row;
                     result.line = line;
                     result.status = Status::Ready;
@@ -172,22 +178,33 @@ fn dry_run(config: &SendConfig, input: &mut Input) -> Result<Exit> {
                     }
                     // The validator refills the invitation it gets back.
                     std::mem::swap(&mut result.invitation, &mut checked.invitation);
-                })?;
-            } else {
-                if checked.problems.is_empty() {
-                    summary.duplicate += 1;
                 } else {
-                    summary.invalid += 1;
+                    entry.line = refused_line(row, line, &checked);
                 }
-                report(&mut errors, row, line, &checked)?;
-                results.push_with(|result| *result = refused_line(row, line, &checked))?;
-            }
+            })?;
         }
         Ok(())
     })();
-    let finished = results.finish();
+    let finished = writer.finish();
     outcome?;
-    let mut results = finished?;
+    let (mut results, errors, tally) = finished?;
+    let mut summary = Summary {
+        rows: tally.rows,
+        ready: tally.ready,
+        invalid: tally.invalid,
+        duplicate: tally.duplicate,
+        results: config.results.clone(),
+        ..Summary::default()
+    };
+    match guard.join() {
+        Ok(Ok(false)) => {}
+        Ok(Ok(true)) => {
+            let loaded = Loaded::read(&config.results)?;
+            return Err(Fatal(refuse_overwrite(config, &loaded)).into());
+        }
+        Ok(Err(e)) => return Err(e.into()),
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
     results.sync()?;
     drop(results);
     temp.persist(&config.results)
@@ -205,11 +222,15 @@ fn dry_run(config: &SendConfig, input: &mut Input) -> Result<Exit> {
     if summary.rows == 0 {
         summary.next = None;
         summary.advice.push("The file has a header but no rows.".to_string());
-    } else if summary.errors.is_some() {
+    } else if summary.invalid > 0 {
         summary.advice.push(format!(
-            "Fix the rows listed in {} (or leave them out: they are never sent), then send.",
+            "The invalid rows are listed in {}: fix them in the file now, or send as it is (they are never sent).",
             config.errors.display()
         ));
+    } else if summary.duplicate > 0 {
+        summary
+            .advice
+            .push(format!("The duplicate rows are listed in {}; they are not sent.", config.errors.display()));
     }
     summary.print(config.output.json, config.output.quiet);
     Ok(exit)

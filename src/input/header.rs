@@ -81,7 +81,7 @@ impl Mapping {
             let Some((source, how)) = self.sources[field.index()] else { continue };
             let note = match how {
                 How::Map => " (--map)".to_string(),
-                How::ShopifyOrderName => " (Shopify order export: the order number)".to_string(),
+                How::ShopifyOrderName => " (Shopify order export: the order number, without its '#')".to_string(),
                 How::Alias if self.shopify && field == Field::Name => {
                     " (Shopify order export: \"Name\" holds the order number)".to_string()
                 }
@@ -927,7 +927,7 @@ mod tests {
             [
                 "  email     <- \"Email\"",
                 "  name      <- \"Billing Name\" (Shopify order export: \"Name\" holds the order number)",
-                "  reference <- \"Name\" (Shopify order export: the order number)",
+                "  reference <- \"Name\" (Shopify order export: the order number, without its '#')",
                 "  not sent: \"Tags\", \"Location\" (Shopify's own order data, not Trustpilot's; to send one anyway, add --map tags=\"Tags\")",
                 "  ignored: \"Financial Status\", \"Paid at\", \"Lineitem name\", \"Shipping Name\", \"Id\"",
             ]

@@ -196,7 +196,10 @@ fn a_shopify_order_export_maps_name_to_reference() {
     assert_eq!(rows[0], row(1, 2, "ann@example.com", "Ann Lee", "#1001"));
     assert_eq!(rows[1], row(2, 3, "", "", "#1001"));
     let describe = input.mapping().describe();
-    assert!(describe.contains("reference <- \"Name\" (Shopify order export: the order number)"), "{describe}");
+    assert!(
+        describe.contains("reference <- \"Name\" (Shopify order export: the order number, without its '#')"),
+        "{describe}"
+    );
 }
 
 #[test]

@@ -22,6 +22,10 @@ struct Window {
     spacing: Duration,
     /// When the latest requests left, oldest first; at most `count`.
     departures: VecDeque<Instant>,
+    /// The next slot of the even spacing. Slots follow a schedule rather than the moment the
+    /// previous request actually left, so timer delays (a millisecond or so each) do not add
+    /// up into a slower rate; the windows above still count actual departures.
+    next: Option<Instant>,
 }
 
 struct State {
@@ -57,6 +61,7 @@ impl Budget {
                 length: rate.per,
                 spacing: rate.per / rate.count.max(1),
                 departures: VecDeque::with_capacity(rate.count.min(16_384) as usize),
+                next: None,
             })
             .collect();
         Budget {
@@ -84,8 +89,8 @@ impl Budget {
             earliest = earliest.max(until);
         }
         for window in &state.windows {
-            if let Some(&last) = window.departures.back() {
-                earliest = earliest.max(last + window.spacing);
+            if let Some(next) = window.next {
+                earliest = earliest.max(next);
             }
             if window.departures.len() >= window.count {
                 let oldest = window.departures[window.departures.len() - window.count];
@@ -100,6 +105,14 @@ impl Budget {
                 window.departures.pop_front();
             }
             window.departures.push_back(now);
+            // Late by less than half a slot: stay on schedule. Later (the budget was idle):
+            // start a new schedule, half a slot early at most once.
+            let half = window.spacing / 2;
+            let base = match window.next {
+                Some(next) => next.max(now.checked_sub(half).unwrap_or(now)),
+                None => now,
+            };
+            window.next = Some(base + window.spacing);
         }
         None
     }
@@ -204,6 +217,23 @@ mod tests {
         // Sustained 833 per 5 minutes, not a burst of 833 and then more.
         assert!(elapsed >= Duration::from_secs(600), "{elapsed:?}");
         assert!(elapsed <= Duration::from_secs(625), "{elapsed:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn small_delays_after_each_slot_do_not_slow_the_rate() {
+        let budget = Budget::new(&[Rate { count: 20, per: Duration::from_secs(1) }]);
+        let begin = Instant::now();
+        let mut times = Vec::new();
+        for _ in 0..101 {
+            budget.ready().await;
+            times.push(Instant::now());
+            // A timer that fires late, or a worker busy for a moment.
+            tokio::time::advance(Duration::from_millis(3)).await;
+        }
+        let elapsed = *times.last().unwrap() - begin;
+        // 100 slots of 50 ms and the window margin (10 ms a second), not 100 x 53 ms.
+        assert!(elapsed <= Duration::from_millis(5_060), "{elapsed:?}");
+        assert!(busiest(&times, Duration::from_secs(1)) <= 20);
     }
 
     #[tokio::test(start_paused = true)]
