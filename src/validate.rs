@@ -137,6 +137,12 @@ pub struct Seen {
     shards: Vec<HashSet<u64, BuildHasherDefault<Prehashed>>>,
 }
 
+impl Default for Seen {
+    fn default() -> Seen {
+        Seen::new()
+    }
+}
+
 impl Seen {
     pub fn new() -> Seen {
         Seen { shards: (0..256).map(|_| HashSet::default()).collect() }
