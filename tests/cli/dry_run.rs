@@ -384,7 +384,7 @@ fn a_shopify_order_export_takes_the_name_from_billing_name() {
         .expect_code(0)
         .expect_stderr_line("  email     <- \"Email\"")
         .expect_stderr_line("  name      <- \"Billing Name\" (Shopify order export: \"Name\" holds the order number)")
-        .expect_stderr_line("  reference <- \"Name\" (Shopify order export: the order number)")
+        .expect_stderr_line("  reference <- \"Name\" (Shopify order export: the order number, without its '#')")
         // Shopify's tags (with spaces) and point-of-sale location are not Trustpilot's.
         .expect_stderr("not sent: \"Tags\", \"Location\"");
     let results = t.table("orders_export.results.csv");
