@@ -351,7 +351,7 @@ async fn send(
         None => None,
     };
 
-    // The second pass reads the file again (it is unchanged: the fingerprint says so) and
+    // The second pass reads the file again (the one whose fingerprint the record keeps) and
     // feeds the workers; it runs on its own thread since reading is blocking work.
     let feed = {
         let stop = stop.clone();
