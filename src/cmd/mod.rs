@@ -14,9 +14,13 @@ use anyhow::{Context, Result};
 use crate::api::{self, ApiError, Client, Credentials, Endpoints, Grant};
 use crate::config::Sending;
 use crate::sandbox::{self, Sandbox, SandboxConfig};
+use tokio::sync::{Semaphore, mpsc};
+
+use crate::record::ResultsWriter;
 use crate::send::budget::Budget;
 use crate::send::progress::Progress;
-use crate::send::{BudgetPace, Stop, StopReason};
+use crate::send::recorder::Recorder;
+use crate::send::{BudgetPace, Job, Sender, Stop, StopReason};
 
 /// An error that stops the command with exit code 1 and only its message (no "caused by").
 #[derive(Debug, thiserror::Error)]
@@ -131,4 +135,89 @@ pub fn watch_interrupts(stop: Stop, progress: Progress) -> tokio::task::JoinHand
             std::process::exit(130);
         }
     })
+}
+
+/// The moving parts of a send or a retry: the results recorder, the workers and the Ctrl-C
+/// watch. The caller feeds jobs from a thread of its own, then calls [`Running::finish`].
+pub struct Running {
+    pub recorder: Recorder,
+    pub stop: Stop,
+    progress: Progress,
+    recorder_thread: std::thread::JoinHandle<Result<(), crate::record::RecordError>>,
+    workers: Option<tokio::task::JoinHandle<Result<(), crate::send::recorder::RecorderGone>>>,
+    interrupts: tokio::task::JoinHandle<()>,
+    /// With `--sandbox`: serves until the run is over.
+    _sandbox: Option<Sandbox>,
+}
+
+impl Running {
+    /// Starts recording into `writer` and, when there is a connection, `--concurrency`
+    /// workers taking jobs from the returned channel (without one, jobs are refused and the
+    /// feeder records them `skipped`).
+    pub fn start(
+        writer: ResultsWriter,
+        progress: Progress,
+        connection: Option<Connection>,
+        sending: &Sending,
+        budget: Arc<Budget>,
+    ) -> (Running, mpsc::Sender<Job>) {
+        let (recorder, recorder_thread) = Recorder::start(writer, progress.clone());
+        let stop = Stop::default();
+        let interrupts = watch_interrupts(stop.clone(), progress.clone());
+        let (jobs_tx, jobs_rx) = mpsc::channel::<Job>(sending.concurrency * 2);
+        let (workers, sandbox) = match connection {
+            Some(connection) => {
+                let sender = Arc::new(Sender {
+                    client: connection.client,
+                    budget,
+                    business_unit_id: connection.business_unit_id,
+                    max_attempts: sending.max_attempts,
+                    backoff: sending.backoff,
+                    max_throttle: sending.max_throttle,
+                    recorder: recorder.clone(),
+                    stop: stop.clone(),
+                    turns: Arc::new(Semaphore::new(crate::send::turns_for(&sending.rates, sending.concurrency))),
+                });
+                (Some(tokio::spawn(sender.run(jobs_rx, sending.concurrency))), connection.sandbox)
+            }
+            None => (None, None),
+        };
+        let running = Running { recorder, stop, progress, recorder_thread, workers, interrupts, _sandbox: sandbox };
+        (running, jobs_tx)
+    }
+
+    /// Waits for the feeder, the workers and the recorder. A failure of the record itself is
+    /// an error; a failure of the feeder or a worker stops the run (see [`Running::stop`]).
+    pub async fn finish<T: Send + 'static>(self, feed: std::thread::JoinHandle<Result<T>>) -> Result<Option<T>> {
+        let Running { recorder, stop, progress, recorder_thread, workers, interrupts, _sandbox } = self;
+        let fed = tokio::task::spawn_blocking(move || feed.join()).await;
+        let worked = match workers {
+            Some(workers) => matches!(workers.await, Ok(Ok(()))),
+            None => true,
+        };
+        drop(recorder);
+        let recorded = tokio::task::spawn_blocking(move || recorder_thread.join()).await;
+        interrupts.abort();
+        progress.finish();
+        match recorded {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => return Err(e.into()),
+            _ => anyhow::bail!("the results writer stopped unexpectedly"),
+        }
+        let fed = match fed {
+            Ok(Ok(Ok(value))) => Some(value),
+            Ok(Ok(Err(e))) => {
+                stop.stop(StopReason::Fatal(format!("{e:#}")));
+                None
+            }
+            _ => {
+                stop.stop(StopReason::Fatal("reading the rows stopped unexpectedly".to_string()));
+                None
+            }
+        };
+        if !worked {
+            stop.stop(StopReason::Fatal("a worker stopped unexpectedly".to_string()));
+        }
+        Ok(fed)
+    }
 }

@@ -5,19 +5,17 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use tokio::sync::mpsc;
 
-use crate::cmd::{Fatal, connect};
+use crate::cmd::{Fatal, Running, connect};
 use crate::config::RetryConfig;
 use crate::exit::Exit;
 use crate::invitation::{Field, Invitation};
 use crate::record::meta::Meta;
 use crate::record::results::compact;
 use crate::record::{ErrorReport, Loaded, ResultLine, ResultsWriter, Status};
+use crate::send::Job;
 use crate::send::budget::Budget;
 use crate::send::progress::Progress;
-use crate::send::recorder::Recorder;
-use crate::send::{Job, Sender, Stop};
 use crate::summary::{Count, Summary, shell_quote};
 use crate::validate::{Checked, RawRow, Validator};
 
@@ -117,26 +115,11 @@ async fn retry(config: RetryConfig, loaded: Loaded, meta: Option<Meta>, targets:
     let mut writer = ResultsWriter::append(&config.results, loaded.complete_len)?;
     writer.sync()?;
     let progress = Progress::new(targets, !config.output.quiet && !config.output.json);
-    let (recorder, recorder_thread) = Recorder::start(writer, progress.clone());
-    let stop = Stop::default();
-    let interrupts = crate::cmd::watch_interrupts(stop.clone(), progress.clone());
-    let (jobs_tx, jobs_rx) = mpsc::channel::<Job>(sending.concurrency * 2);
-    let sender = Arc::new(Sender {
-        client: connection.client,
-        budget,
-        business_unit_id: connection.business_unit_id,
-        max_attempts: sending.max_attempts,
-        backoff: sending.backoff,
-        max_throttle: sending.max_throttle,
-        recorder: recorder.clone(),
-        stop: stop.clone(),
-        turns: Arc::new(tokio::sync::Semaphore::new(crate::send::turns_for(&sending.rates, sending.concurrency))),
-    });
-    let workers = tokio::spawn(sender.run(jobs_rx, sending.concurrency));
+    let (running, jobs_tx) = Running::start(writer, progress, Some(connection), &sending, budget);
 
     let feed = {
-        let stop = stop.clone();
-        let recorder = recorder.clone();
+        let stop = running.stop.clone();
+        let recorder = running.recorder.clone();
         let results = config.results.clone();
         let errors_path = config.errors.clone();
         let defaults = config.defaults.clone();
@@ -186,31 +169,8 @@ async fn retry(config: RetryConfig, loaded: Loaded, meta: Option<Meta>, targets:
             Ok(errors.finish()?)
         })
     };
-    let fed = tokio::task::spawn_blocking(move || feed.join()).await;
-    let worked = workers.await;
-    drop(recorder);
-    let recorded = tokio::task::spawn_blocking(move || recorder_thread.join()).await;
-    interrupts.abort();
-    progress.finish();
-    match recorded {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => return Err(e.into()),
-        _ => bail!("the results writer stopped unexpectedly"),
-    }
-    let wrote_errors = match fed {
-        Ok(Ok(Ok(wrote))) => wrote,
-        Ok(Ok(Err(e))) => {
-            stop.stop(crate::send::StopReason::Fatal(format!("{e:#}")));
-            false
-        }
-        _ => {
-            stop.stop(crate::send::StopReason::Fatal("reading the results stopped unexpectedly".to_string()));
-            false
-        }
-    };
-    if !matches!(worked, Ok(Ok(()))) {
-        stop.stop(crate::send::StopReason::Fatal("a worker stopped unexpectedly".to_string()));
-    }
+    let stop = running.stop.clone();
+    let wrote_errors = running.finish(feed).await?.unwrap_or(false);
     let compacted = compact(&config.results)?;
     let errors = wrote_errors.then(|| config.errors.clone());
     let mut summary = Summary::from_record(&compacted, config.results.clone(), errors);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use tokio::sync::mpsc;
 
-use crate::cmd::{Fatal, connect};
+use crate::cmd::{Fatal, Running, connect};
 use crate::config::SendConfig;
 use crate::exit::Exit;
 use crate::input::Input;
@@ -17,8 +17,7 @@ use crate::record::results::{compact, records_real_send};
 use crate::record::{ErrorReport, Loaded, ResultLine, ResultsWriter, Status};
 use crate::send::budget::Budget;
 use crate::send::progress::Progress;
-use crate::send::recorder::Recorder;
-use crate::send::{Job, Sender, Stop, StopReason, skip_reason};
+use crate::send::{Job, StopReason, skip_reason};
 use crate::summary::{Count, Summary, shell_quote};
 use crate::validate::{Checked, Validator};
 
@@ -323,39 +322,13 @@ async fn send(
     writer.sync()?;
 
     let progress = Progress::new(pending.to_send, !config.output.quiet && !config.output.json);
-    let (recorder, recorder_thread) = Recorder::start(writer, progress.clone());
-    let stop = Stop::default();
-    let interrupts = crate::cmd::watch_interrupts(stop.clone(), progress.clone());
-
-    let (jobs_tx, jobs_rx) = mpsc::channel::<Job>(config.sending.concurrency * 2);
-    let mut _sandbox = None;
-    let workers = match connection {
-        Some(connection) => {
-            _sandbox = connection.sandbox;
-            let sender = Arc::new(Sender {
-                client: connection.client,
-                budget,
-                business_unit_id: connection.business_unit_id,
-                max_attempts: config.sending.max_attempts,
-                backoff: config.sending.backoff,
-                max_throttle: config.sending.max_throttle,
-                recorder: recorder.clone(),
-                stop: stop.clone(),
-                turns: Arc::new(tokio::sync::Semaphore::new(crate::send::turns_for(
-                    &config.sending.rates,
-                    config.sending.concurrency,
-                ))),
-            });
-            Some(tokio::spawn(sender.run(jobs_rx, config.sending.concurrency)))
-        }
-        None => None,
-    };
+    let (running, jobs_tx) = Running::start(writer, progress, connection, &config.sending, budget);
 
     // The second pass reads the file again (the one whose fingerprint the record keeps) and
     // feeds the workers; it runs on its own thread since reading is blocking work.
     let feed = {
-        let stop = stop.clone();
-        let recorder = recorder.clone();
+        let stop = running.stop.clone();
+        let recorder = running.recorder.clone();
         let config_input = config.input.clone();
         let options = config.input_options.clone();
         let defaults = config.defaults.clone();
@@ -399,30 +372,8 @@ async fn send(
         })
     };
 
-    let fed = tokio::task::spawn_blocking(move || feed.join()).await;
-    let worked = match workers {
-        Some(workers) => workers.await.map_err(|_| ()).and_then(|r| r.map_err(|_| ())),
-        None => Ok(()),
-    };
-    drop(recorder);
-    let recorded = tokio::task::spawn_blocking(move || recorder_thread.join()).await;
-    interrupts.abort();
-    progress.finish();
-
-    // Errors in the order they matter: the record itself first.
-    match recorded {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => return Err(e.into()),
-        _ => bail!("the results writer stopped unexpectedly"),
-    }
-    match fed {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => stop.stop(StopReason::Fatal(format!("{e:#}"))),
-        _ => stop.stop(StopReason::Fatal("reading the input stopped unexpectedly".to_string())),
-    }
-    if worked.is_err() {
-        stop.stop(StopReason::Fatal("a worker stopped unexpectedly".to_string()));
-    }
+    let stop = running.stop.clone();
+    running.finish(feed).await?;
 
     let loaded = compact(&config.results)?;
     let errors = config.errors.exists().then(|| config.errors.clone());
