@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::invitation::Field;
+
 /// Send Trustpilot service review invitations from a customer export (CSV), safely:
 /// validate first, never send a row twice, keep a complete record of every row.
 #[derive(Debug, Parser)]
@@ -310,24 +312,10 @@ fn parse_map(text: &str) -> Result<(String, String), String> {
         .split_once('=')
         .ok_or_else(|| format!("'{text}' is not a mapping: write FIELD=HEADER, e.g. --map email=\"E-mail address\""))?;
     let field = field.trim().to_ascii_lowercase().replace('-', "_");
-    const FIELDS: [&str; 14] = [
-        "email",
-        "name",
-        "first_name",
-        "last_name",
-        "reference",
-        "locale",
-        "tags",
-        "redirect_uri",
-        "preferred_send_time",
-        "template_id",
-        "sender_email",
-        "sender_name",
-        "reply_to",
-        "location_id",
-    ];
-    if !FIELDS.contains(&field.as_str()) {
-        return Err(format!("'{field}' is not a field; the fields are: {}", FIELDS.join(", ")));
+    let name_parts = ["first_name", "last_name"];
+    let known = Field::ALL.iter().map(|f| f.name()).chain(name_parts);
+    if !known.clone().any(|name| name == field) {
+        return Err(format!("'{field}' is not a field; the fields are: {}", known.collect::<Vec<_>>().join(", ")));
     }
     if header.trim().is_empty() {
         return Err(format!("'{text}': name the column after '='"));
