@@ -150,8 +150,8 @@ pub struct DefaultArgs {
 /// Where and how fast to send.
 #[derive(Debug, Args, Clone)]
 pub struct SendingArgs {
-    /// The business unit to invite for (or TRUSTPILOT_BUSINESS_UNIT_ID).
-    #[arg(long, value_name = "ID", env = "TRUSTPILOT_BUSINESS_UNIT_ID", conflicts_with = "domain")]
+    /// The business unit to invite for [default: TRUSTPILOT_BUSINESS_UNIT_ID, unless --domain].
+    #[arg(long, value_name = "ID", conflicts_with = "domain")]
     pub business_unit_id: Option<String>,
 
     /// Find the business unit by its domain, e.g. example.com.
@@ -200,8 +200,8 @@ pub struct BusinessUnitArgs {
 
 #[derive(Debug, Args)]
 pub struct TemplatesArgs {
-    /// The business unit (or TRUSTPILOT_BUSINESS_UNIT_ID).
-    #[arg(long, value_name = "ID", env = "TRUSTPILOT_BUSINESS_UNIT_ID", conflicts_with = "domain")]
+    /// The business unit [default: TRUSTPILOT_BUSINESS_UNIT_ID, unless --domain].
+    #[arg(long, value_name = "ID", conflicts_with = "domain")]
     pub business_unit_id: Option<String>,
 
     /// Find the business unit by its domain.
@@ -261,6 +261,18 @@ pub struct FaultArgs {
     /// Seed for the random faults, so a run can be repeated.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+}
+
+/// The business unit a command names: `--business-unit-id`, else `--domain`, else the
+/// environment's TRUSTPILOT_BUSINESS_UNIT_ID. (A flag wins over the environment, so a
+/// `--domain` on the command line is not refused for a variable set elsewhere.)
+pub fn business_unit(id: Option<&str>, domain: Option<&str>) -> (Option<String>, Option<String>) {
+    let clean = |v: Option<&str>| v.map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+    let (id, domain) = (clean(id), clean(domain));
+    if id.is_some() || domain.is_some() {
+        return (id, domain);
+    }
+    (clean(std::env::var("TRUSTPILOT_BUSINESS_UNIT_ID").ok().as_deref()), None)
 }
 
 /// A number of requests per period of time.

@@ -183,8 +183,8 @@ fn sending(args: &SendingArgs) -> Result<Sending, ConfigError> {
         Duration::from_secs(2)
     });
     let max_throttle = env_millis("TP_INVITE_MAX_THROTTLE_MS").unwrap_or(Duration::from_secs(15 * 60));
-    let business_unit_id = args.business_unit_id.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-    let domain = args.domain.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let (business_unit_id, domain) =
+        crate::cli::business_unit(args.business_unit_id.as_deref(), args.domain.as_deref());
     Ok(Sending {
         business_unit_id,
         domain,

@@ -16,13 +16,11 @@ pub fn run(args: TemplatesArgs) -> Result<Exit> {
     runtime.block_on(async {
         let (endpoints, credentials, server) = endpoints(args.sandbox).await?;
         let client = Client::new(endpoints, credentials, Arc::new(NoPace)).map_err(|e| Fatal(e.to_string()))?;
-        let id = args.business_unit_id.as_deref().or(if server.is_some() && args.domain.is_none() {
-            Some(sandbox::DEMO_BUSINESS_UNIT_ID)
-        } else {
-            None
-        });
+        let (id, domain) = crate::cli::business_unit(args.business_unit_id.as_deref(), args.domain.as_deref());
+        let demo = server.is_some() && domain.is_none();
+        let id = id.as_deref().or(if demo { Some(sandbox::DEMO_BUSINESS_UNIT_ID) } else { None });
         let unit =
-            api::resolve_business_unit(&client, id, args.domain.as_deref()).await.map_err(|e| Fatal(e.to_string()))?;
+            api::resolve_business_unit(&client, id, domain.as_deref()).await.map_err(|e| Fatal(e.to_string()))?;
         let templates = client.templates(&unit.id).await.map_err(|e| Fatal(e.to_string()))?;
         if args.json {
             let list: Vec<_> = templates
