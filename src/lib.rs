@@ -39,6 +39,10 @@ pub fn run(cli: Cli) -> Exit {
                 eprintln!("tp-invite: {error}");
                 return Exit::Usage;
             }
+            if error.is::<cmd::Interrupted>() {
+                eprintln!("tp-invite: {error}");
+                return Exit::Interrupted;
+            }
             if error.is::<cmd::Fatal>() {
                 eprintln!("tp-invite: {error}");
             } else {

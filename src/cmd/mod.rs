@@ -118,11 +118,105 @@ where
     }
 }
 
+/// Ctrl-C before anything is sent (while every row is checked): the first asks the checking
+/// loop to stop, so it returns [`Interrupted`] and its temporary files are removed; the
+/// second quits at once. [`EarlyInterrupts::stop`] hands over to [`watch_interrupts`].
+pub struct EarlyInterrupts {
+    flag: Arc<std::sync::atomic::AtomicBool>,
+    notify: Arc<tokio::sync::Notify>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Ctrl-C, listened for from the moment [`Interrupts::listen`] is called.
+struct Interrupts {
+    #[cfg(unix)]
+    signal: Option<tokio::signal::unix::Signal>,
+}
+
+impl Interrupts {
+    /// Must be called inside the runtime.
+    fn listen() -> Interrupts {
+        #[cfg(unix)]
+        {
+            let signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+            Interrupts { signal }
+        }
+        #[cfg(not(unix))]
+        Interrupts {}
+    }
+
+    /// The next Ctrl-C; `false` if none can come.
+    async fn next(&mut self) -> bool {
+        #[cfg(unix)]
+        {
+            match &mut self.signal {
+                Some(signal) => signal.recv().await.is_some(),
+                None => false,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c().await.is_ok()
+        }
+    }
+}
+
+/// The run was interrupted before anything was sent: exit 130.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted (Ctrl-C) before any invitation was sent; run the same command again to start over")]
+pub struct Interrupted;
+
+impl EarlyInterrupts {
+    pub fn start(runtime: &tokio::runtime::Runtime) -> EarlyInterrupts {
+        let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let notify = Arc::new(tokio::sync::Notify::new());
+        let (seen, tell) = (flag.clone(), notify.clone());
+        // The handler is installed now, not when the task first runs: a Ctrl-C a moment
+        // after the start must not kill the process half-way through writing a file.
+        let mut signals = {
+            let _inside = runtime.enter();
+            Interrupts::listen()
+        };
+        let task = runtime.spawn(async move {
+            if !signals.next().await {
+                return;
+            }
+            seen.store(true, std::sync::atomic::Ordering::SeqCst);
+            tell.notify_one();
+            eprintln!("Stopping: press Ctrl-C again to quit at once.");
+            if signals.next().await {
+                std::process::exit(130);
+            }
+        });
+        EarlyInterrupts { flag, notify, task }
+    }
+
+    /// Resolves once Ctrl-C was pressed (for one waiter).
+    pub async fn pressed(&self) {
+        while !self.flag.load(std::sync::atomic::Ordering::SeqCst) {
+            self.notify.notified().await;
+        }
+    }
+
+    /// Fails with [`Interrupted`] once Ctrl-C was pressed.
+    pub fn check(&self) -> Result<()> {
+        match self.flag.load(std::sync::atomic::Ordering::SeqCst) {
+            true => Err(Interrupted.into()),
+            false => Ok(()),
+        }
+    }
+
+    pub fn stop(self) {
+        self.task.abort();
+    }
+}
+
 /// The first Ctrl-C stops taking rows and lets requests in flight finish; the second quits
 /// at once (the results journal is resumable at every moment).
 pub fn watch_interrupts(stop: Stop, progress: Progress) -> tokio::task::JoinHandle<()> {
+    let mut signals = Interrupts::listen();
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_err() {
+        if !signals.next().await {
             return;
         }
         stop.stop(StopReason::Interrupted);
@@ -130,7 +224,7 @@ pub fn watch_interrupts(stop: Stop, progress: Progress) -> tokio::task::JoinHand
             "Stopping: no new rows are sent; waiting for the requests in flight. Press Ctrl-C again to quit at once \
              (the results file stays resumable).",
         );
-        if tokio::signal::ctrl_c().await.is_ok() {
+        if signals.next().await {
             eprintln!("tp-invite: quit at once; run the same command with --resume to finish the batch.");
             std::process::exit(130);
         }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use tokio::sync::mpsc;
 
-use crate::cmd::{Fatal, Running, connect};
+use crate::cmd::{EarlyInterrupts, Fatal, Running, connect};
 use crate::config::SendConfig;
 use crate::exit::Exit;
 use crate::input::Input;
@@ -22,13 +22,19 @@ use crate::summary::{Count, Summary, shell_quote};
 use crate::validate::{Checked, Validator};
 
 pub fn run(config: SendConfig) -> Result<Exit> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let interrupts = EarlyInterrupts::start(&runtime);
     if config.dry_run {
         // Whether the dry run may replace the results file is found out beside it (reading
         // a large old record takes a while) and settled before anything is put in place.
         let path = config.results.clone();
         let guard = std::thread::spawn(move || if path.exists() { records_real_send(&path) } else { Ok(false) });
         let mut input = open_input(&config)?;
-        return dry_run(&config, &mut input, guard);
+        return dry_run(&config, &mut input, guard, &interrupts);
     }
     // Only a resume needs the record itself; any other run needs to know that it replaces
     // nothing that was really sent.
@@ -52,7 +58,7 @@ pub fn run(config: SendConfig) -> Result<Exit> {
 
     // Every row is checked before anything is sent, so a fatal input problem (a broken file
     // half-way down) stops the run while nothing has gone out.
-    let pending = validate_all(&config, &mut input, record.as_ref())?;
+    let pending = validate_all(&config, &mut input, record.as_ref(), &interrupts)?;
     if !config.output.quiet && !config.output.json {
         eprintln!(
             "{} to send{}.",
@@ -63,12 +69,7 @@ pub fn run(config: SendConfig) -> Result<Exit> {
             }
         );
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(send(config, record, meta, fingerprint, pending))
+    runtime.block_on(send(config, record, meta, fingerprint, pending, interrupts))
 }
 
 /// The record already at the results path, if any.
@@ -151,7 +152,7 @@ fn report(errors: &mut ErrorReport, row: u64, line: u64, checked: &Checked) -> R
 
 type Guard = std::thread::JoinHandle<Result<bool, crate::record::RecordError>>;
 
-fn dry_run(config: &SendConfig, input: &mut Input, guard: Guard) -> Result<Exit> {
+fn dry_run(config: &SendConfig, input: &mut Input, guard: Guard, interrupts: &EarlyInterrupts) -> Result<Exit> {
     let mut validator = validator(config, input).leave_duplicates();
     let (results, temp) = ResultsWriter::create_beside(&config.results)?;
     let mut writer = BackgroundWriter::start(results, ErrorReport::create(&config.errors)?);
@@ -159,6 +160,9 @@ fn dry_run(config: &SendConfig, input: &mut Input, guard: Guard) -> Result<Exit>
     let outcome = (|| -> Result<()> {
         while let Some(record) = input.next_record().map_err(|e| Fatal(e.to_string()))? {
             let (row, line) = (record.row(), record.line());
+            if row % 4096 == 0 {
+                interrupts.check()?;
+            }
             validator.check(&record, &mut checked);
             writer.push_with(|entry| {
                 entry.key = checked.key;
@@ -266,12 +270,20 @@ fn check_same_input(config: &SendConfig, fingerprint: &Fingerprint) -> Result<Op
 }
 
 /// The first pass: every row checked, the error report written, the rows left to send counted.
-fn validate_all(config: &SendConfig, input: &mut Input, record: Option<&Loaded>) -> Result<Pending> {
+fn validate_all(
+    config: &SendConfig,
+    input: &mut Input,
+    record: Option<&Loaded>,
+    interrupts: &EarlyInterrupts,
+) -> Result<Pending> {
     let mut validator = validator(config, input);
     let mut errors = ErrorReport::create(&config.errors)?;
     let mut checked = Checked::default();
     let mut to_send = 0;
     while let Some(row) = input.next_record().map_err(|e| Fatal(e.to_string()))? {
+        if row.row() % 4096 == 0 {
+            interrupts.check()?;
+        }
         validator.check(&row, &mut checked);
         if checked.is_valid() {
             if record.and_then(|r| r.status(row.row())).is_none_or(|s| s == Status::Skipped) {
@@ -291,13 +303,19 @@ async fn send(
     meta: Option<Meta>,
     fingerprint: Fingerprint,
     pending: Pending,
+    interrupts: EarlyInterrupts,
 ) -> Result<Exit> {
     let budget = Arc::new(Budget::new(&config.sending.rates));
     // With nothing left to send (every row done, or none valid), no credentials are needed.
     let connection = match pending.to_send {
         0 => None,
-        _ => Some(connect(&config.sending, budget.clone(), config.output.quiet).await?),
+        _ => tokio::select! {
+            connection = connect(&config.sending, budget.clone(), config.output.quiet) => Some(connection?),
+            () = interrupts.pressed() => return Err(crate::cmd::Interrupted.into()),
+        },
     };
+    // From here on, Ctrl-C drains the workers instead.
+    interrupts.stop();
     let unit = connection.as_ref().map(|c| c.business_unit_id.clone());
     if let (Some(meta), Some(unit), false) = (&meta, &unit, config.force) {
         if let Some(previous) = &meta.business_unit_id {

@@ -883,6 +883,29 @@ fn results_in_a_missing_folder_is_a_clear_error() {
 }
 
 #[test]
+fn ctrl_c_stops_a_dry_run_cleanly_and_leaves_the_old_results() {
+    let t = Test::new();
+    let mut input = String::from("email,name,reference\n");
+    for i in 0..200_000 {
+        writeln!(input, "c{i}@example.com,Customer {i},R-{i}").unwrap();
+    }
+    t.write("in.csv", &input);
+    let old = format!("{RESULTS_HEADER}\n1,2,ready,0,,,,,,old@example.com,Old,R-0,,,,,,,,,\n");
+    t.write("in.results.csv", &old);
+    let child = t.command(["send", "in.csv", "--dry-run", "--quiet"]).spawn();
+    while !t.files().iter().any(|f| f.ends_with(".tmp")) {
+        std::thread::yield_now();
+    }
+    crate::send::interrupt(&child);
+    let run = Run::wait(child);
+    run.expect_code(130).expect_no_panic().expect_stderr(
+        "tp-invite: interrupted (Ctrl-C) before any invitation was sent; run the same command again to start over",
+    );
+    assert_eq!(t.read("in.results.csv"), old, "the old results stay");
+    assert!(!t.files().iter().any(|f| f.ends_with(".tmp")), "no temporary file left: {:?}", t.files());
+}
+
+#[test]
 fn a_killed_dry_run_never_leaves_a_half_written_results_file() {
     let t = Test::new();
     let mut input = String::from("email,name,reference\n");

@@ -386,7 +386,7 @@ fn a_plain_http_url_that_is_not_loopback_is_refused_before_any_request() {
 }
 
 /// Ctrl-C: SIGINT to a running `tp-invite`.
-fn interrupt(child: &std::process::Child) {
+pub fn interrupt(child: &std::process::Child) {
     let kill = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("run kill");
     assert!(kill.success(), "kill -INT {}: {kill}", child.id());
 }
