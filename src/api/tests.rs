@@ -240,12 +240,15 @@ async fn a_401_under_concurrency_renews_the_token_once() {
         task.await.unwrap().unwrap();
     }
     assert_eq!(sandbox.accepted().len(), 8);
-    assert_eq!(answered(&sandbox, "/email-invitations", 401), 8);
+    // The token is taken after the pace: a task that reaches it once another has renewed goes
+    // out with the new token and meets no 401. Most meet one; each renews at most once.
+    let refused = answered(&sandbox, "/email-invitations", 401);
+    assert!((1..=8).contains(&refused), "{refused} refused");
     assert_eq!(sandbox.token_requests(), 2, "the first token and exactly one renewal");
     assert_eq!(answered(&sandbox, REFRESH_PATH, 200), 1, "renewed by its refresh token");
-    // Every request waited on the pace: 2 token requests, 8 refused, 8 accepted.
+    // Every request waited on the pace: 2 token requests, the refused ones, 8 accepted.
     assert_eq!(pace.calls.load(Ordering::SeqCst), sandbox.requests().len());
-    assert_eq!(sandbox.requests().len(), 18);
+    assert_eq!(sandbox.requests().len(), 2 + refused + 8);
 }
 
 #[tokio::test]

@@ -115,7 +115,7 @@ impl BackgroundWriter {
                 self.tx = None;
                 return Err(RecordError::Write {
                     path: Default::default(),
-                    source: std::io::Error::other("the results writer stopped"),
+                    io: std::io::Error::other("the results writer stopped"),
                 });
             }
         }

@@ -24,7 +24,7 @@ impl ErrorReport {
     pub fn create(path: &Path) -> Result<ErrorReport, RecordError> {
         let (file, temp) = temp_beside(path)?;
         let mut out = csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, file));
-        out.write_record(HEADER).map_err(|e| RecordError::Write { path: path.to_path_buf(), source: e.into() })?;
+        out.write_record(HEADER).map_err(|e| RecordError::Write { path: path.to_path_buf(), io: e.into() })?;
         Ok(ErrorReport { path: path.to_path_buf(), out, temp, problems: 0 })
     }
 
@@ -39,13 +39,13 @@ impl ErrorReport {
             &protect(&problem.value),
             &protect(&problem.message),
         ];
-        self.out.write_record(record).map_err(|e| RecordError::Write { path: self.path.clone(), source: e.into() })
+        self.out.write_record(record).map_err(|e| RecordError::Write { path: self.path.clone(), io: e.into() })
     }
 
     /// Puts the report in place if it holds a problem; otherwise removes any old report at
     /// that path, since a stale one would describe another run. Returns whether it exists.
     pub fn finish(mut self) -> Result<bool, RecordError> {
-        let error = |source: std::io::Error| RecordError::Write { path: self.path.clone(), source };
+        let error = |source: std::io::Error| RecordError::Write { path: self.path.clone(), io: source };
         if self.problems == 0 {
             drop(self.out);
             match std::fs::remove_file(&self.path) {
@@ -58,7 +58,7 @@ impl ErrorReport {
         self.out.flush().map_err(error)?;
         self.out.get_ref().get_ref().sync_data().map_err(error)?;
         drop(self.out);
-        self.temp.persist(&self.path).map_err(|e| RecordError::Write { path: self.path.clone(), source: e.error })?;
+        self.temp.persist(&self.path).map_err(|e| RecordError::Write { path: self.path.clone(), io: e.error })?;
         sync_dir(&self.path);
         Ok(true)
     }

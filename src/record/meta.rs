@@ -73,7 +73,7 @@ impl Meta {
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(RecordError::Read { path, source }),
+            Err(io) => return Err(RecordError::Read { path, io }),
         };
         serde_json::from_str(&text).map(Some).map_err(|e| RecordError::Corrupt {
             path,
@@ -85,7 +85,7 @@ impl Meta {
     /// Writes the metadata atomically and durably.
     pub fn write(&self, results: &Path) -> Result<(), RecordError> {
         let path = Meta::path_for(results);
-        let error = |source: io::Error| RecordError::Write { path: path.clone(), source };
+        let error = |source: io::Error| RecordError::Write { path: path.clone(), io: source };
         let (mut file, temp) = temp_beside(&path)?;
         let json = serde_json::to_string_pretty(self).map_err(|e| error(e.into()))?;
         file.write_all(json.as_bytes()).map_err(error)?;

@@ -134,10 +134,10 @@ impl ResultLine {
 /// A results file that cannot be used, with what to do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
-    #[error("cannot read the results file {path}: {source}")]
-    Read { path: PathBuf, source: io::Error },
-    #[error("cannot write {path}: {source}. Check the disk space and the permissions of its folder.")]
-    Write { path: PathBuf, source: io::Error },
+    #[error("cannot read the results file {path}: {io}")]
+    Read { path: PathBuf, io: io::Error },
+    #[error("cannot write {path}: {io}. Check the disk space and the permissions of its folder.")]
+    Write { path: PathBuf, io: io::Error },
     #[error("cannot write {path}: the folder {folder} does not exist. Create it, or give another path.")]
     NoFolder { path: PathBuf, folder: PathBuf },
     #[error(
@@ -152,7 +152,7 @@ pub enum RecordError {
 }
 
 fn write_error(path: &Path) -> impl FnOnce(io::Error) -> RecordError + '_ {
-    move |source| RecordError::Write { path: path.to_path_buf(), source }
+    move |source| RecordError::Write { path: path.to_path_buf(), io: source }
 }
 
 /// Appends result lines to a file. The caller decides when a line must be durable.
@@ -311,7 +311,7 @@ pub struct Loaded {
 impl Loaded {
     /// Reads a results file (streaming). A torn last line (from a crash) is ignored.
     pub fn read(path: &Path) -> Result<Loaded, RecordError> {
-        let read_error = |source: io::Error| RecordError::Read { path: path.to_path_buf(), source };
+        let read_error = |source: io::Error| RecordError::Read { path: path.to_path_buf(), io: source };
         let mut file = File::open(path).map_err(read_error)?;
         let len = file.metadata().map_err(read_error)?.len();
         // A crash can cut the last line; only bytes up to the last newline count.
@@ -384,7 +384,7 @@ impl Loaded {
 
     /// Checks that `path` starts with the results header (or records nothing yet).
     fn read_header(path: &Path) -> Result<(), RecordError> {
-        let read_error = |source: io::Error| RecordError::Read { path: path.to_path_buf(), source };
+        let read_error = |source: io::Error| RecordError::Read { path: path.to_path_buf(), io: source };
         let file = File::open(path).map_err(read_error)?;
         let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(BufReader::new(file));
         let mut record = csv::StringRecord::new();
@@ -417,7 +417,7 @@ impl Loaded {
     /// The latest line of every recorded row, in row order (streaming: it seeks only where the
     /// file is out of order).
     pub fn lines_in_order<'a>(&'a self, path: &Path) -> Result<InOrder<'a>, RecordError> {
-        let file = File::open(path).map_err(|source| RecordError::Read { path: path.to_path_buf(), source })?;
+        let file = File::open(path).map_err(|source| RecordError::Read { path: path.to_path_buf(), io: source })?;
         let reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -430,7 +430,7 @@ impl Loaded {
 /// `unknown`), read as a stream that stops at the first one: what a run that will replace the
 /// file needs to know, without the cost of [`Loaded::read`].
 pub fn records_real_send(path: &Path) -> Result<bool, RecordError> {
-    let read_error = |source: io::Error| RecordError::Read { path: path.to_path_buf(), source };
+    let read_error = |source: io::Error| RecordError::Read { path: path.to_path_buf(), io: source };
     let file = File::open(path).map_err(read_error)?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -496,7 +496,7 @@ impl InOrder<'_> {
         if self.reader.position().byte() != offset {
             let mut position = csv::Position::new();
             position.set_byte(offset);
-            self.reader.seek(position).map_err(|e| RecordError::Read { path: path.clone(), source: e.into() })?;
+            self.reader.seek(position).map_err(|e| RecordError::Read { path: path.clone(), io: e.into() })?;
         }
         let corrupt = |problem: String| RecordError::Corrupt { path: path.clone(), line: 0, problem };
         match self.reader.read_record(&mut self.record) {
