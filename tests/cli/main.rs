@@ -4,6 +4,7 @@
 
 mod support;
 
+mod commands;
 mod dry_run;
 mod resume;
 mod send;
