@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::exit::Exit;
-use crate::record::{Loaded, Status};
+use crate::record::Status;
+use crate::record::results::Counts;
 
 /// "1 row", "2 rows".
 pub struct Count(pub u64, pub &'static str);
@@ -43,16 +44,16 @@ pub struct Summary {
 
 impl Summary {
     /// Counts from the results record.
-    pub fn from_record(loaded: &Loaded, results: PathBuf, errors: Option<PathBuf>) -> Summary {
+    pub fn from_record(counts: &Counts, results: PathBuf, errors: Option<PathBuf>) -> Summary {
         Summary {
-            rows: loaded.rows(),
-            sent: loaded.count(Status::Sent),
-            failed: loaded.count(Status::Failed),
-            invalid: loaded.count(Status::Invalid),
-            duplicate: loaded.count(Status::Duplicate),
-            skipped: loaded.count(Status::Skipped),
-            unknown: loaded.count(Status::Unknown),
-            ready: loaded.count(Status::Ready),
+            rows: counts.rows,
+            sent: counts.get(Status::Sent),
+            failed: counts.get(Status::Failed),
+            invalid: counts.get(Status::Invalid),
+            duplicate: counts.get(Status::Duplicate),
+            skipped: counts.get(Status::Skipped),
+            unknown: counts.get(Status::Unknown),
+            ready: counts.get(Status::Ready),
             results,
             errors,
             ..Summary::default()

@@ -12,7 +12,7 @@ use crate::exit::Exit;
 use crate::invitation::{Field, Invitation};
 use crate::record::meta::Meta;
 use crate::record::results::compact;
-use crate::record::{ErrorReport, Loaded, ResultLine, ResultsWriter, Status};
+use crate::record::{ErrorReport, Loaded, ResultsWriter, Status};
 use crate::send::Job;
 use crate::send::budget::Budget;
 use crate::send::progress::Progress;
@@ -49,8 +49,8 @@ pub fn run(config: RetryConfig) -> Result<Exit> {
     let targets = loaded.count(Status::Failed) + if config.include_unknown { loaded.count(Status::Unknown) } else { 0 };
     let meta = Meta::read(&config.results)?;
     if targets == 0 {
-        let loaded = compact(&config.results)?;
-        let mut summary = Summary::from_record(&loaded, config.results.clone(), None);
+        let counts = compact(&config.results)?;
+        let mut summary = Summary::from_record(&counts, config.results.clone(), None);
         let exit = crate::cmd::send::finish_summary(
             &mut summary,
             None,
@@ -137,18 +137,8 @@ async fn retry(config: RetryConfig, loaded: Loaded, meta: Option<Meta>, targets:
                 }
                 validator.check(&Recorded(&line.invitation), &mut checked);
                 if !checked.is_valid() {
-                    for problem in &checked.problems {
-                        errors.write(line.row, line.line, problem)?;
-                    }
-                    let mut refused = ResultLine::new(line.row, line.line, Status::Invalid, checked.invitation.clone());
-                    if checked.problems.is_empty() {
-                        refused.status = Status::Duplicate;
-                        refused.error_code = "row.duplicate".to_string();
-                    } else {
-                        refused.error_code = checked.problems[0].code.to_string();
-                        refused.error =
-                            checked.problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join(" ");
-                    }
+                    crate::cmd::send::report(&mut errors, line.row, line.line, &checked)?;
+                    let mut refused = crate::cmd::send::refused_line(line.row, line.line, &checked);
                     refused.attempts = line.attempts;
                     if recorder.line_blocking(refused).is_err() {
                         bail!("the results file could not be written");
@@ -171,9 +161,9 @@ async fn retry(config: RetryConfig, loaded: Loaded, meta: Option<Meta>, targets:
     };
     let stop = running.stop.clone();
     let wrote_errors = running.finish(feed).await?.unwrap_or(false);
-    let compacted = compact(&config.results)?;
+    let counts = compact(&config.results)?;
     let errors = wrote_errors.then(|| config.errors.clone());
-    let mut summary = Summary::from_record(&compacted, config.results.clone(), errors);
+    let mut summary = Summary::from_record(&counts, config.results.clone(), errors);
     let exit = crate::cmd::send::finish_summary(
         &mut summary,
         stop.reason(),

@@ -123,7 +123,7 @@ fn validator(config: &SendConfig, input: &Input) -> Validator {
 }
 
 /// The results line of a row the validator refused.
-fn refused_line(row: u64, line: u64, checked: &Checked) -> ResultLine {
+pub(crate) fn refused_line(row: u64, line: u64, checked: &Checked) -> ResultLine {
     let status = if checked.problems.is_empty() { Status::Duplicate } else { Status::Invalid };
     let mut result = ResultLine::new(row, line, status, checked.invitation.clone());
     match checked.problems.first() {
@@ -140,7 +140,7 @@ fn refused_line(row: u64, line: u64, checked: &Checked) -> ResultLine {
     result
 }
 
-fn report(errors: &mut ErrorReport, row: u64, line: u64, checked: &Checked) -> Result<()> {
+pub(crate) fn report(errors: &mut ErrorReport, row: u64, line: u64, checked: &Checked) -> Result<()> {
     for problem in &checked.problems {
         errors.write(row, line, problem)?;
     }
@@ -393,9 +393,9 @@ async fn send(
     let stop = running.stop.clone();
     running.finish(feed).await?;
 
-    let loaded = compact(&config.results)?;
+    let counts = compact(&config.results)?;
     let errors = config.errors.exists().then(|| config.errors.clone());
-    let mut summary = Summary::from_record(&loaded, config.results.clone(), errors);
+    let mut summary = Summary::from_record(&counts, config.results.clone(), errors);
     let exit = finish_summary(&mut summary, stop.reason(), &config.results, next_send_command(true), &config.sending);
     summary.print(config.output.json, config.output.quiet);
     Ok(exit)

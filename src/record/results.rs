@@ -296,6 +296,20 @@ pub fn parse_line(record: &csv::StringRecord) -> Result<ResultLine, String> {
     })
 }
 
+/// How many rows a record holds, by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// The highest row recorded.
+    pub rows: u64,
+    by_status: [u64; 7],
+}
+
+impl Counts {
+    pub fn get(&self, status: Status) -> u64 {
+        self.by_status[status as usize]
+    }
+}
+
 /// What a results file records, row by row, without holding the lines: the status and the
 /// position of the latest line of each row (9 bytes a row).
 #[derive(Debug, Default)]
@@ -392,6 +406,17 @@ impl Loaded {
             Ok(true) if record.iter().eq(HEADER) => Ok(()),
             _ => Loaded::read(path).map(drop),
         }
+    }
+
+    /// How many rows hold each status.
+    pub fn counts(&self) -> Counts {
+        let mut counts = Counts { rows: self.rows(), ..Counts::default() };
+        for &code in &self.statuses {
+            if let Some(status) = Status::from_code(code) {
+                counts.by_status[status as usize] += 1;
+            }
+        }
+        counts
     }
 
     /// The highest row recorded.
@@ -526,7 +551,10 @@ fn last_newline_end(file: &mut File, len: u64) -> io::Result<u64> {
 
 /// Rewrites the file as exactly one line per row, in row order, atomically: the new file is
 /// written beside it, made durable, then renamed over it.
-pub fn compact(path: &Path) -> Result<Loaded, RecordError> {
+///
+/// Returns the counts by status, which the rewrite does not change (the file is not read a
+/// third time to learn them).
+pub fn compact(path: &Path) -> Result<Counts, RecordError> {
     let loaded = Loaded::read(path)?;
     let (file, temp) = temp_beside(path)?;
     let mut writer = ResultsWriter::over(path, file);
@@ -538,7 +566,7 @@ pub fn compact(path: &Path) -> Result<Loaded, RecordError> {
     drop(writer);
     temp.persist(path).map_err(|e| write_error(path)(e.error))?;
     sync_dir(path);
-    Loaded::read(path)
+    Ok(loaded.counts())
 }
 
 /// A new file in the same folder as `path` (so a rename is atomic), removed if not persisted.
@@ -621,7 +649,9 @@ mod tests {
         assert_eq!(loaded.status(2), Some(Status::Sent));
         assert_eq!(loaded.status(4), None);
         assert!(loaded.records_real_send());
-        let compacted = compact(&path).unwrap();
+        let counts = compact(&path).unwrap();
+        assert_eq!((counts.rows, counts.get(Status::Sent), counts.get(Status::Invalid)), (3, 1, 1));
+        let compacted = Loaded::read(&path).unwrap();
         assert_eq!(compacted.lines, 3);
         let lines: Vec<_> = compacted.lines_in_order(&path).unwrap().map(Result::unwrap).collect();
         assert_eq!(
