@@ -49,7 +49,9 @@ impl Progress {
     pub fn record(&self, line: &ResultLine) {
         self.counts.by_status[line.status as usize].fetch_add(1, Ordering::Relaxed);
         if let Some(bar) = &self.bar {
-            if matches!(line.status, Status::Sent | Status::Failed | Status::Unknown | Status::Skipped) {
+            // The bar counts the rows attempted; rows left `skipped` (--limit, a stop) are
+            // not among the rows to send it was sized for.
+            if matches!(line.status, Status::Sent | Status::Failed | Status::Unknown) {
                 bar.inc(1);
             }
             let count = |s: Status| self.count(s);
