@@ -413,7 +413,7 @@ pub fn finish_summary(
         Some(StopReason::Interrupted) => Exit::Interrupted,
         Some(StopReason::Fatal(_)) => Exit::Fatal,
         // The run stopped before its end, as on a fatal error: `--resume` later finishes it.
-        Some(StopReason::Throttled(_)) => Exit::Fatal,
+        Some(StopReason::Throttled(_) | StopReason::AskedToWait(_)) => Exit::Fatal,
         None => summary.completed_exit(),
     };
     summary.exit_code = exit.code();
@@ -421,6 +421,11 @@ pub fn finish_summary(
         None => None,
         Some(StopReason::Interrupted) => Some("interrupted (Ctrl-C); rows not attempted are `skipped`.".to_string()),
         Some(StopReason::Fatal(message)) => Some(message.clone()),
+        Some(StopReason::AskedToWait(how_long)) => Some(format!(
+            "Trustpilot answered 429 (too many requests) and asked to wait {} (Retry-After), longer than a run \
+             waits; rows not attempted are `skipped`. Run the same command with --resume after that.",
+            humantime(*how_long)
+        )),
         Some(StopReason::Throttled(how_long)) => Some(format!(
             "Trustpilot answered 429 (too many requests) for {} without a break, so the run stopped; rows not \
              attempted are `skipped`. Try again later, or with a lower --rate.",

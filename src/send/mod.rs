@@ -40,6 +40,8 @@ pub enum StopReason {
     Fatal(String),
     /// Trustpilot kept answering 429 for longer than the run may wait.
     Throttled(Duration),
+    /// Trustpilot answered 429 with a Retry-After longer than the run may wait.
+    AskedToWait(Duration),
 }
 
 /// Tells every part of a run to stop taking new rows; the first reason given wins.
@@ -264,8 +266,16 @@ impl Sender {
                 ApiError::Throttled { retry_after } => {
                     // Not the row's fault: it does not use up an attempt.
                     let stretch = self.budget.throttled(*retry_after, self.backoff);
+                    // A Retry-After as long as the whole allowance ends the run now rather
+                    // than after a silent wait.
+                    let asked = retry_after.unwrap_or_default();
+                    if asked >= self.max_throttle {
+                        self.stop.stop(StopReason::AskedToWait(asked));
+                    }
                     if stretch >= self.max_throttle {
                         self.stop.stop(StopReason::Throttled(stretch));
+                    }
+                    if self.stop.is_stopped() {
                         let mut line = self.failure(&job, Status::Skipped, attempts, &error);
                         line.error = format!("Not sent: {}", line.error);
                         return self.recorder.line(line).await;
@@ -322,7 +332,9 @@ pub fn skip_reason(reason: Option<&StopReason>) -> &'static str {
         None => "Not sent: beyond --limit.",
         Some(StopReason::Interrupted) => "Not sent: the run was interrupted.",
         Some(StopReason::Fatal(_)) => "Not sent: the run stopped on an error (see the summary).",
-        Some(StopReason::Throttled(_)) => "Not sent: Trustpilot kept answering 429 (too many requests).",
+        Some(StopReason::Throttled(_) | StopReason::AskedToWait(_)) => {
+            "Not sent: Trustpilot kept answering 429 (too many requests)."
+        }
     }
 }
 

@@ -166,6 +166,27 @@ fn a_quota_answered_with_429_without_retry_after_delays_rows_but_never_fails_or_
 }
 
 #[test]
+fn a_retry_after_longer_than_a_run_waits_stops_it_at_once() {
+    // One request a minute, and "come back in an hour".
+    let quota = (1, Duration::from_secs(60));
+    let config =
+        SandboxConfig { quota: Some(quota), retry_after: Some(Duration::from_secs(3600)), ..SandboxConfig::default() };
+    let server = Server::start(config);
+    let t = Test::new().against(&server).env("TP_INVITE_MAX_THROTTLE_MS", "60000");
+    t.write("in.csv", customers(10));
+    let started = std::time::Instant::now();
+    let run = send(&t, "in.csv", &["--rate", "50/s"]);
+    assert!(started.elapsed() < Duration::from_secs(30), "it did not wait the hour out\n{run}");
+    run.expect_code(1)
+        .expect_no_panic()
+        .expect_stderr_line("10 rows: 10 skipped.")
+        .expect_stderr("asked to wait 60 minutes (Retry-After), longer than a run waits")
+        .expect_stderr_line("Next:    tp-invite send in.csv --rate 50/s --resume");
+    let results = check_one_line_per_row(&t, "in.results.csv", 10);
+    check_never_twice(&results, &acceptances([&server]));
+}
+
+#[test]
 fn continuous_throttling_stops_the_run_and_skips_the_remaining_rows() {
     // One request a minute: the token takes it, every invitation meets a 429.
     let quota = (1, Duration::from_secs(60));
