@@ -10,7 +10,7 @@ use crate::record::ErrorReport;
 use crate::record::results::{RecordError, ResultLine, ResultsWriter, Status};
 use crate::validate::{Problem, Seen, Validator};
 
-const BATCH: usize = 2048;
+const BATCH: usize = 1024;
 
 /// One row for the writer.
 pub struct Entry {
