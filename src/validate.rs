@@ -101,9 +101,6 @@ pub struct Checked {
     pub problems: Vec<Problem>,
     /// Valid, but the same email and reference as an earlier valid row.
     pub duplicate: bool,
-    /// For a valid row: the hash of its email (in lower case) and reference, which finds
-    /// duplicates.
-    pub key: Option<u64>,
 }
 
 impl Checked {
@@ -130,11 +127,12 @@ impl Hasher for Prehashed {
     }
 }
 
-/// The hashes of the rows seen ([`Checked::key`]), split in 256 sets so that growing one (which briefly holds
+/// A 64-bit hash of each valid row's email (in lower case) and reference, split in 256 sets so that growing one (which briefly holds
 /// the old and the new table) costs a 256th of the memory a single set would: the peak stays
 /// near the steady size, about 12 bytes a row.
 pub struct Seen {
     shards: Vec<HashSet<u64, BuildHasherDefault<Prehashed>>>,
+    key: String,
 }
 
 impl Default for Seen {
@@ -145,12 +143,22 @@ impl Default for Seen {
 
 impl Seen {
     pub fn new() -> Seen {
-        Seen { shards: (0..256).map(|_| HashSet::default()).collect() }
+        Seen { shards: (0..256).map(|_| HashSet::default()).collect(), key: String::new() }
     }
 
-    /// Whether `hash` is new. The shard is chosen by middle bits, which hashbrown uses for
-    /// neither the bucket (low bits) nor the tag (top bits).
-    pub fn insert(&mut self, hash: u64) -> bool {
+    /// Whether no earlier row had this email (in any case) and reference.
+    pub fn insert_row(&mut self, email: &str, reference: &str) -> bool {
+        self.key.clear();
+        if email.is_ascii() {
+            self.key.extend(email.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+        } else {
+            self.key.extend(email.chars().flat_map(char::to_lowercase));
+        }
+        self.key.push('\u{0}');
+        self.key.push_str(reference);
+        let hash = xxhash_rust::xxh3::xxh3_64(self.key.as_bytes());
+        // The shard is chosen by middle bits, which hashbrown uses for neither the bucket
+        // (low bits) nor the tag (top bits).
         self.shards[((hash >> 28) & 0xff) as usize].insert(hash)
     }
 }
@@ -160,9 +168,8 @@ impl Seen {
 pub struct Validator {
     defaults: Defaults,
     strip_reference_hash: bool,
-    /// `None` when the caller finds duplicates itself from [`Checked::key`].
+    /// `None` when the caller finds duplicates itself ([`Validator::leave_duplicates`]).
     seen: Option<Seen>,
-    key: String,
     /// The reference and email of the last valid row (Shopify exports only).
     last_reference: String,
     last_email: String,
@@ -174,7 +181,6 @@ impl Validator {
             defaults,
             strip_reference_hash: false,
             seen: Some(Seen::new()),
-            key: String::new(),
             last_reference: String::new(),
             last_email: String::new(),
         }
@@ -190,7 +196,6 @@ impl Validator {
     pub fn check(&mut self, row: &impl RawRow, out: &mut Checked) {
         out.problems.clear();
         out.duplicate = false;
-        out.key = None;
         let short = row.short();
         if let Some((found, expected)) = short {
             out.problems.push(Problem::new(
@@ -240,25 +245,14 @@ impl Validator {
                 set(&mut self.last_reference, &out.invitation.reference);
                 set(&mut self.last_email, &out.invitation.email);
             }
-            self.key.clear();
-            let email = &out.invitation.email;
-            if email.is_ascii() {
-                self.key.extend(email.bytes().map(|b| char::from(b.to_ascii_lowercase())));
-            } else {
-                self.key.extend(email.chars().flat_map(char::to_lowercase));
-            }
-            self.key.push('\u{0}');
-            self.key.push_str(&out.invitation.reference);
-            let hash = xxhash_rust::xxh3::xxh3_64(self.key.as_bytes());
-            out.key = Some(hash);
             if let Some(seen) = &mut self.seen {
-                out.duplicate = !seen.insert(hash);
+                out.duplicate = !seen.insert_row(&out.invitation.email, &out.invitation.reference);
             }
         }
     }
 
-    /// Leaves finding duplicates to the caller ([`Checked::key`], [`Seen`]): a dry run does
-    /// it on its writing thread, which has time to spare.
+    /// Leaves finding duplicates to the caller ([`Seen`]): a dry run does it on its writing
+    /// thread, which has time to spare.
     pub fn leave_duplicates(mut self) -> Validator {
         self.seen = None;
         self

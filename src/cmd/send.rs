@@ -165,7 +165,6 @@ fn dry_run(config: &SendConfig, input: &mut Input, guard: Guard, interrupts: &Ea
             }
             validator.check(&record, &mut checked);
             writer.push_with(|entry| {
-                entry.key = checked.key;
                 entry.problems.clone_from(&checked.problems);
                 if checked.is_valid() {
                     let result = &mut entry.line;

@@ -15,8 +15,6 @@ const BATCH: usize = 1024;
 /// One row for the writer.
 pub struct Entry {
     pub line: ResultLine,
-    /// For a valid row, its duplicate key ([`crate::validate::Checked::key`]).
-    pub key: Option<u64>,
     /// The row's problems, for the error report.
     pub problems: Vec<Problem>,
 }
@@ -50,8 +48,8 @@ fn write_all(
     entry: &mut Entry,
 ) -> Result<(), RecordError> {
     let line = &mut entry.line;
-    if let (Status::Ready, Some(key)) = (line.status, entry.key) {
-        if !seen.insert(key) {
+    if line.status == Status::Ready {
+        if !seen.insert_row(&line.invitation.email, &line.invitation.reference) {
             let problem = Validator::duplicate_problem(&line.invitation);
             line.status = Status::Duplicate;
             line.error_code = problem.code.to_string();
@@ -96,7 +94,6 @@ impl BackgroundWriter {
     pub fn push_with(&mut self, fill: impl FnOnce(&mut Entry)) -> Result<(), RecordError> {
         let mut entry = self.spare.pop().unwrap_or_else(|| Entry {
             line: ResultLine::new(0, 0, Status::Ready, Default::default()),
-            key: None,
             problems: Vec::new(),
         });
         fill(&mut entry);
