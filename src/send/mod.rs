@@ -276,8 +276,16 @@ impl Sender {
                         self.stop.stop(StopReason::Throttled(stretch));
                     }
                     if self.stop.is_stopped() {
-                        let mut line = self.failure(&job, Status::Skipped, attempts, &error);
-                        line.error = format!("Not sent: {}", line.error);
+                        // Not attempted after all: `skipped` (or, for `retry`, the row's line as
+                        // it was, so the next retry finds it).
+                        let line = match job.previous {
+                            Some(ref previous) => previous.clone(),
+                            None => {
+                                let mut line = self.failure(&job, Status::Skipped, attempts, &error);
+                                line.error = format!("Not sent: {}", line.error);
+                                line
+                            }
+                        };
                         return self.recorder.line(line).await;
                     }
                     continue;

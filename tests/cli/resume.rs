@@ -350,3 +350,29 @@ fn a_record_left_empty_or_with_a_torn_header_is_started_over_by_resume() {
         assert_eq!(check_never_twice(&results, &acceptances([&server]))["sent"], 3, "{left:?}");
     }
 }
+
+#[test]
+fn a_retry_stopped_by_throttling_leaves_its_rows_failed_for_the_next_retry() {
+    let first = Server::start(SandboxConfig { fail_rate: 1.0, seed: 5, ..SandboxConfig::default() });
+    let t = Test::new().env("TP_INVITE_BACKOFF_MS", "10");
+    t.write("in.csv", customers(10));
+    run_at(&t, &first, &["send", "in.csv", "--rate", "200/s", "--max-attempts", "1"]).expect_code(4);
+    let before = check_one_line_per_row(&t, "in.results.csv", 10);
+    assert_eq!(keys(&before, "failed").len(), 10);
+
+    // One request a minute: the token takes it, and every invitation meets a 429.
+    let throttled =
+        Server::start(SandboxConfig { quota: Some((1, Duration::from_secs(60))), ..SandboxConfig::default() });
+    at(t.command(["retry", "in.results.csv", "--rate", "200/s"]), &throttled)
+        .env("TP_INVITE_MAX_THROTTLE_MS", "1000")
+        .run()
+        .expect_code(1)
+        .expect_no_panic()
+        .expect_stderr("Stopped: Trustpilot answered 429");
+    let after = check_one_line_per_row(&t, "in.results.csv", 10);
+    assert_eq!(keys(&after, "failed").len(), 10, "the rows are still `failed`, so the next retry takes them");
+    for (old, new) in before.records.iter().zip(&after.records) {
+        assert_eq!(old["attempts"], new["attempts"], "a 429 is not an attempt");
+    }
+    check_never_twice(&after, &acceptances([&first, &throttled]));
+}
