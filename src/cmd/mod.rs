@@ -32,6 +32,21 @@ pub struct Fatal(pub String);
 #[error("{0}")]
 pub struct Usage(pub String);
 
+/// Refuses an error-report path that holds the record of a real send (a results file given
+/// as `--errors` by mistake): the report would overwrite it.
+pub fn check_error_report_path(errors: &std::path::Path) -> Result<()> {
+    let real = errors.is_file() && crate::record::results::records_real_send(errors).unwrap_or(false);
+    match real {
+        true => Err(Fatal(format!(
+            "--errors {} is a results file that records a real send; the error report would overwrite it. \
+             Give the error report another path.",
+            errors.display()
+        ))
+        .into()),
+        false => Ok(()),
+    }
+}
+
 /// A client ready to send, and the business unit to send for.
 pub struct Connection {
     pub client: Client,

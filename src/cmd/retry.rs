@@ -29,6 +29,7 @@ impl RawRow for Recorded<'_> {
 }
 
 pub fn run(config: RetryConfig) -> Result<Exit> {
+    crate::cmd::check_error_report_path(&config.errors)?;
     if !config.results.exists() {
         bail!(Fatal(format!(
             "{} does not exist. Give the results file that `tp-invite send` wrote (by default <INPUT>.results.csv \

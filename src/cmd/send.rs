@@ -28,6 +28,7 @@ pub fn run(config: SendConfig) -> Result<Exit> {
         .build()
         .context("cannot start the async runtime")?;
     let interrupts = EarlyInterrupts::start(&runtime);
+    crate::cmd::check_error_report_path(&config.errors)?;
     if config.dry_run {
         // Whether the dry run may replace the results file is found out beside it (reading
         // a large old record takes a while) and settled before anything is put in place.

@@ -376,3 +376,23 @@ fn a_retry_stopped_by_throttling_leaves_its_rows_failed_for_the_next_retry() {
     }
     check_never_twice(&after, &acceptances([&first, &throttled]));
 }
+
+#[test]
+fn an_error_report_path_that_holds_a_real_send_is_refused() {
+    let server = Server::clean();
+    let t = Test::new().against(&server);
+    t.write("old.csv", customers(3));
+    t.run(["send", "old.csv", "--rate", "200/s"]).expect_code(0);
+    let record = t.read("old.results.csv");
+    t.write("new.csv", customers(2));
+    t.write("other.csv", customers(2));
+    t.run(["send", "other.csv", "--rate", "200/s"]).expect_code(0);
+    for args in [&["send", "new.csv", "--dry-run"][..], &["send", "new.csv"][..], &["retry", "other.results.csv"][..]] {
+        let mut args = args.to_vec();
+        args.extend(["--errors", "old.results.csv"]);
+        t.run(&args)
+            .expect_code(1)
+            .expect_stderr("--errors old.results.csv is a results file that records a real send");
+        assert_eq!(t.read("old.results.csv"), record, "{args:?} left the record as it was");
+    }
+}
