@@ -38,7 +38,8 @@ pub fn run(config: RetryConfig) -> Result<Exit> {
         )));
     }
     let loaded = Loaded::read(&config.results)?;
-    if loaded.count(Status::Ready) > 0 && !loaded.records_real_send() {
+    let counts = loaded.counts();
+    if counts.get(Status::Ready) > 0 && !loaded.records_real_send() {
         bail!(Fatal(format!(
             "{} is the record of a dry run: nothing was sent, so there is nothing to retry. Send the input with \
              `tp-invite send <INPUT>`.",
@@ -47,7 +48,7 @@ pub fn run(config: RetryConfig) -> Result<Exit> {
     }
     let include_unknown = config.include_unknown;
     let wanted = move |status: Status| status == Status::Failed || (include_unknown && status == Status::Unknown);
-    let targets = loaded.count(Status::Failed) + if config.include_unknown { loaded.count(Status::Unknown) } else { 0 };
+    let targets = counts.get(Status::Failed) + if config.include_unknown { counts.get(Status::Unknown) } else { 0 };
     let meta = Meta::read(&config.results)?;
     if targets == 0 {
         let counts = compact(&config.results)?;

@@ -83,14 +83,15 @@ fn existing_record(path: &Path) -> Result<Option<Loaded>> {
 
 fn refuse_overwrite(config: &SendConfig, loaded: &Loaded) -> String {
     let results = shell_quote(&config.results.to_string_lossy());
+    let counts = loaded.counts();
     format!(
         "{} already records a real send ({} sent, {} failed, {} unknown); a new `send` would overwrite it and could \
          invite customers twice.\n  To finish that batch:       {}\n  To re-send its failed rows: tp-invite retry {results}\n  \
          To start a new batch, give another --results path, or move that file away.",
         config.results.display(),
-        loaded.count(Status::Sent),
-        loaded.count(Status::Failed),
-        loaded.count(Status::Unknown),
+        counts.get(Status::Sent),
+        counts.get(Status::Failed),
+        counts.get(Status::Unknown),
         next_send_command(true),
     )
 }

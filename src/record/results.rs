@@ -396,18 +396,6 @@ impl Loaded {
         Ok(loaded)
     }
 
-    /// Checks that `path` starts with the results header (or records nothing yet).
-    fn read_header(path: &Path) -> Result<(), RecordError> {
-        let read_error = |source: io::Error| RecordError::Read { path: path.to_path_buf(), io: source };
-        let file = File::open(path).map_err(read_error)?;
-        let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(BufReader::new(file));
-        let mut record = csv::StringRecord::new();
-        match reader.read_record(&mut record) {
-            Ok(true) if record.iter().eq(HEADER) => Ok(()),
-            _ => Loaded::read(path).map(drop),
-        }
-    }
-
     /// How many rows hold each status.
     pub fn counts(&self) -> Counts {
         let mut counts = Counts { rows: self.rows(), ..Counts::default() };
@@ -435,10 +423,6 @@ impl Loaded {
         self.statuses.iter().any(|&c| Status::from_code(c).is_some_and(Status::is_real_send))
     }
 
-    pub fn count(&self, status: Status) -> u64 {
-        self.statuses.iter().filter(|&&c| c == status.code()).count() as u64
-    }
-
     /// The latest line of every recorded row, in row order (streaming: it seeks only where the
     /// file is out of order).
     pub fn lines_in_order<'a>(&'a self, path: &Path) -> Result<InOrder<'a>, RecordError> {
@@ -462,32 +446,24 @@ pub fn records_real_send(path: &Path) -> Result<bool, RecordError> {
         .flexible(true)
         .from_reader(BufReader::with_capacity(1 << 16, file));
     let mut record = csv::ByteRecord::new();
-    let mut first = true;
+    match reader.read_byte_record(&mut record) {
+        Ok(true) if record.iter().eq(HEADER.iter().map(|h| h.as_bytes())) => {}
+        // Empty, or a header cut short, records nothing; anything else is not ours:
+        // `Loaded::read` tells which, with the error to show.
+        _ => return Loaded::read(path).map(|_| false),
+    }
     loop {
         match reader.read_byte_record(&mut record) {
-            Ok(false) => break,
+            Ok(false) => return Ok(false),
             Ok(true) => {}
-            // A torn or damaged line cannot prove that nothing was sent.
-            Err(_) if first => break,
+            Err(e) if e.is_io_error() => return Err(read_error(e.into())),
+            // A damaged line cannot prove that nothing was sent: read on.
             Err(_) => continue,
-        }
-        if first {
-            first = false;
-            if record.iter().ne(HEADER.iter().map(|h| h.as_bytes())) {
-                break;
-            }
-            continue;
         }
         if matches!(record.get(2), Some(b"sent" | b"failed" | b"unknown")) {
             return Ok(true);
         }
     }
-    if first {
-        // Empty, or a header cut short: nothing recorded. Anything else is not ours.
-        return Loaded::read(path).map(|_| false);
-    }
-    Loaded::read_header(path)?;
-    Ok(false)
 }
 
 /// Iterator over the latest line of each row, in row order.

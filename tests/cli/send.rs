@@ -607,8 +607,8 @@ fn a_second_ctrl_c_quits_at_once_and_the_record_stays_resumable() {
         .expect_stderr_line("tp-invite: quit at once; run the same command with --resume to finish the batch.");
     // It did not wait for the answers: the rows in flight are still `unknown` in the journal.
     let loaded = Loaded::read(&t.join("in.results.csv")).expect("the journal is readable");
-    assert_eq!(loaded.count(Status::Unknown), 4);
-    assert_eq!(loaded.count(Status::Sent), 0);
+    assert_eq!(loaded.counts().get(Status::Unknown), 4);
+    assert_eq!(loaded.counts().get(Status::Sent), 0);
 
     let clean = Server::clean();
     let run = at(t.command(["send", "in.csv", "--rate", "200/s", "--resume"]), &clean).run();
