@@ -244,6 +244,23 @@ impl Credentials {
         Ok(Credentials { api_key: SecretString::from(api_key), api_secret: SecretString::from(api_secret), grant })
     }
 
+    /// Only TRUSTPILOT_API_KEY, for the calls that send nothing but the `apikey` header
+    /// (finding a business unit by its domain). A token request with these is refused.
+    pub fn key_only_from_env() -> Result<Credentials, ConfigError> {
+        let key = env_var(API_KEY_VAR)?.map(|v| v.trim().to_string());
+        let what = "your application's API key (Trustpilot Business > Integrations > API)";
+        let api_key = match key {
+            None => return Err(ConfigError::Missing { var: API_KEY_VAR, what }),
+            Some(key) if key.is_empty() => return Err(ConfigError::Empty { var: API_KEY_VAR, what }),
+            Some(key) => key,
+        };
+        Ok(Credentials {
+            api_key: SecretString::from(api_key),
+            api_secret: SecretString::from(String::new()),
+            grant: Grant::ClientCredentials { business_user_id: String::new() },
+        })
+    }
+
     /// The secret values, for scrubbing text that came from elsewhere.
     pub(crate) fn secret_values(&self) -> Vec<String> {
         let mut values = vec![self.api_key.expose_secret().to_string(), self.api_secret.expose_secret().to_string()];

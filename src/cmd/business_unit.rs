@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
-use crate::api::{self, Client, Credentials, Endpoints, Grant, NoPace};
+use crate::api::{Client, Credentials, Endpoints, NoPace};
 use crate::cli::BusinessUnitArgs;
 use crate::cmd::{Fatal, endpoints};
 use crate::exit::Exit;
@@ -13,21 +13,14 @@ pub fn run(args: BusinessUnitArgs) -> Result<Exit> {
     let runtime =
         tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let (endpoints, credentials, _sandbox) = match endpoints(args.sandbox).await {
-            Ok(found) => found,
-            // Finding a business unit needs only the API key: ask for no more than that.
-            Err(error) => match std::env::var(api::API_KEY_VAR).ok().filter(|key| !key.trim().is_empty()) {
-                Some(key) if !args.sandbox => {
-                    let endpoints = Endpoints::from_env().map_err(|e| Fatal(e.to_string()))?;
-                    let credentials = Credentials {
-                        api_key: key.trim().to_string().into(),
-                        api_secret: String::new().into(),
-                        grant: Grant::ClientCredentials { business_user_id: String::new() },
-                    };
-                    (endpoints, credentials, None)
-                }
-                _ => return Err(error),
-            },
+        // Finding a business unit needs only the API key: ask for no more than that.
+        let (endpoints, credentials, _sandbox) = match args.sandbox {
+            true => endpoints(true).await?,
+            false => (
+                Endpoints::from_env().map_err(|e| Fatal(e.to_string()))?,
+                Credentials::key_only_from_env().map_err(|e| Fatal(e.to_string()))?,
+                None,
+            ),
         };
         let client = Client::new(endpoints, credentials, Arc::new(NoPace)).map_err(|e| Fatal(e.to_string()))?;
         let unit = client.find_business_unit(args.domain.trim()).await.map_err(|e| Fatal(e.to_string()))?;
