@@ -127,9 +127,10 @@ impl Hasher for Prehashed {
     }
 }
 
-/// A 64-bit hash of each valid row's email (in lower case) and reference, split in 256 sets so that growing one (which briefly holds
-/// the old and the new table) costs a 256th of the memory a single set would: the peak stays
-/// near the steady size, about 12 bytes a row.
+/// A 64-bit hash of each valid row's email (in lower case) and reference. The hashes are
+/// split in 256 sets, so that growing one (which briefly holds its old and new table) costs a
+/// 256th of what growing a single set would: the peak stays near the steady size, 12 to 19
+/// bytes a row depending on how full the tables are.
 pub struct Seen {
     shards: Vec<HashSet<u64, BuildHasherDefault<Prehashed>>>,
     key: String,

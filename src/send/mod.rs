@@ -207,6 +207,15 @@ impl Sender {
         line
     }
 
+    /// The line of a row the run stopped before sending, with the attempts it counted so far.
+    fn not_attempted(&self, job: &Job, attempts: u32) -> ResultLine {
+        let mut line = skipped(job, self.stop.reason());
+        if job.previous.is_none() {
+            line.attempts = attempts;
+        }
+        line
+    }
+
     /// Sends one row: at most `max_attempts` counted attempts, every one preceded by a
     /// durable write-ahead line.
     async fn send_one(&self, job: Job, rng: &mut fastrand::Rng) -> Result<(), RecorderGone> {
@@ -216,11 +225,7 @@ impl Sender {
             let turn = tokio::select! {
                 turn = self.turns.clone().acquire_owned() => turn.expect("the turns are never closed"),
                 () = self.stop.stopped() => {
-                    let mut line = skipped(&job, self.stop.reason());
-                    if job.previous.is_none() {
-                        line.attempts = attempts;
-                    }
-                    return self.recorder.line(line).await;
+                    return self.recorder.line(self.not_attempted(&job, attempts)).await;
                 }
             };
             let mut mark = self.line(&job, Status::Unknown, attempts + 1);
@@ -243,11 +248,7 @@ impl Sender {
                     if departed.load(Ordering::SeqCst) {
                         request.await
                     } else {
-                        let mut line = skipped(&job, self.stop.reason());
-                        if job.previous.is_none() {
-                            line.attempts = attempts;
-                        }
-                        return self.recorder.line(line).await;
+                        return self.recorder.line(self.not_attempted(&job, attempts)).await;
                     }
                 }
             };
