@@ -137,10 +137,10 @@ impl TokenManager {
                 };
             }
         }
-        if state.attempts != seen {
-            if let Some(failure) = &state.failure {
-                return Err(failure.clone());
-            }
+        if state.attempts != seen
+            && let Some(failure) = &state.failure
+        {
+            return Err(failure.clone());
         }
         self.renew(&mut state).await
     }

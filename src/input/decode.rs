@@ -318,10 +318,10 @@ fn refuse_binary(path: &Path, head: &[u8], bom: Bom) -> Result<(), InputError> {
         })
     };
     let export = "Export or save it as CSV (in Excel: File > Save As > \"CSV UTF-8\") and run again.";
-    if bom == Bom::None {
-        if let Some((_, what)) = SIGNATURES.iter().find(|(magic, _)| head.starts_with(magic)) {
-            return fail(what, export);
-        }
+    if bom == Bom::None
+        && let Some((_, what)) = SIGNATURES.iter().find(|(magic, _)| head.starts_with(magic))
+    {
+        return fail(what, export);
     }
     let nuls = head.iter().filter(|&&b| b == 0).count();
     if nuls > 0 {

@@ -678,10 +678,10 @@ fn resolve_name(
         let last = last.or_else(|| columns.alias(Slot::LastName));
         return Some((Source::Pair { first, last }, How::Map));
     }
-    if last.is_none() {
-        if let Some(i) = columns.alias(Slot::Field(Field::Name)) {
-            return Some((Source::Column(i), How::Alias));
-        }
+    if last.is_none()
+        && let Some(i) = columns.alias(Slot::Field(Field::Name))
+    {
+        return Some((Source::Column(i), How::Alias));
     }
     let first = columns.alias(Slot::FirstName)?;
     let how = if last.is_some() { How::Map } else { How::Alias };

@@ -103,23 +103,23 @@ impl Input {
             // Without a header, the first record is the only measure of the file's width.
             let width = stream.record.len();
             for field in Field::ALL {
-                if let Some(Source::Column(i)) = mapping.source(field) {
-                    if i >= width {
-                        return Err(InputError::UnknownMap {
-                            path: path.to_path_buf(),
-                            field: field.name().to_string(),
-                            column: (i + 1).to_string(),
-                            message: format!(
-                                "'{}': {} is mapped to column {}, but the first row has {} column{}. Count the \
+                if let Some(Source::Column(i)) = mapping.source(field)
+                    && i >= width
+                {
+                    return Err(InputError::UnknownMap {
+                        path: path.to_path_buf(),
+                        field: field.name().to_string(),
+                        column: (i + 1).to_string(),
+                        message: format!(
+                            "'{}': {} is mapped to column {}, but the first row has {} column{}. Count the \
                                  columns from 1, or check the --delimiter.",
-                                path.display(),
-                                field.name(),
-                                i + 1,
-                                width,
-                                if width == 1 { "" } else { "s" }
-                            ),
-                        });
-                    }
+                            path.display(),
+                            field.name(),
+                            i + 1,
+                            width,
+                            if width == 1 { "" } else { "s" }
+                        ),
+                    });
                 }
             }
             mapping
