@@ -23,8 +23,9 @@
 //! - The sandbox runs in this process on its own tokio runtime; its CPU time is this
 //!   process's `/proc/self/stat` utime + stime over the run (USER_HZ = 100).
 //! - Inputs (`email,name,reference`, unique references) and outputs go to a temporary directory
-//!   (`$TMPDIR`): every invitation waits for an fsync of the results journal, so the ceiling
-//!   depends on that disk; `TMPDIR=/dev/shm` takes the disk out of the figure.
+//!   (`$TMPDIR`), and so does the run's ledger: every invitation waits for its reservation to
+//!   be committed to the ledger (grouped with those of other workers), so the ceiling depends
+//!   on that disk; `TMPDIR=/dev/shm` takes the disk out of the figure.
 //!
 //! Exit code: 0 when every target holds, 1 when one fails, 2 when a run could not be made.
 
@@ -340,6 +341,8 @@ impl Bench {
             .arg("--errors")
             .arg(dir.path().join("errors.csv"))
             .envs(sandbox.env())
+            // A ledger of the run's own, on the same disk as the inputs, never the user's.
+            .env("TP_INVITE_LEDGER", dir.path().join("ledger.sqlite"))
             .env("TP_INVITE_BACKOFF_MS", "50")
             .env_remove(tp_invite::sandbox::RECORD_ENV)
             .stdin(Stdio::null())

@@ -16,12 +16,28 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Whether the command asks for one JSON object on stdout.
+    pub fn json(&self) -> bool {
+        match &self.command {
+            Command::Send(args) => args.output.json,
+            Command::Retry(args) => args.output.json,
+            Command::Ledger(args) => args.json,
+            Command::Templates(args) => args.json,
+            Command::BusinessUnit(_) | Command::Sandbox(_) => false,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate a customer export and send an invitation for every valid row.
     Send(SendArgs),
     /// Re-send the rows of a results file whose status is `failed`.
     Retry(RetryArgs),
+    /// Show what the ledger holds (who was invited), export it, forget a customer, settle an
+    /// unknown outcome, or import the results files of tp-invite 0.1.
+    Ledger(LedgerArgs),
     /// Print the business unit id (and display name) of a domain.
     BusinessUnit(BusinessUnitArgs),
     /// List the business unit's invitation templates: id, name, locale, default.
@@ -47,13 +63,10 @@ pub struct SendArgs {
     #[arg(long, value_name = "PATH")]
     pub errors: Option<PathBuf>,
 
-    /// Continue an interrupted run recorded in --results (starts afresh when there is none).
-    #[arg(long)]
+    /// Accepted for scripts written for tp-invite 0.1; it changes nothing: sending the same
+    /// file again always finishes the job (rows already invited are `already_sent`).
+    #[arg(long, hide = true)]
     pub resume: bool,
-
-    /// With --resume: accept an input file that changed since the record began.
-    #[arg(long, requires = "resume")]
-    pub force: bool,
 
     /// Send at most N invitations; the rest are `skipped` (a canary run).
     #[arg(long, value_name = "N")]
@@ -67,6 +80,9 @@ pub struct SendArgs {
 
     #[command(flatten)]
     pub sending: SendingArgs,
+
+    #[command(flatten)]
+    pub ledger: LedgerOptions,
 
     #[command(flatten)]
     pub output: OutputArgs,
@@ -93,7 +109,99 @@ pub struct RetryArgs {
     pub sending: SendingArgs,
 
     #[command(flatten)]
+    pub ledger: LedgerOptions,
+
+    #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// Which ledger, and what to do when another run is sending.
+#[derive(Debug, Args, Clone, Default)]
+pub struct LedgerOptions {
+    /// The ledger file [default: TP_INVITE_LEDGER, else tp-invite/ledger.sqlite in your data
+    /// folder, e.g. ~/.local/share on Linux].
+    #[arg(long, value_name = "PATH")]
+    pub ledger: Option<PathBuf>,
+
+    /// If another run is sending for this business unit, wait for it to end and then go on
+    /// (without it, this run stops at once with exit code 1).
+    #[arg(long)]
+    pub wait: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct LedgerArgs {
+    #[command(subcommand)]
+    pub action: Option<LedgerAction>,
+
+    /// The ledger file [default: TP_INVITE_LEDGER, else tp-invite/ledger.sqlite in your data
+    /// folder].
+    #[arg(long, value_name = "PATH", global = true)]
+    pub ledger: Option<PathBuf>,
+
+    /// Print the counts as one JSON object on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerAction {
+    /// Write every entry of the ledger as CSV (to stdout, or --output).
+    Export {
+        /// Only this business unit's entries.
+        #[arg(long, value_name = "ID")]
+        business_unit_id: Option<String>,
+        /// Write to this file instead of stdout.
+        #[arg(long, value_name = "PATH")]
+        output: Option<PathBuf>,
+    },
+    /// Delete every entry of these customers (a data-protection request). They could then be
+    /// invited again by a later run: remove them from your exports too, or keep an --exclude
+    /// list.
+    Forget {
+        /// The customers' email addresses.
+        #[arg(required = true, value_name = "EMAIL")]
+        emails: Vec<String>,
+    },
+    /// After checking in Trustpilot Business, settle an invitation whose outcome is
+    /// `unknown`: --sent records it as sent, --not-sent lets the next run send it.
+    Settle {
+        /// The customer's email address.
+        email: String,
+        /// The invitation's reference (order number).
+        reference: String,
+        /// Trustpilot has the invitation.
+        #[arg(long, conflicts_with = "not_sent", required_unless_present = "not_sent")]
+        sent: bool,
+        /// Trustpilot does not have it: the next run sends it.
+        #[arg(long)]
+        not_sent: bool,
+        #[command(flatten)]
+        unit: UnitArgs,
+    },
+    /// Record the `sent` and `unknown` rows of results files written by tp-invite 0.1 (before
+    /// the ledger), so that nobody in them is invited again.
+    Import {
+        /// Results files of earlier runs.
+        #[arg(required = true, value_name = "RESULTS")]
+        results: Vec<PathBuf>,
+        #[command(flatten)]
+        unit: UnitArgs,
+    },
+}
+
+/// The business unit a ledger command is about.
+#[derive(Debug, Args, Clone, Default)]
+pub struct UnitArgs {
+    /// The business unit [default: TRUSTPILOT_BUSINESS_UNIT_ID, unless --domain].
+    #[arg(long, value_name = "ID", conflicts_with = "domain")]
+    pub business_unit_id: Option<String>,
+
+    /// The business unit an earlier send recorded for this domain (else it is looked up with
+    /// TRUSTPILOT_API_KEY).
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: Option<String>,
 }
 
 /// How to read the input file.

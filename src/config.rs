@@ -4,19 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::{DefaultArgs, InputArgs, OutputArgs, Rate, RetryArgs, SendArgs, SendingArgs};
+use crate::cli::{DefaultArgs, InputArgs, LedgerOptions, OutputArgs, Rate, RetryArgs, SendArgs, SendingArgs};
+use crate::error::Error;
 use crate::input::InputOptions;
 use crate::invitation::Field;
 use crate::validate::Defaults;
-
-/// A configuration problem: a usage error (exit 2) or one that stops the run (exit 1).
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{0}")]
-    Usage(String),
-    #[error("{0}")]
-    Fatal(String),
-}
 
 /// Trustpilot's quota (SPEC section 5): both windows hold.
 pub fn trustpilot_quota() -> Vec<Rate> {
@@ -48,12 +40,11 @@ pub struct SendConfig {
     /// Whether `--results` was given (the next command to run must repeat it).
     pub results_given: bool,
     pub dry_run: bool,
-    pub resume: bool,
-    pub force: bool,
     pub limit: Option<u64>,
     pub input_options: InputOptions,
     pub defaults: Defaults,
     pub sending: Sending,
+    pub ledger: LedgerOptions,
     pub output: OutputArgs,
 }
 
@@ -65,6 +56,7 @@ pub struct RetryConfig {
     pub include_unknown: bool,
     pub defaults: Defaults,
     pub sending: Sending,
+    pub ledger: LedgerOptions,
     pub output: OutputArgs,
 }
 
@@ -75,34 +67,26 @@ pub fn beside(input: &Path, suffix: &str) -> PathBuf {
 }
 
 impl SendConfig {
-    pub fn from_args(args: SendArgs) -> Result<SendConfig, ConfigError> {
+    pub fn from_args(args: SendArgs) -> Result<SendConfig, Error> {
         let results_given = args.results.is_some();
         let results = args.results.unwrap_or_else(|| beside(&args.input, "results.csv"));
         let errors = args.errors.unwrap_or_else(|| beside(&args.input, "errors.csv"));
         for (flag, path) in [("--results", &results), ("--errors", &errors)] {
             if same_file(path, &args.input) {
-                return Err(ConfigError::Usage(format!(
+                return Err(Error::Usage(format!(
                     "{flag} {} is the input file itself; choose another path so the input is not overwritten.",
                     path.display()
                 )));
             }
         }
         if same_file(&results, &errors) {
-            return Err(ConfigError::Usage(format!(
+            return Err(Error::Usage(format!(
                 "--results and --errors are the same file ({}); give them different paths.",
                 results.display()
             )));
         }
-        if args.dry_run && args.resume {
-            return Err(ConfigError::Usage(
-                "--dry-run and --resume do not go together: a dry run sends nothing, so there is nothing to resume."
-                    .to_string(),
-            ));
-        }
         if args.limit == Some(0) {
-            return Err(ConfigError::Usage(
-                "--limit 0 would send nothing; use --dry-run to only validate.".to_string(),
-            ));
+            return Err(Error::Usage("--limit 0 would send nothing; use --dry-run to only validate.".to_string()));
         }
         Ok(SendConfig {
             input: args.input,
@@ -110,26 +94,25 @@ impl SendConfig {
             errors,
             results_given,
             dry_run: args.dry_run,
-            resume: args.resume,
-            force: args.force,
             limit: args.limit,
             input_options: input_options(args.input_options),
             defaults: defaults(&args.defaults)?,
             sending: sending(&args.sending)?,
+            ledger: args.ledger,
             output: args.output,
         })
     }
 }
 
 impl RetryConfig {
-    pub fn from_args(args: RetryArgs) -> Result<RetryConfig, ConfigError> {
+    pub fn from_args(args: RetryArgs) -> Result<RetryConfig, Error> {
         let name = args.results.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let errors = args.errors.unwrap_or_else(|| {
             let stem = name.strip_suffix(".results.csv").or_else(|| name.strip_suffix(".csv")).unwrap_or(&name);
             args.results.with_file_name(format!("{stem}.retry-errors.csv"))
         });
         if same_file(&errors, &args.results) {
-            return Err(ConfigError::Usage("--errors is the results file itself; choose another path.".to_string()));
+            return Err(Error::Usage("--errors is the results file itself; choose another path.".to_string()));
         }
         Ok(RetryConfig {
             results: args.results,
@@ -137,6 +120,7 @@ impl RetryConfig {
             include_unknown: args.include_unknown,
             defaults: defaults(&args.defaults)?,
             sending: sending(&args.sending)?,
+            ledger: args.ledger,
             output: args.output,
         })
     }
@@ -156,7 +140,7 @@ fn input_options(args: InputArgs) -> InputOptions {
     InputOptions { encoding: args.encoding, delimiter: args.delimiter, no_header: args.no_header, maps: args.maps }
 }
 
-fn defaults(args: &DefaultArgs) -> Result<Defaults, ConfigError> {
+fn defaults(args: &DefaultArgs) -> Result<Defaults, Error> {
     Defaults::new([
         (Field::Locale, args.locale.clone()),
         (Field::TemplateId, args.template_id.clone()),
@@ -167,10 +151,10 @@ fn defaults(args: &DefaultArgs) -> Result<Defaults, ConfigError> {
         (Field::Tags, args.tags.clone()),
         (Field::LocationId, args.location_id.clone()),
     ])
-    .map_err(ConfigError::Usage)
+    .map_err(Error::Usage)
 }
 
-fn sending(args: &SendingArgs) -> Result<Sending, ConfigError> {
+fn sending(args: &SendingArgs) -> Result<Sending, Error> {
     let rates = match args.rate {
         Some(rate) => vec![rate],
         None if args.sandbox => vec![Rate { count: 20, per: Duration::from_secs(1) }],

@@ -73,6 +73,17 @@ impl std::fmt::Display for Field {
     }
 }
 
+/// An email address as keys compare it: in lower case (ASCII fast, else Unicode).
+pub fn email_key(email: &str) -> std::borrow::Cow<'_, str> {
+    if !email.bytes().any(|b| b.is_ascii_uppercase()) && email.is_ascii() {
+        std::borrow::Cow::Borrowed(email)
+    } else if email.is_ascii() {
+        std::borrow::Cow::Owned(email.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Owned(email.chars().flat_map(char::to_lowercase).collect())
+    }
+}
+
 /// One invitation, with every value already validated and normalised.
 ///
 /// Optional fields that are `None` are left out of the request, so Trustpilot falls back to

@@ -3,6 +3,8 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
-    let cli = tp_invite::cli::Cli::parse();
-    tp_invite::run(cli).into()
+    match tp_invite::cli::Cli::try_parse() {
+        Ok(cli) => tp_invite::run(cli).into(),
+        Err(error) => tp_invite::parse_error(error).into(),
+    }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::exit::Exit;
-use crate::record::Status;
+use crate::journal::Status;
 use crate::record::results::Counts;
 
 /// "1 row", "2 rows".
@@ -16,7 +16,14 @@ pub struct Count(pub u64, pub &'static str);
 impl fmt::Display for Count {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Count(n, noun) = *self;
-        if n == 1 { write!(f, "1 {noun}") } else { write!(f, "{n} {noun}s") }
+        if n == 1 {
+            return write!(f, "1 {noun}");
+        }
+        // "entry" -> "entries", "day" -> "days".
+        match noun.strip_suffix('y') {
+            Some(stem) if !stem.ends_with(['a', 'e', 'o', 'u']) => write!(f, "{n} {stem}ies"),
+            _ => write!(f, "{n} {noun}s"),
+        }
     }
 }
 
@@ -25,46 +32,73 @@ impl fmt::Display for Count {
 pub struct Summary {
     pub rows: u64,
     pub sent: u64,
+    pub already_sent: u64,
     pub failed: u64,
     pub invalid: u64,
     pub duplicate: u64,
+    pub excluded: u64,
     pub skipped: u64,
     pub unknown: u64,
     pub ready: u64,
-    pub results: PathBuf,
+    pub results: Option<PathBuf>,
     pub errors: Option<PathBuf>,
     pub exit_code: u8,
+    /// Why the command could not run (exit 1 or 2).
+    pub error: Option<ErrorSummary>,
     /// Why the run stopped early, if it did.
     pub stopped: Option<String>,
     /// The command to run next, if anything is left to do.
     pub next: Option<String>,
+    /// The ledger the run read or wrote.
+    pub ledger: Option<PathBuf>,
+    /// Where an earlier results file that recorded real sends was kept.
+    pub kept: Option<PathBuf>,
     #[serde(skip)]
     pub advice: Vec<String>,
 }
 
+/// `--json`'s `error` object.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ErrorSummary {
+    pub code: String,
+    pub message: String,
+}
+
 impl Summary {
-    /// Counts from the results record.
-    pub fn from_record(counts: &Counts, results: PathBuf, errors: Option<PathBuf>) -> Summary {
+    /// Counts from the results report.
+    pub fn from_counts(counts: &Counts, results: PathBuf, errors: Option<PathBuf>) -> Summary {
         Summary {
             rows: counts.rows,
             sent: counts.get(Status::Sent),
+            already_sent: counts.get(Status::AlreadySent),
             failed: counts.get(Status::Failed),
             invalid: counts.get(Status::Invalid),
             duplicate: counts.get(Status::Duplicate),
+            excluded: counts.get(Status::Excluded),
             skipped: counts.get(Status::Skipped),
             unknown: counts.get(Status::Unknown),
             ready: counts.get(Status::Ready),
-            results,
+            results: Some(results),
             errors,
             ..Summary::default()
         }
     }
 
-    /// The exit code the counts call for, once the run has completed.
+    /// The summary of a command that could not run.
+    pub fn of_error(error: &crate::error::Error) -> Summary {
+        Summary {
+            exit_code: error.exit().code(),
+            error: Some(ErrorSummary { code: error.code().to_string(), message: error.to_string() }),
+            ..Summary::default()
+        }
+    }
+
+    /// The exit code the counts call for, once the run has completed. `duplicate`,
+    /// `excluded`, `already_sent` and rows left by `--limit` are not problems.
     pub fn completed_exit(&self) -> Exit {
         if self.failed > 0 || self.unknown > 0 {
             Exit::FailedRows
-        } else if self.invalid > 0 || self.duplicate > 0 {
+        } else if self.invalid > 0 {
             Exit::InvalidRows
         } else {
             Exit::Success
@@ -72,18 +106,19 @@ impl Summary {
     }
 
     /// Prints the summary: JSON on stdout with `json`, else lines on stderr unless `quiet`.
+    /// A closed stdout or stderr is not an error: there is just no one left to tell.
     pub fn print(&self, json: bool, quiet: bool) {
+        use std::io::Write;
         if json {
-            match serde_json::to_string(self) {
-                Ok(text) => println!("{text}"),
-                Err(e) => eprintln!("tp-invite: could not write the JSON summary: {e}"),
+            if let Ok(text) = serde_json::to_string(self) {
+                let _ = writeln!(std::io::stdout(), "{text}");
             }
             return;
         }
         if quiet {
             return;
         }
-        eprintln!("{self}");
+        let _ = writeln!(std::io::stderr(), "{self}");
     }
 }
 
@@ -93,10 +128,12 @@ impl fmt::Display for Summary {
         for (n, what) in [
             (self.sent, "sent"),
             (self.ready, "ready to send"),
+            (self.already_sent, "already sent"),
             (self.failed, "failed"),
             (self.unknown, "unknown (may have been sent)"),
             (self.invalid, "invalid"),
             (self.duplicate, "duplicate"),
+            (self.excluded, "excluded"),
             (self.skipped, "skipped"),
         ] {
             if n > 0 {
@@ -110,9 +147,17 @@ impl fmt::Display for Summary {
         if let Some(reason) = &self.stopped {
             writeln!(f, "Stopped: {reason}")?;
         }
-        writeln!(f, "Results: {}", self.results.display())?;
+        if let Some(results) = &self.results {
+            writeln!(f, "Results: {}", results.display())?;
+        }
+        if let Some(kept) = &self.kept {
+            writeln!(f, "Kept:    {} (the earlier results, which record real sends)", kept.display())?;
+        }
         if let Some(errors) = &self.errors {
             writeln!(f, "Errors:  {} ({})", errors.display(), Count(self.invalid + self.duplicate, "row"))?;
+        }
+        if let Some(ledger) = &self.ledger {
+            writeln!(f, "Ledger:  {}", ledger.display())?;
         }
         for line in &self.advice {
             writeln!(f, "{line}")?;
@@ -142,6 +187,8 @@ mod tests {
         assert_eq!(Count(0, "row").to_string(), "0 rows");
         assert_eq!(Count(1, "row").to_string(), "1 row");
         assert_eq!(Count(2, "row").to_string(), "2 rows");
+        assert_eq!(Count(3, "entry").to_string(), "3 entries");
+        assert_eq!(Count(3, "day").to_string(), "3 days");
     }
 
     #[test]
@@ -155,6 +202,10 @@ mod tests {
     fn exit_codes_follow_the_counts() {
         let mut s = Summary { rows: 3, sent: 3, ..Summary::default() };
         assert_eq!(s.completed_exit(), Exit::Success);
+        s.duplicate = 1;
+        s.excluded = 1;
+        s.already_sent = 1;
+        assert_eq!(s.completed_exit(), Exit::Success, "duplicates, exclusions and earlier sends are not problems");
         s.invalid = 1;
         assert_eq!(s.completed_exit(), Exit::InvalidRows);
         s.unknown = 1;
@@ -165,11 +216,23 @@ mod tests {
 
     #[test]
     fn json_has_the_documented_keys() {
-        let s = Summary { rows: 1, ready: 1, results: "r.csv".into(), ..Summary::default() };
+        let s = Summary { rows: 1, ready: 1, results: Some("r.csv".into()), ..Summary::default() };
         let json = serde_json::to_value(&s).unwrap();
-        for key in
-            ["rows", "sent", "failed", "invalid", "duplicate", "skipped", "unknown", "ready", "results", "errors"]
-        {
+        for key in [
+            "rows",
+            "sent",
+            "already_sent",
+            "failed",
+            "invalid",
+            "duplicate",
+            "excluded",
+            "skipped",
+            "unknown",
+            "ready",
+            "results",
+            "errors",
+            "exit_code",
+        ] {
             assert!(json.get(key).is_some(), "{key}");
         }
         assert_eq!(json["errors"], serde_json::Value::Null);

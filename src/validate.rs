@@ -149,19 +149,26 @@ impl Seen {
 
     /// Whether no earlier row had this email (in any case) and reference.
     pub fn insert_row(&mut self, email: &str, reference: &str) -> bool {
-        self.key.clear();
-        if email.is_ascii() {
-            self.key.extend(email.bytes().map(|b| char::from(b.to_ascii_lowercase())));
-        } else {
-            self.key.extend(email.chars().flat_map(char::to_lowercase));
-        }
-        self.key.push('\u{0}');
-        self.key.push_str(reference);
-        let hash = xxhash_rust::xxh3::xxh3_64(self.key.as_bytes());
+        let hash = row_hash(&mut self.key, email, reference);
         // The shard is chosen by middle bits, which hashbrown uses for neither the bucket
         // (low bits) nor the tag (top bits).
         self.shards[((hash >> 28) & 0xff) as usize].insert(hash)
     }
+
+    /// Whether a row had this email (in any case) and reference.
+    pub fn contains_row(&self, email: &str, reference: &str) -> bool {
+        let hash = row_hash(&mut String::new(), email, reference);
+        self.shards[((hash >> 28) & 0xff) as usize].contains(&hash)
+    }
+}
+
+/// The hash [`Seen`] keeps of a row, built in `key` (a buffer reused between rows).
+fn row_hash(key: &mut String, email: &str, reference: &str) -> u64 {
+    key.clear();
+    key.push_str(&crate::invitation::email_key(email));
+    key.push('\u{0}');
+    key.push_str(reference);
+    xxhash_rust::xxh3::xxh3_64(key.as_bytes())
 }
 
 /// Checks rows one after the other, remembering a compact hash of each valid row's email and
@@ -250,6 +257,11 @@ impl Validator {
                 out.duplicate = !seen.insert_row(&out.invitation.email, &out.invitation.reference);
             }
         }
+    }
+
+    /// The rows seen valid so far (none after [`Validator::leave_duplicates`]).
+    pub fn into_seen(self) -> Option<Seen> {
+        self.seen
     }
 
     /// Leaves finding duplicates to the caller ([`Seen`]): a dry run does it on its writing

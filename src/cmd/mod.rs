@@ -1,69 +1,91 @@
 //! One module per subcommand, wiring the rooms together; and what they share: reaching
-//! Trustpilot (or the sandbox), and Ctrl-C.
+//! Trustpilot (or the sandbox), the ledger with its run lock, and the words of the summary.
 
 pub mod business_unit;
+pub mod ledger;
 pub mod retry;
 pub mod send;
 pub mod templates;
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
-
-use crate::api::{self, ApiError, Client, Credentials, Endpoints, Grant};
+use crate::api::{self, ApiError, BusinessUnit, Client, Credentials, Endpoints, Grant};
+use crate::cli::LedgerOptions;
 use crate::config::Sending;
+use crate::error::{Error, Result};
+use crate::exit::Exit;
+use crate::ledger::{Ledger, RunLock, Scope, ScopeId};
 use crate::sandbox::{self, Sandbox, SandboxConfig};
-use tokio::sync::{Semaphore, mpsc};
+use crate::send::interrupts::EarlyInterrupts;
+use crate::send::{StopReason, budget::Budget};
+use crate::summary::{Count, Summary, shell_quote};
 
-use crate::record::ResultsWriter;
-use crate::send::budget::Budget;
-use crate::send::progress::Progress;
-use crate::send::recorder::Recorder;
-use crate::send::{BudgetPace, Job, Sender, Stop, StopReason};
-
-/// An error that stops the command with exit code 1 and only its message (no "caused by").
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Fatal(pub String);
-
-/// An error in how the command was called: exit code 2.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Usage(pub String);
+/// The runtime of a command that talks to the network.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::other("system.runtime", format!("cannot start the async runtime: {e}")))
+}
 
 /// Refuses an error-report path that holds the record of a real send (a results file given
 /// as `--errors` by mistake): the report would overwrite it.
-pub fn check_error_report_path(errors: &std::path::Path) -> Result<()> {
+pub fn check_error_report_path(errors: &Path) -> Result<()> {
+    check_output_path(errors, "--errors")?;
     let real = errors.is_file() && crate::record::results::records_real_send(errors).unwrap_or(false);
     match real {
-        true => Err(Fatal(format!(
-            "--errors {} is a results file that records a real send; the error report would overwrite it. \
-             Give the error report another path.",
-            errors.display()
-        ))
-        .into()),
+        true => Err(Error::other(
+            "results.in_the_way",
+            format!(
+                "--errors {} is a results file that records a real send; the error report would overwrite it. \
+                 Give the error report another path.",
+                errors.display()
+            ),
+        )),
         false => Ok(()),
     }
 }
 
-/// A client ready to send, and the business unit to send for.
-pub struct Connection {
+/// A report path must be a regular file or absent: never a folder or a device.
+pub fn check_output_path(path: &Path, flag: &str) -> Result<()> {
+    match crate::record::results::not_a_file(path) {
+        Ok(None) => Ok(()),
+        Ok(Some(what)) => Err(Error::Usage(format!(
+            "{flag} {} is {what}, not a file; give the path of a file (it is created if it does not exist).",
+            path.display()
+        ))),
+        Err(e) => Err(Error::other("results.unwritable", format!("cannot use {flag} {}: {e}", path.display()))),
+    }
+}
+
+/// A report path with any symbolic link resolved: the report is written where the link
+/// points (and the link stays), not over the link.
+pub fn resolve_link(path: &Path) -> PathBuf {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// The API a run talks to, and the in-process sandbox behind it with `--sandbox`.
+pub struct Api {
     pub client: Client,
-    pub business_unit_id: String,
-    /// The in-process emulator, with `--sandbox`; it serves until this is dropped.
+    /// Serves until dropped.
     pub sandbox: Option<Sandbox>,
 }
 
 /// The endpoints and credentials to use: the environment's, or the in-process sandbox's.
 pub async fn endpoints(sandbox: bool) -> Result<(Endpoints, Credentials, Option<Sandbox>)> {
     if !sandbox {
-        let endpoints = Endpoints::from_env().map_err(|e| Fatal(e.to_string()))?;
-        let credentials = Credentials::from_env().map_err(|e| Fatal(e.to_string()))?;
-        return Ok((endpoints, credentials, None));
+        return Ok((Endpoints::from_env()?, Credentials::from_env()?, None));
     }
-    let server = Sandbox::start(SandboxConfig::default(), 0).await.context("cannot start the sandbox on loopback")?;
-    let endpoints = Endpoints::new(&server.api_url(), &server.invitations_url()).map_err(|e| Fatal(e.to_string()))?;
+    let server = Sandbox::start(SandboxConfig::default(), 0)
+        .await
+        .map_err(|e| Error::other("sandbox.unavailable", format!("cannot start the sandbox on loopback: {e}")))?;
+    let endpoints = Endpoints::new(&server.api_url(), &server.invitations_url())?;
     let credentials = Credentials {
         api_key: sandbox::DEMO_API_KEY.to_string().into(),
         api_secret: sandbox::DEMO_API_SECRET.to_string().into(),
@@ -75,33 +97,53 @@ pub async fn endpoints(sandbox: bool) -> Result<(Endpoints, Credentials, Option<
     Ok((endpoints, credentials, Some(server)))
 }
 
-/// Builds the client, finds the business unit and gets the first token, so that a wrong
-/// setting stops the run before any invitation is sent.
-pub async fn connect(sending: &Sending, budget: Arc<Budget>, quiet: bool) -> Result<Connection> {
+/// The client for a run, its requests paced by `budget`. Reads the settings (and with
+/// `--sandbox` starts the emulator); sends nothing yet.
+pub async fn open_api(sending: &Sending, budget: Arc<Budget>, quiet: bool) -> Result<Api> {
     let (endpoints, credentials, sandbox) = endpoints(sending.sandbox).await?;
-    if let (Some(server), false) = (&sandbox, quiet) {
-        eprintln!(
-            "Sandbox: sending to the built-in Trustpilot emulator at {} (no real invitations).",
-            server.api_url()
-        );
+    if !quiet {
+        match &sandbox {
+            Some(server) => eprintln!(
+                "Sandbox: sending to the built-in Trustpilot emulator at {} (no real invitations).",
+                server.api_url()
+            ),
+            None if !is_trustpilot(&endpoints) => eprintln!(
+                "Not Trustpilot: sending to {} (set by {}); invitations there are kept apart from Trustpilot's in the \
+                 ledger.",
+                endpoints.invitations,
+                api::INVITATIONS_API_URL_VAR
+            ),
+            None => {}
+        }
     }
-    let client = Client::new(endpoints, credentials, Arc::new(BudgetPace(budget))).map_err(|e| Fatal(e.to_string()))?;
-    let id = sending.business_unit_id.as_deref().or(if sandbox.is_some() && sending.domain.is_none() {
-        Some(sandbox::DEMO_BUSINESS_UNIT_ID)
-    } else {
-        None
-    });
-    let unit = patiently("business unit", quiet, || api::resolve_business_unit(&client, id, sending.domain.as_deref()))
-        .await
-        .map_err(|e| Fatal(e.to_string()))?;
-    patiently("access token", quiet, || client.authenticate()).await.map_err(|e| Fatal(e.to_string()))?;
+    let client = Client::new(endpoints, credentials, Arc::new(crate::send::BudgetPace(budget)))?;
+    Ok(Api { client, sandbox })
+}
+
+fn is_trustpilot(endpoints: &Endpoints) -> bool {
+    url::Url::parse(api::DEFAULT_INVITATIONS_API_URL).is_ok_and(|url| url == endpoints.invitations)
+}
+
+/// The business unit to send for: `--business-unit-id` (or the environment's), else the
+/// domain looked up (the sandbox's demo unit with `--sandbox`).
+pub async fn resolve_unit(api: &Api, sending: &Sending, quiet: bool) -> Result<BusinessUnit> {
+    let demo = api.sandbox.is_some() && sending.domain.is_none();
+    let id = sending.business_unit_id.as_deref().or(demo.then_some(sandbox::DEMO_BUSINESS_UNIT_ID));
+    let unit =
+        patiently("business unit", quiet, || api::resolve_business_unit(&api.client, id, sending.domain.as_deref()))
+            .await?;
     if !quiet {
         match &unit.display_name {
             Some(name) => eprintln!("Business unit: {} ({name}).", unit.id),
             None => eprintln!("Business unit: {}.", unit.id),
         }
     }
-    Ok(Connection { client, business_unit_id: unit.id, sandbox })
+    Ok(unit)
+}
+
+/// Gets the first access token, so a bad credential stops a run before anything is sent.
+pub async fn authenticate(api: &Api, quiet: bool) -> Result<()> {
+    Ok(patiently("access token", quiet, || api.client.authenticate()).await?)
 }
 
 /// Calls `call` again while Trustpilot answers 429 (it does so to token requests that come
@@ -133,200 +175,176 @@ where
     }
 }
 
-/// Ctrl-C before anything is sent (while every row is checked): the first asks the checking
-/// loop to stop, so it returns [`Interrupted`] and its temporary files are removed; the
-/// second quits at once. [`EarlyInterrupts::stop`] hands over to [`watch_interrupts`].
-pub struct EarlyInterrupts {
-    flag: Arc<std::sync::atomic::AtomicBool>,
-    notify: Arc<tokio::sync::Notify>,
-    task: tokio::task::JoinHandle<()>,
+/// The ledger of a run that sends, its scope, and the scope's run lock (held until dropped).
+pub struct Bound {
+    pub ledger: Ledger,
+    pub scope: Scope,
+    pub scope_id: ScopeId,
+    pub _lock: RunLock,
+    /// With `--sandbox`: the throwaway ledger's folder, removed when the run ends.
+    _throwaway: Option<tempfile::TempDir>,
 }
 
-/// Ctrl-C, listened for from the moment [`Interrupts::listen`] is called.
-struct Interrupts {
-    #[cfg(unix)]
-    signal: Option<tokio::signal::unix::Signal>,
-}
-
-impl Interrupts {
-    /// Must be called inside the runtime.
-    fn listen() -> Interrupts {
-        #[cfg(unix)]
-        {
-            let signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
-            Interrupts { signal }
-        }
-        #[cfg(not(unix))]
-        Interrupts {}
+impl Bound {
+    pub fn path(&self) -> &Path {
+        &self.ledger.path
     }
 
-    /// The next Ctrl-C; `false` if none can come.
-    async fn next(&mut self) -> bool {
-        #[cfg(unix)]
-        {
-            match &mut self.signal {
-                Some(signal) => signal.recv().await.is_some(),
-                None => false,
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            tokio::signal::ctrl_c().await.is_ok()
-        }
+    /// A second connection to the same ledger (the journal's writer owns one).
+    pub fn reopen(&self) -> Result<Ledger> {
+        Ok(Ledger::open(&self.ledger.path)?)
+    }
+
+    /// Whether the ledger is the user's (not the sandbox's throwaway one).
+    pub fn is_kept(&self) -> bool {
+        self._throwaway.is_none()
     }
 }
 
-/// The run was interrupted before anything was sent: exit 130.
-#[derive(Debug, thiserror::Error)]
-#[error("interrupted (Ctrl-C) before any invitation was sent; run the same command again to start over")]
-pub struct Interrupted;
-
-impl EarlyInterrupts {
-    pub fn start(runtime: &tokio::runtime::Runtime) -> EarlyInterrupts {
-        let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let notify = Arc::new(tokio::sync::Notify::new());
-        let (seen, tell) = (flag.clone(), notify.clone());
-        // The handler is installed now, not when the task first runs: a Ctrl-C a moment
-        // after the start must not kill the process half-way through writing a file.
-        let mut signals = {
-            let _inside = runtime.enter();
-            Interrupts::listen()
-        };
-        let task = runtime.spawn(async move {
-            if !signals.next().await {
-                return;
-            }
-            seen.store(true, std::sync::atomic::Ordering::SeqCst);
-            tell.notify_one();
-            eprintln!("Stopping: press Ctrl-C again to quit at once.");
-            if signals.next().await {
-                std::process::exit(130);
-            }
-        });
-        EarlyInterrupts { flag, notify, task }
-    }
-
-    /// Resolves once Ctrl-C was pressed (for one waiter).
-    pub async fn pressed(&self) {
-        while !self.flag.load(std::sync::atomic::Ordering::SeqCst) {
-            self.notify.notified().await;
+/// Opens the ledger (a throwaway one with `--sandbox`), records the scope, takes its run
+/// lock (waiting for another run with `--wait`), and makes the `in_flight` entries of runs
+/// that died `unknown`.
+pub fn bind_ledger(
+    options: &LedgerOptions,
+    sandbox: bool,
+    scope: Scope,
+    domain: Option<&str>,
+    interrupts: &EarlyInterrupts,
+    quiet: bool,
+) -> Result<Bound> {
+    let (path, throwaway) = match sandbox {
+        true => {
+            let dir = tempfile::Builder::new().prefix("tp-invite-sandbox-ledger.").tempdir().map_err(|e| {
+                Error::other("ledger.path", format!("cannot create a throwaway ledger for the sandbox: {e}"))
+            })?;
+            (dir.path().join("ledger.sqlite"), Some(dir))
         }
-    }
-
-    /// Fails with [`Interrupted`] once Ctrl-C was pressed.
-    pub fn check(&self) -> Result<()> {
-        match self.flag.load(std::sync::atomic::Ordering::SeqCst) {
-            true => Err(Interrupted.into()),
-            false => Ok(()),
+        false => (crate::ledger::location(options.ledger.as_deref())?, None),
+    };
+    let mut ledger = Ledger::open(&path)?;
+    let scope_id = ledger.store.scope(&scope, domain.map(|d| d.trim().to_ascii_lowercase()).as_deref())?;
+    let cancelled = || interrupts.is_pressed();
+    let wait: Option<&dyn Fn() -> bool> = if options.wait { Some(&cancelled) } else { None };
+    let lock = ledger.lock(&scope, wait, |holder| {
+        if !quiet {
+            eprintln!(
+                "Waiting: another run is sending for business unit {} ({holder}); this one goes on when it ends.",
+                scope.business_unit_id
+            );
         }
-    }
-
-    pub fn stop(self) {
-        self.task.abort();
-    }
-}
-
-/// The first Ctrl-C stops taking rows and lets requests in flight finish; the second quits
-/// at once (the results journal is resumable at every moment).
-pub fn watch_interrupts(stop: Stop, progress: Progress) -> tokio::task::JoinHandle<()> {
-    let mut signals = Interrupts::listen();
-    tokio::spawn(async move {
-        if !signals.next().await {
-            return;
-        }
-        stop.stop(StopReason::Interrupted);
-        progress.println(
-            "Stopping: no new rows are sent; waiting for the requests in flight. Press Ctrl-C again to quit at once \
-             (the results file stays resumable).",
+    });
+    let lock = match lock {
+        Ok(lock) => lock,
+        Err(_) if interrupts.is_pressed() => return Err(Error::Interrupted),
+        Err(e) => return Err(e.into()),
+    };
+    let settled = ledger.store.settle_in_flight(scope_id)?;
+    if settled > 0 && !quiet {
+        eprintln!(
+            "{} of an earlier run that ended before Trustpilot answered {} now `unknown` in the ledger: check {} in \
+             Trustpilot Business (the results file names {}).",
+            Count(settled, "request"),
+            if settled == 1 { "is" } else { "are" },
+            if settled == 1 { "it" } else { "them" },
+            if settled == 1 { "it" } else { "each" },
         );
-        if signals.next().await {
-            eprintln!("tp-invite: quit at once; run the same command with --resume to finish the batch.");
-            std::process::exit(130);
-        }
-    })
+    }
+    Ok(Bound { ledger, scope, scope_id, _lock: lock, _throwaway: throwaway })
 }
 
-/// The moving parts of a send or a retry: the results recorder, the workers and the Ctrl-C
-/// watch. The caller feeds jobs from a thread of its own, then calls [`Running::finish`].
-pub struct Running {
-    pub recorder: Recorder,
-    pub stop: Stop,
-    progress: Progress,
-    recorder_thread: std::thread::JoinHandle<Result<(), crate::record::RecordError>>,
-    workers: Option<tokio::task::JoinHandle<Result<(), crate::send::recorder::RecorderGone>>>,
-    interrupts: tokio::task::JoinHandle<()>,
-    /// With `--sandbox`: serves until the run is over.
-    _sandbox: Option<Sandbox>,
+/// Sets the exit code, the reason for stopping, the next command and the advice, for the
+/// commands that send.
+pub fn finish_summary(
+    summary: &mut Summary,
+    reason: Option<StopReason>,
+    again: String,
+    results: &Path,
+    sending: &Sending,
+    limited: bool,
+) -> Exit {
+    let exit = match &reason {
+        Some(StopReason::Interrupted) => Exit::Interrupted,
+        // The run stopped before its end: the same command later finishes it.
+        Some(StopReason::Fatal(_) | StopReason::Throttled(_) | StopReason::AskedToWait(_)) => Exit::Fatal,
+        None => summary.completed_exit(),
+    };
+    summary.exit_code = exit.code();
+    summary.stopped = match &reason {
+        None => None,
+        Some(StopReason::Interrupted) => Some("interrupted (Ctrl-C); rows not attempted are `skipped`.".to_string()),
+        Some(StopReason::Fatal(message)) => Some(message.clone()),
+        Some(StopReason::AskedToWait(how_long)) => Some(format!(
+            "Trustpilot answered 429 (too many requests) and asked to wait {} (Retry-After), longer than a run \
+             waits; rows not attempted are `skipped`. Run the same command again after that.",
+            humantime(*how_long)
+        )),
+        Some(StopReason::Throttled(how_long)) => Some(format!(
+            "Trustpilot answered 429 (too many requests) for {} without a break, so the run stopped; rows not \
+             attempted are `skipped`. Try again later, or with a lower --rate.",
+            humantime(*how_long)
+        )),
+    };
+    let results = shell_quote(&results.to_string_lossy());
+    let mut flags = String::new();
+    if sending.sandbox {
+        flags.push_str(" --sandbox");
+    }
+    if let Some(domain) = &sending.domain {
+        flags.push_str(&format!(" --domain {}", shell_quote(domain)));
+    }
+    if summary.skipped > 0 {
+        summary.next = Some(again);
+        if reason.is_none() {
+            summary.advice.push(match limited {
+                true => format!(
+                    "{} left by --limit; the same command without it sends them.",
+                    Count(summary.skipped, "row")
+                ),
+                false => format!(
+                    "{} not sent: another run was sending them; the same command sends what is left.",
+                    Count(summary.skipped, "row")
+                ),
+            });
+        }
+    } else if summary.failed > 0 {
+        summary.next = Some(format!("tp-invite retry {results}{flags}"));
+    } else if summary.unknown > 0 {
+        summary.next = Some(format!(
+            "check them in Trustpilot Business, then `tp-invite ledger settle EMAIL REFERENCE --sent` (or \
+             --not-sent), or re-send them all: tp-invite retry {results} --include-unknown{flags}"
+        ));
+    }
+    if summary.unknown > 0 {
+        summary.advice.push(format!(
+            "{} may or may not have reached Trustpilot (the connection broke after the request left); they are not \
+             sent again until you settle them. The results file names each.",
+            Count(summary.unknown, "row")
+        ));
+    }
+    exit
 }
 
-impl Running {
-    /// Starts recording into `writer` and, when there is a connection, `--concurrency`
-    /// workers taking jobs from the returned channel (without one, jobs are refused and the
-    /// feeder records them `skipped`).
-    pub fn start(
-        writer: ResultsWriter,
-        progress: Progress,
-        connection: Option<Connection>,
-        sending: &Sending,
-        budget: Arc<Budget>,
-    ) -> (Running, mpsc::Sender<Job>) {
-        let (recorder, recorder_thread) = Recorder::start(writer, progress.clone());
-        let stop = Stop::default();
-        let interrupts = watch_interrupts(stop.clone(), progress.clone());
-        let (jobs_tx, jobs_rx) = mpsc::channel::<Job>(sending.concurrency * 2);
-        let (workers, sandbox) = match connection {
-            Some(connection) => {
-                let sender = Arc::new(Sender {
-                    client: connection.client,
-                    budget,
-                    business_unit_id: connection.business_unit_id,
-                    max_attempts: sending.max_attempts,
-                    backoff: sending.backoff,
-                    max_throttle: sending.max_throttle,
-                    recorder: recorder.clone(),
-                    stop: stop.clone(),
-                    turns: Arc::new(Semaphore::new(crate::send::turns_for(&sending.rates, sending.concurrency))),
-                });
-                (Some(tokio::spawn(sender.run(jobs_rx, sending.concurrency))), connection.sandbox)
-            }
-            None => (None, None),
-        };
-        let running = Running { recorder, stop, progress, recorder_thread, workers, interrupts, _sandbox: sandbox };
-        (running, jobs_tx)
-    }
+fn humantime(duration: Duration) -> String {
+    let secs = duration.as_secs();
+    if secs >= 120 { Count(secs / 60, "minute").to_string() } else { Count(secs, "second").to_string() }
+}
 
-    /// Waits for the feeder, the workers and the recorder. A failure of the record itself is
-    /// an error; a failure of the feeder or a worker stops the run (see [`Running::stop`]).
-    pub async fn finish<T: Send + 'static>(self, feed: std::thread::JoinHandle<Result<T>>) -> Result<Option<T>> {
-        let Running { recorder, stop, progress, recorder_thread, workers, interrupts, _sandbox } = self;
-        let fed = tokio::task::spawn_blocking(move || feed.join()).await;
-        let worked = match workers {
-            Some(workers) => matches!(workers.await, Ok(Ok(()))),
-            None => true,
-        };
-        drop(recorder);
-        let recorded = tokio::task::spawn_blocking(move || recorder_thread.join()).await;
-        interrupts.abort();
-        progress.finish();
-        match recorded {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(e))) => return Err(e.into()),
-            _ => anyhow::bail!("the results writer stopped unexpectedly"),
+/// This command line again, without `--dry-run`, `--limit`, `--resume`, `--json`, `--quiet`.
+pub fn same_command() -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut out = vec!["tp-invite".to_string()];
+    let mut skip_value = false;
+    for arg in &args {
+        if skip_value {
+            skip_value = false;
+            continue;
         }
-        let fed = match fed {
-            Ok(Ok(Ok(value))) => Some(value),
-            Ok(Ok(Err(e))) => {
-                stop.stop(StopReason::Fatal(format!("{e:#}")));
-                None
-            }
-            _ => {
-                stop.stop(StopReason::Fatal("reading the rows stopped unexpectedly".to_string()));
-                None
-            }
-        };
-        if !worked {
-            stop.stop(StopReason::Fatal("a worker stopped unexpectedly".to_string()));
+        match arg.as_str() {
+            "--limit" => skip_value = true,
+            "--dry-run" | "--resume" | "--json" | "--quiet" => {}
+            a if a.starts_with("--limit=") => {}
+            a => out.push(shell_quote(a)),
         }
-        Ok(fed)
     }
+    out.join(" ")
 }

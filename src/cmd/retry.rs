@@ -1,23 +1,34 @@
 //! `tp-invite retry`: re-send the rows of a results file that failed (and, if asked, those
-//! whose outcome is unknown), then rewrite the file so it stays the one complete record.
+//! whose outcome is unknown) through the same ledger, then rewrite the file in place (whole,
+//! atomically) so that it stays the run's one report.
 
 use std::borrow::Cow;
+use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
+use tokio::sync::mpsc;
 
-use crate::cmd::{Fatal, Running, connect};
+use crate::cmd::{Bound, bind_ledger, check_error_report_path, finish_summary, resolve_link};
 use crate::config::RetryConfig;
+use crate::error::{Error, Result};
 use crate::exit::Exit;
 use crate::invitation::{Field, Invitation};
-use crate::record::meta::Meta;
-use crate::record::results::compact;
-use crate::record::{ErrorReport, Loaded, ResultsWriter, Status};
-use crate::send::Job;
+use crate::journal::{Both, Job, Journal, Kind, Status};
+use crate::ledger::writer::LedgerJournal;
+use crate::ledger::{Key, Ledger, Scope, ScopeId};
+use crate::record::report::{Placement, Report, ReportHandle, not_attempted_line, prior_line, refused_line};
+use crate::record::results::{Counts, ResultsReader};
+use crate::record::{ErrorReport, ResultLine};
 use crate::send::budget::Budget;
+use crate::send::interrupts::EarlyInterrupts;
+use crate::send::pipeline::Running;
 use crate::send::progress::Progress;
+use crate::send::{Sender, Stop, not_attempted};
 use crate::summary::{Count, Summary, shell_quote};
 use crate::validate::{Checked, RawRow, Validator};
+
+/// Rows looked up in the ledger at a time.
+const LOOKUP_BATCH: usize = 256;
 
 /// A results line seen as a row to validate again.
 struct Recorded<'a>(&'a Invitation);
@@ -28,151 +39,285 @@ impl RawRow for Recorded<'_> {
     }
 }
 
+fn quiet(config: &RetryConfig) -> bool {
+    config.output.quiet || config.output.json
+}
+
+fn open(path: &Path) -> Result<ResultsReader> {
+    ResultsReader::open(path)?.ok_or_else(|| {
+        Error::other(
+            "results.empty",
+            format!("{} is empty. Give the results file that `tp-invite send` wrote.", path.display()),
+        )
+    })
+}
+
 pub fn run(config: RetryConfig) -> Result<Exit> {
-    crate::cmd::check_error_report_path(&config.errors)?;
-    if !config.results.exists() {
-        bail!(Fatal(format!(
-            "{} does not exist. Give the results file that `tp-invite send` wrote (by default <INPUT>.results.csv \
-             beside the input).",
-            config.results.display()
-        )));
+    let runtime = crate::cmd::runtime()?;
+    let interrupts = EarlyInterrupts::start(&runtime);
+    check_error_report_path(&config.errors)?;
+    let results = resolve_link(&config.results);
+    if !results.exists() {
+        return Err(Error::other(
+            "results.not_found",
+            format!(
+                "{} does not exist. Give the results file that `tp-invite send` wrote (by default \
+                 <INPUT>.results.csv beside the input).",
+                config.results.display()
+            ),
+        ));
     }
-    let loaded = Loaded::read(&config.results)?;
-    let counts = loaded.counts();
-    if counts.get(Status::Ready) > 0 && !loaded.records_real_send() {
-        bail!(Fatal(format!(
-            "{} is the record of a dry run: nothing was sent, so there is nothing to retry. Send the input with \
-             `tp-invite send <INPUT>`.",
-            config.results.display()
-        )));
+    // What the file holds, before anything else.
+    let mut reader = open(&results)?;
+    let mut counts = Counts::default();
+    while let Some(line) = reader.next_line()? {
+        counts.add(line.status);
     }
-    let include_unknown = config.include_unknown;
-    let wanted = move |status: Status| status == Status::Failed || (include_unknown && status == Status::Unknown);
+    let real = Status::ALL.into_iter().filter(|s| s.is_real_send()).map(|s| counts.get(s)).sum::<u64>();
+    if counts.get(Status::Ready) > 0 && real == 0 {
+        return Err(Error::other(
+            "results.dry_run",
+            format!(
+                "{} is the record of a dry run: nothing was sent, so there is nothing to retry. Send the input with \
+                 `tp-invite send <INPUT>`.",
+                config.results.display()
+            ),
+        ));
+    }
     let targets = counts.get(Status::Failed) + if config.include_unknown { counts.get(Status::Unknown) } else { 0 };
-    let meta = Meta::read(&config.results)?;
     if targets == 0 {
-        let counts = compact(&config.results)?;
-        let mut summary = Summary::from_record(&counts, config.results.clone(), None);
-        let exit = crate::cmd::send::finish_summary(
-            &mut summary,
-            None,
-            &config.results,
-            resume_command(&config, meta.as_ref()),
-            &config.sending,
+        let mut summary = Summary::from_counts(&counts, config.results.clone(), None);
+        let exit = finish_summary(&mut summary, None, again(&config), &config.results, &config.sending, false);
+        summary.advice.insert(
+            0,
+            match config.include_unknown {
+                true => "No row is `failed` or `unknown`; nothing was re-sent.".to_string(),
+                false => "No row is `failed`; nothing was re-sent.".to_string(),
+            },
         );
-        summary.advice.insert(0, "No row is `failed`; nothing was re-sent.".to_string());
         summary.print(config.output.json, config.output.quiet);
         return Ok(exit);
     }
-    if !config.output.quiet && !config.output.json {
+    if !quiet(&config) {
         eprintln!("{} to re-send from {}.", Count(targets, "row"), config.results.display());
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(retry(config, loaded, meta, targets, wanted_set(wanted)))
+    let budget = Arc::new(Budget::new(&config.sending.rates));
+    let api = runtime.block_on(crate::cmd::open_api(&config.sending, budget.clone(), quiet(&config)))?;
+    let unit = runtime.block_on(async {
+        tokio::select! {
+            unit = crate::cmd::resolve_unit(&api, &config.sending, quiet(&config)) => unit,
+            () = interrupts.pressed() => Err(Error::Interrupted),
+        }
+    })?;
+    let scope = Scope { api_url: api.client.endpoints().invitations.to_string(), business_unit_id: unit.id };
+    let bound = bind_ledger(
+        &config.ledger,
+        config.sending.sandbox,
+        scope,
+        config.sending.domain.as_deref(),
+        &interrupts,
+        quiet(&config),
+    )?;
+    refuse_other_unit(&config, &results, &bound)?;
+    runtime.block_on(async {
+        tokio::select! {
+            done = crate::cmd::authenticate(&api, quiet(&config)) => done,
+            () = interrupts.pressed() => Err(Error::Interrupted),
+        }
+    })?;
+    interrupts.stop();
+    runtime.block_on(retry(config, results, api, bound, budget, targets))
 }
 
-type Wanted = [bool; 7];
-
-fn wanted_set(wanted: impl Fn(Status) -> bool) -> Wanted {
-    let mut set = [false; 7];
-    for status in Status::ALL {
-        set[status as usize] = wanted(status);
-    }
-    set
+/// The same retry, for the summary's "next".
+fn again(config: &RetryConfig) -> String {
+    crate::cmd::same_command().replace(" --include-unknown", "")
+        + if config.include_unknown { " --include-unknown" } else { "" }
 }
 
-fn resume_command(config: &RetryConfig, meta: Option<&Meta>) -> String {
-    let input = meta.map(|m| shell_quote(&m.input.to_string_lossy())).unwrap_or_else(|| "<INPUT>".to_string());
-    let mut command =
-        format!("tp-invite send {input} --resume --results {}", shell_quote(&config.results.to_string_lossy()));
-    if config.sending.sandbox {
-        command.push_str(" --sandbox");
-    }
-    command
+fn wanted(config: &RetryConfig, status: Status) -> bool {
+    status == Status::Failed || (config.include_unknown && status == Status::Unknown)
 }
 
-async fn retry(config: RetryConfig, loaded: Loaded, meta: Option<Meta>, targets: u64, wanted: Wanted) -> Result<Exit> {
-    let mut sending = config.sending.clone();
-    let recorded_unit = meta.as_ref().and_then(|m| m.business_unit_id.clone());
-    if sending.business_unit_id.is_none() && sending.domain.is_none() {
-        sending.business_unit_id = recorded_unit.clone();
-    }
-    let budget = Arc::new(Budget::new(&sending.rates));
-    let connection = connect(&sending, budget.clone(), config.output.quiet).await?;
-    if let Some(previous) = recorded_unit {
-        if previous != connection.business_unit_id {
-            bail!(Fatal(format!(
-                "{} was sent for business unit {previous}, not {}; re-sending its rows elsewhere would mix two \
-                 shops' invitations. Leave out --business-unit-id/--domain to use the recorded one.",
-                config.results.display(),
-                connection.business_unit_id
-            )));
+/// Refuses to re-send rows whose invitations the ledger holds for another business unit
+/// only: the results file was made for that one.
+fn refuse_other_unit(config: &RetryConfig, results: &Path, bound: &Bound) -> Result<()> {
+    let mut ledger = bound.reopen()?;
+    let mut reader = open(results)?;
+    let mut batch = Vec::new();
+    let check = |batch: &mut Vec<Key>, ledger: &mut Ledger| -> Result<()> {
+        let priors = ledger.store.lookup(bound.scope_id, batch)?;
+        for (key, prior) in batch.drain(..).zip(priors) {
+            if prior.is_some() {
+                continue;
+            }
+            if let Some(other) = ledger.store.scopes_holding(bound.scope_id, &key)?.into_iter().next() {
+                return Err(Error::other(
+                    "results.other_business_unit",
+                    format!(
+                        "{} was sent for business unit {}, not {}: re-sending its rows here would invite them for \
+                         another shop. Run retry with --business-unit-id {} (or leave out the flag that chose {}).",
+                        config.results.display(),
+                        other.business_unit_id,
+                        bound.scope.business_unit_id,
+                        shell_quote(&other.business_unit_id),
+                        bound.scope.business_unit_id,
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    };
+    while let Some(line) = reader.next_line()? {
+        if wanted(config, line.status) {
+            batch.push(Key::of(Kind::Email, &line.invitation));
+            if batch.len() == LOOKUP_BATCH {
+                check(&mut batch, &mut ledger)?;
+            }
         }
     }
+    check(&mut batch, &mut ledger)
+}
 
-    let mut writer = ResultsWriter::append(&config.results, loaded.complete_len)?;
-    writer.sync()?;
-    let progress = Progress::new(targets, !config.output.quiet && !config.output.json);
-    let (running, jobs_tx) = Running::start(writer, progress, Some(connection), &sending, budget);
-
+async fn retry(
+    config: RetryConfig,
+    results: std::path::PathBuf,
+    api: crate::cmd::Api,
+    bound: Bound,
+    budget: Arc<Budget>,
+    targets: u64,
+) -> Result<Exit> {
+    let show = !config.output.quiet && !config.output.json;
+    let progress = Progress::new(targets, show);
+    let reader = open(&results)?;
+    let observer = progress.clone();
+    let report = Report::start(&results, reader.layout(), Box::new(move |line| observer.record(line.status)))?;
+    let ledger =
+        Arc::new(LedgerJournal::start(bound.reopen()?.store, bound.scope_id, fastrand::i64(1..i64::MAX), None));
+    let stop = Stop::default();
+    let journal: Arc<dyn Journal> = Arc::new(Both(ledger.clone(), report.handle()));
+    let sender = Arc::new(Sender {
+        client: api.client.clone(),
+        budget: budget.clone(),
+        business_unit_id: bound.scope.business_unit_id.clone(),
+        max_attempts: config.sending.max_attempts,
+        backoff: config.sending.backoff,
+        max_throttle: config.sending.max_throttle,
+        journal,
+        stop: stop.clone(),
+        turns: Arc::new(tokio::sync::Semaphore::new(crate::send::turns_for(
+            &config.sending.rates,
+            config.sending.concurrency,
+        ))),
+    });
+    let (running, jobs_tx) = Running::start(Some(sender), config.sending.concurrency, stop.clone(), progress);
     let feed = {
-        let stop = running.stop.clone();
-        let recorder = running.recorder.clone();
-        let results = config.results.clone();
-        let errors_path = config.errors.clone();
-        let defaults = config.defaults.clone();
-        std::thread::spawn(move || -> Result<bool> {
-            let mut errors = ErrorReport::create(&errors_path)?;
-            let mut validator = Validator::new(defaults);
-            let mut checked = Checked::default();
-            for line in loaded.lines_in_order(&results)? {
-                let line = line?;
-                if !wanted[line.status as usize] {
-                    continue;
-                }
-                if stop.is_stopped() {
-                    break; // the row keeps its line, so the next retry finds it
-                }
-                validator.check(&Recorded(&line.invitation), &mut checked);
-                if !checked.is_valid() {
-                    crate::cmd::send::report(&mut errors, line.row, line.line, &checked)?;
-                    let mut refused = crate::cmd::send::refused_line(line.row, line.line, &checked);
-                    refused.attempts = line.attempts;
-                    if recorder.line_blocking(refused).is_err() {
-                        bail!("the results file could not be written");
-                    }
-                    continue;
-                }
-                let job = Job {
-                    row: line.row,
-                    line: line.line,
-                    invitation: checked.invitation.clone(),
-                    attempts: line.attempts,
-                    previous: Some(line),
-                };
-                if jobs_tx.blocking_send(job).is_err() {
-                    break;
-                }
-            }
-            Ok(errors.finish()?)
-        })
+        let feeder = Feeder {
+            report: report.handle(),
+            jobs: jobs_tx,
+            stop: stop.clone(),
+            include_unknown: config.include_unknown,
+            validator: Validator::new(config.defaults.clone()),
+            ledger: bound.reopen()?,
+            scope: bound.scope_id,
+            errors: ErrorReport::create(&config.errors)?,
+        };
+        std::thread::spawn(move || feeder.run(reader))
     };
-    let stop = running.stop.clone();
-    let wrote_errors = running.finish(feed).await?.unwrap_or(false);
-    let counts = compact(&config.results)?;
+    let wrote_errors = running.finish(feed).await.unwrap_or(false);
+    ledger.finish()?;
+    drop(ledger);
+    let finished = report.finish(Placement::Replace)?;
     let errors = wrote_errors.then(|| config.errors.clone());
-    let mut summary = Summary::from_record(&counts, config.results.clone(), errors);
-    let exit = crate::cmd::send::finish_summary(
-        &mut summary,
-        stop.reason(),
-        &config.results,
-        resume_command(&config, meta.as_ref()),
-        &sending,
-    );
+    let mut summary = Summary::from_counts(&finished.counts, config.results.clone(), errors);
+    if bound.is_kept() {
+        summary.ledger = Some(bound.path().to_path_buf());
+    }
+    let exit = finish_summary(&mut summary, stop.reason(), again(&config), &config.results, &config.sending, false);
     summary.print(config.output.json, config.output.quiet);
     Ok(exit)
+}
+
+/// Reads the results file again: every line it does not re-send stands as it was.
+struct Feeder {
+    report: ReportHandle,
+    jobs: mpsc::Sender<Job>,
+    stop: Stop,
+    include_unknown: bool,
+    validator: Validator,
+    ledger: Ledger,
+    scope: ScopeId,
+    errors: ErrorReport,
+}
+
+impl Feeder {
+    fn run(mut self, mut reader: ResultsReader) -> Result<bool> {
+        let mut seq = 0u64;
+        let mut batch: Vec<(u64, ResultLine)> = Vec::with_capacity(LOOKUP_BATCH);
+        let mut checked = Checked::default();
+        while let Some(line) = reader.next_line()? {
+            self.report.admit(seq);
+            let targeted = line.status == Status::Failed || (self.include_unknown && line.status == Status::Unknown);
+            if !targeted {
+                self.report.line_blocking(seq, line)?;
+            } else {
+                self.validator.check(&Recorded(&line.invitation), &mut checked);
+                if checked.is_valid() {
+                    let mut line = line;
+                    line.invitation = checked.invitation.clone();
+                    batch.push((seq, line));
+                    if batch.len() == LOOKUP_BATCH {
+                        self.flush(&mut batch)?;
+                    }
+                } else {
+                    self.errors.write_checked(line.row, line.line, &checked)?;
+                    let mut refused = refused_line(line.row, line.line, &checked);
+                    refused.attempts = line.attempts;
+                    self.report.line_blocking(seq, refused)?;
+                }
+            }
+            seq += 1;
+        }
+        self.flush(&mut batch)?;
+        Ok(self.errors.finish()?)
+    }
+
+    /// Looks the rows up, and queues those the ledger lets go.
+    fn flush(&mut self, batch: &mut Vec<(u64, ResultLine)>) -> Result<()> {
+        let keys: Vec<Key> = batch.iter().map(|(_, line)| Key::of(Kind::Email, &line.invitation)).collect();
+        let priors = self.ledger.store.lookup(self.scope, &keys)?;
+        for ((seq, line), prior) in batch.drain(..).zip(priors) {
+            let stand = match &prior {
+                Some(prior) if !prior.status.may_send(self.include_unknown) => {
+                    Some(prior_line(line.row, line.line, line.invitation, prior))
+                }
+                _ if self.stop.is_stopped() => {
+                    let why = not_attempted(self.stop.reason().as_ref());
+                    Some(not_attempted_line(line.row, line.line, line.invitation, line.status, &why))
+                }
+                _ => {
+                    let job = Job {
+                        seq,
+                        row: line.row,
+                        line: line.line,
+                        invitation: line.invitation,
+                        kind: Kind::Email,
+                        resend_unknown: self.include_unknown,
+                        unattempted: line.status,
+                    };
+                    match self.jobs.blocking_send(job) {
+                        Ok(()) => None,
+                        Err(mpsc::error::SendError(job)) => {
+                            let why = not_attempted(self.stop.reason().as_ref());
+                            Some(not_attempted_line(job.row, job.line, job.invitation, job.unattempted, &why))
+                        }
+                    }
+                }
+            };
+            if let Some(stand) = stand {
+                self.report.line_blocking(seq, stand)?;
+            }
+        }
+        Ok(())
+    }
 }

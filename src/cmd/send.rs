@@ -1,103 +1,100 @@
-//! `tp-invite send`: validate a customer export, then send every valid row (or, with
-//! `--dry-run`, only say what would be sent).
+//! `tp-invite send`: validate a customer export, then send every valid row the ledger does
+//! not already hold (or, with `--dry-run`, only say what would be sent).
+//!
+//! A send reads the file twice: the first pass checks every row (so a file broken half-way
+//! down stops the run before anything is sent), writes the error report and counts what is
+//! left to send; the second feeds the workers. Both ask the ledger about rows in batches.
 
+use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
 use tokio::sync::mpsc;
 
-use crate::cmd::{EarlyInterrupts, Fatal, Running, connect};
+use crate::cmd::{Bound, bind_ledger, check_error_report_path, check_output_path, finish_summary, resolve_link};
 use crate::config::SendConfig;
+use crate::error::{Error, Result};
 use crate::exit::Exit;
 use crate::input::Input;
-use crate::record::background::BackgroundWriter;
-use crate::record::meta::{Fingerprint, Meta};
-use crate::record::results::{compact, records_real_send};
-use crate::record::{ErrorReport, Loaded, ResultLine, ResultsWriter, Status};
+use crate::journal::{Both, Job, Journal, Kind, Prior, Status};
+use crate::ledger::writer::LedgerJournal;
+use crate::ledger::{Key, Ledger, Scope, ScopeId};
+use crate::record::background::{BackgroundWriter, LedgerView};
+use crate::record::report::{Placement, Report, not_attempted_line, prior_line, refused_line};
+use crate::record::results::Layout;
+use crate::record::{ErrorReport, ResultsWriter};
 use crate::send::budget::Budget;
+use crate::send::interrupts::EarlyInterrupts;
+use crate::send::pipeline::Running;
 use crate::send::progress::Progress;
-use crate::send::{Job, StopReason, skip_reason};
-use crate::summary::{Count, Summary, shell_quote};
-use crate::validate::{Checked, Validator};
+use crate::send::{Sender, Stop, not_attempted};
+use crate::summary::{Count, Summary};
+use crate::validate::{Checked, Seen, Validator};
+
+/// Valid rows are looked up in the ledger this many at a time.
+const LOOKUP_BATCH: usize = 256;
 
 pub fn run(config: SendConfig) -> Result<Exit> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::cmd::runtime()?;
     let interrupts = EarlyInterrupts::start(&runtime);
-    crate::cmd::check_error_report_path(&config.errors)?;
+    check_error_report_path(&config.errors)?;
+    check_output_path(&config.results, "--results")?;
     if config.dry_run {
-        // Whether the dry run may replace the results file is found out beside it (reading
-        // a large old record takes a while) and settled before anything is put in place.
-        let path = config.results.clone();
-        let guard = std::thread::spawn(move || if path.exists() { records_real_send(&path) } else { Ok(false) });
-        let mut input = open_input(&config)?;
-        return dry_run(&config, &mut input, guard, &interrupts);
+        return dry_run(&config, &interrupts);
     }
-    // Only a resume needs the record itself; any other run needs to know that it replaces
-    // nothing that was really sent.
-    let existing = match config.resume {
-        true => existing_record(&config.results)?,
-        false => None,
-    };
-    if !config.resume && config.results.exists() && records_real_send(&config.results)? {
-        let loaded = Loaded::read(&config.results)?;
-        return Err(Fatal(refuse_overwrite(&config, &loaded)).into());
-    }
-    let mut input = open_input(&config)?;
-    // A dry run's record is simply replaced; only a real send's record is resumed.
-    let record = existing.filter(|loaded| config.resume && loaded.records_real_send());
-    let fingerprint =
-        Fingerprint::of(&config.input).with_context(|| format!("cannot read {}", config.input.display()))?;
-    let meta = match &record {
-        Some(_) => check_same_input(&config, &fingerprint)?,
-        None => None,
-    };
+    let budget = Arc::new(Budget::new(&config.sending.rates));
+    // The settings are checked before the file is read, so a missing variable is said at once.
+    let api = runtime.block_on(crate::cmd::open_api(&config.sending, budget.clone(), quiet(&config)))?;
+    let input = open_input(&config)?;
+    refuse_foreign_results(&config.results)?;
+    let unit = runtime.block_on(async {
+        tokio::select! {
+            unit = crate::cmd::resolve_unit(&api, &config.sending, quiet(&config)) => unit,
+            () = interrupts.pressed() => Err(Error::Interrupted),
+        }
+    })?;
+    let scope = Scope { api_url: api.client.endpoints().invitations.to_string(), business_unit_id: unit.id };
+    let mut bound = bind_ledger(
+        &config.ledger,
+        config.sending.sandbox,
+        scope,
+        config.sending.domain.as_deref(),
+        &interrupts,
+        quiet(&config),
+    )?;
 
-    // Every row is checked before anything is sent, so a fatal input problem (a broken file
-    // half-way down) stops the run while nothing has gone out.
-    let pending = validate_all(&config, &mut input, record.as_ref(), &interrupts)?;
-    if !config.output.quiet && !config.output.json {
-        eprintln!(
-            "{} to send{}.",
-            Count(pending.to_send, "row"),
-            match &record {
-                Some(loaded) => format!(" (resuming: {} already recorded)", Count(loaded.rows(), "row")),
-                None => String::new(),
+    // Every row is checked before anything is sent.
+    let pending = check_all(&config, input, &mut bound, &interrupts)?;
+    if !quiet(&config) {
+        eprintln!("{}.", pending.describe());
+    }
+    if pending.to_send > 0 {
+        runtime.block_on(async {
+            tokio::select! {
+                done = crate::cmd::authenticate(&api, quiet(&config)) => done,
+                () = interrupts.pressed() => Err(Error::Interrupted),
             }
-        );
+        })?;
     }
-    runtime.block_on(send(config, record, meta, fingerprint, pending, interrupts))
+    // From here on, Ctrl-C lets the requests in flight finish.
+    interrupts.stop();
+    runtime.block_on(send(config, api, bound, budget, pending))
 }
 
-/// The record already at the results path, if any.
-fn existing_record(path: &Path) -> Result<Option<Loaded>> {
-    if !path.exists() {
-        return Ok(None);
-    }
-    Ok(Some(Loaded::read(path)?))
+fn quiet(config: &SendConfig) -> bool {
+    config.output.quiet || config.output.json
 }
 
-fn refuse_overwrite(config: &SendConfig, loaded: &Loaded) -> String {
-    let results = shell_quote(&config.results.to_string_lossy());
-    let counts = loaded.counts();
-    format!(
-        "{} already records a real send ({} sent, {} failed, {} unknown); a new `send` would overwrite it and could \
-         invite customers twice.\n  To finish that batch:       {}\n  To re-send its failed rows: tp-invite retry {results}\n  \
-         To start a new batch, give another --results path, or move that file away.",
-        config.results.display(),
-        counts.get(Status::Sent),
-        counts.get(Status::Failed),
-        counts.get(Status::Unknown),
-        next_send_command(true),
-    )
+/// Refuses to put a report over a file that is not one (a customer export, say).
+fn refuse_foreign_results(results: &Path) -> Result<()> {
+    if results.is_file() {
+        crate::record::results::ResultsReader::open(results)?;
+    }
+    Ok(())
 }
 
 fn open_input(config: &SendConfig) -> Result<Input> {
-    let input = Input::open(&config.input, &config.input_options).map_err(|e| Fatal(e.to_string()))?;
+    let input = Input::open(&config.input, &config.input_options)?;
     if !config.output.quiet {
         eprintln!(
             "Reading {} ({}, {}-separated). Columns:\n{}",
@@ -124,64 +121,292 @@ fn validator(config: &SendConfig, input: &Input) -> Validator {
     Validator::new(config.defaults.clone()).strip_reference_hash(input.mapping().shopify())
 }
 
-/// The results line of a row the validator refused.
-pub(crate) fn refused_line(row: u64, line: u64, checked: &Checked) -> ResultLine {
-    let status = if checked.problems.is_empty() { Status::Duplicate } else { Status::Invalid };
-    let mut result = ResultLine::new(row, line, status, checked.invitation.clone());
-    match checked.problems.first() {
-        Some(first) => {
-            result.error_code = first.code.to_string();
-            result.error = checked.problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join(" ");
-        }
-        None => {
-            let problem = Validator::duplicate_problem(&checked.invitation);
-            result.error_code = problem.code.to_string();
-            result.error = problem.message;
-        }
-    }
-    result
+/// The input file as the ledger will name it: an absolute path.
+fn origin(input: &Path) -> String {
+    std::path::absolute(input).unwrap_or_else(|_| input.to_path_buf()).display().to_string()
 }
 
-pub(crate) fn report(errors: &mut ErrorReport, row: u64, line: u64, checked: &Checked) -> Result<()> {
-    for problem in &checked.problems {
-        errors.write(row, line, problem)?;
-    }
-    if checked.duplicate && checked.problems.is_empty() {
-        errors.write(row, line, &Validator::duplicate_problem(&checked.invitation))?;
-    }
-    Ok(())
+/// What the first pass found.
+#[derive(Debug, Default)]
+struct Pending {
+    /// Rows this run will send (at most `--limit`).
+    to_send: u64,
+    already_sent: u64,
+    unknown: u64,
+    /// Valid rows the limit leaves for later.
+    beyond_limit: u64,
 }
 
-type Guard = std::thread::JoinHandle<Result<bool, crate::record::RecordError>>;
+impl Pending {
+    fn describe(&self) -> String {
+        let mut text = format!("{} to send", Count(self.to_send, "row"));
+        let mut also = Vec::new();
+        if self.already_sent > 0 {
+            also.push(format!("{} already sent before", Count(self.already_sent, "row")));
+        }
+        if self.unknown > 0 {
+            also.push(format!("{} whose earlier outcome is unknown", Count(self.unknown, "row")));
+        }
+        if self.beyond_limit > 0 {
+            also.push(format!("{} left for later by --limit", Count(self.beyond_limit, "row")));
+        }
+        if !also.is_empty() {
+            text.push_str(&format!(" ({})", also.join(", ")));
+        }
+        text
+    }
+}
 
-fn dry_run(config: &SendConfig, input: &mut Input, guard: Guard, interrupts: &EarlyInterrupts) -> Result<Exit> {
-    let mut validator = validator(config, input).leave_duplicates();
-    let (results, temp) = ResultsWriter::create_beside(&config.results)?;
-    let mut writer = BackgroundWriter::start(results, ErrorReport::create(&config.errors)?);
+/// One row, checked and (when valid) looked up in the ledger.
+struct Row {
+    row: u64,
+    line: u64,
+    checked: Checked,
+    /// What the ledger holds for a valid row's key.
+    prior: Option<Prior>,
+}
+
+/// The rows of the input in order, checked, valid ones looked up in the ledger in batches.
+struct CheckedRows {
+    input: Input,
+    validator: Validator,
+    ledger: Ledger,
+    scope: ScopeId,
+    ready: VecDeque<Row>,
+    checked: Checked,
+    done: bool,
+}
+
+impl CheckedRows {
+    fn new(input: Input, validator: Validator, ledger: Ledger, scope: ScopeId) -> CheckedRows {
+        CheckedRows {
+            input,
+            validator,
+            ledger,
+            scope,
+            ready: VecDeque::new(),
+            checked: Checked::default(),
+            done: false,
+        }
+    }
+
+    fn next(&mut self) -> Result<Option<Row>> {
+        if self.ready.is_empty() && !self.done {
+            self.fill()?;
+        }
+        Ok(self.ready.pop_front())
+    }
+
+    /// Reads rows until [`LOOKUP_BATCH`] of them are valid (or the file ends), and looks
+    /// those up in one query.
+    fn fill(&mut self) -> Result<()> {
+        let mut valid = Vec::new();
+        while valid.len() < LOOKUP_BATCH {
+            let Some(record) = self.input.next_record()? else {
+                self.done = true;
+                break;
+            };
+            let (row, line) = (record.row(), record.line());
+            self.validator.check(&record, &mut self.checked);
+            if self.checked.is_valid() {
+                valid.push(self.ready.len());
+            }
+            self.ready.push_back(Row { row, line, checked: self.checked.clone(), prior: None });
+        }
+        if valid.is_empty() {
+            return Ok(());
+        }
+        let keys: Vec<Key> = valid.iter().map(|&i| Key::of(Kind::Email, &self.ready[i].checked.invitation)).collect();
+        let priors = self.ledger.store.lookup(self.scope, &keys)?;
+        for (i, prior) in valid.into_iter().zip(priors) {
+            self.ready[i].prior = prior;
+        }
+        Ok(())
+    }
+}
+
+/// The first pass: every row checked, the error report written, what is left counted.
+fn check_all(config: &SendConfig, input: Input, bound: &mut Bound, interrupts: &EarlyInterrupts) -> Result<Pending> {
+    let validator = validator(config, &input);
+    let ledger = bound.reopen()?;
+    let mut rows = CheckedRows::new(input, validator, ledger, bound.scope_id);
+    let mut errors = ErrorReport::create(&config.errors)?;
+    let mut pending = Pending::default();
+    while let Some(row) = rows.next()? {
+        if row.row % 4096 == 0 {
+            interrupts.check()?;
+        }
+        if !row.checked.is_valid() {
+            errors.write_checked(row.row, row.line, &row.checked)?;
+            continue;
+        }
+        match row.prior.map(|p| p.status) {
+            Some(status) if !status.may_send(false) => match status {
+                crate::journal::PriorStatus::Sent | crate::journal::PriorStatus::Link => pending.already_sent += 1,
+                _ => pending.unknown += 1,
+            },
+            _ if config.limit.is_some_and(|limit| pending.to_send >= limit) => pending.beyond_limit += 1,
+            _ => pending.to_send += 1,
+        }
+    }
+    errors.finish()?;
+    Ok(pending)
+}
+
+async fn send(
+    config: SendConfig,
+    api: crate::cmd::Api,
+    bound: Bound,
+    budget: Arc<Budget>,
+    pending: Pending,
+) -> Result<Exit> {
+    let show = !config.output.quiet && !config.output.json;
+    let progress = Progress::new(pending.to_send, show);
+    let results = resolve_link(&config.results);
+    let observer = progress.clone();
+    let report = Report::start(&results, Layout::default(), Box::new(move |line| observer.record(line.status)))?;
+    let ledger = Arc::new(LedgerJournal::start(
+        bound.reopen()?.store,
+        bound.scope_id,
+        fastrand::i64(1..i64::MAX),
+        Some(origin(&config.input)),
+    ));
+    let stop = Stop::default();
+    let journal: Arc<dyn Journal> = Arc::new(Both(ledger.clone(), report.handle()));
+    let sender = (pending.to_send > 0).then(|| {
+        Arc::new(Sender {
+            client: api.client.clone(),
+            budget: budget.clone(),
+            business_unit_id: bound.scope.business_unit_id.clone(),
+            max_attempts: config.sending.max_attempts,
+            backoff: config.sending.backoff,
+            max_throttle: config.sending.max_throttle,
+            journal: journal.clone(),
+            stop: stop.clone(),
+            turns: Arc::new(tokio::sync::Semaphore::new(crate::send::turns_for(
+                &config.sending.rates,
+                config.sending.concurrency,
+            ))),
+        })
+    });
+    drop(journal);
+    let (running, jobs_tx) = Running::start(sender, config.sending.concurrency, stop.clone(), progress);
+
+    // The second pass reads the file again and feeds the workers, on a thread of its own
+    // since reading is blocking work.
+    let feed = {
+        let input = Input::open(&config.input, &config.input_options)?;
+        let validator = validator(&config, &input);
+        let rows = CheckedRows::new(input, validator, bound.reopen()?, bound.scope_id);
+        let feeder = Feeder { report: report.handle(), jobs: jobs_tx, stop: stop.clone(), limit: config.limit };
+        std::thread::spawn(move || feeder.run(rows))
+    };
+    let seen = running.finish(feed).await;
+    ledger.finish()?;
+    drop(ledger);
+    let seen = seen.unwrap_or_default();
+    let carried =
+        |invitation: &crate::invitation::Invitation| seen.contains_row(&invitation.email, &invitation.reference);
+    let finished = report.finish(Placement::KeepUnless(&carried))?;
+
+    let errors = config.errors.exists().then(|| config.errors.clone());
+    let mut summary = Summary::from_counts(&finished.counts, config.results.clone(), errors);
+    summary.kept = finished.kept;
+    if bound.is_kept() {
+        summary.ledger = Some(bound.path().to_path_buf());
+    }
+    let exit = finish_summary(
+        &mut summary,
+        stop.reason(),
+        crate::cmd::same_command(),
+        &config.results,
+        &config.sending,
+        config.limit.is_some(),
+    );
+    summary.print(config.output.json, config.output.quiet);
+    Ok(exit)
+}
+
+/// The second pass: a line for every row the run does not send, a job for every other.
+struct Feeder {
+    report: crate::record::report::ReportHandle,
+    jobs: mpsc::Sender<Job>,
+    stop: Stop,
+    limit: Option<u64>,
+}
+
+impl Feeder {
+    fn run(self, mut rows: CheckedRows) -> Result<Seen> {
+        let mut queued = 0u64;
+        let mut seq = 0u64;
+        while let Some(row) = rows.next()? {
+            self.report.admit(seq);
+            let invitation = row.checked.invitation.clone();
+            let line = match (&row.prior, row.checked.is_valid()) {
+                (_, false) => Some(refused_line(row.row, row.line, &row.checked)),
+                (Some(prior), true) if !prior.status.may_send(false) => {
+                    Some(prior_line(row.row, row.line, invitation, prior))
+                }
+                (_, true) if self.stop.is_stopped() || self.limit.is_some_and(|l| queued >= l) => {
+                    let why = not_attempted(self.stop.reason().as_ref());
+                    Some(not_attempted_line(row.row, row.line, invitation, Status::Skipped, &why))
+                }
+                (_, true) => {
+                    queued += 1;
+                    let job = Job {
+                        seq,
+                        row: row.row,
+                        line: row.line,
+                        invitation,
+                        kind: Kind::Email,
+                        resend_unknown: false,
+                        unattempted: Status::Skipped,
+                    };
+                    match self.jobs.blocking_send(job) {
+                        Ok(()) => None,
+                        Err(mpsc::error::SendError(job)) => {
+                            let why = not_attempted(self.stop.reason().as_ref());
+                            Some(not_attempted_line(job.row, job.line, job.invitation, Status::Skipped, &why))
+                        }
+                    }
+                }
+            };
+            if let Some(line) = line {
+                self.report.line_blocking(seq, line)?;
+            }
+            seq += 1;
+        }
+        Ok(rows.validator.into_seen().unwrap_or_default())
+    }
+}
+
+/// `--dry-run`: every row checked and looked up in the ledger (read, never written); the
+/// results say what a send would do now.
+fn dry_run(config: &SendConfig, interrupts: &EarlyInterrupts) -> Result<Exit> {
+    let mut input = open_input(config)?;
+    let (view, note) = ledger_view(config)?;
+    let results = resolve_link(&config.results);
+    let mut validator = validator(config, &input).leave_duplicates();
+    let (writer, temp) = ResultsWriter::create_beside(&results, Layout::default())?;
+    let mut background = BackgroundWriter::start(writer, ErrorReport::create(&config.errors)?, view);
     let mut checked = Checked::default();
     let outcome = (|| -> Result<()> {
-        while let Some(record) = input.next_record().map_err(|e| Fatal(e.to_string()))? {
+        while let Some(record) = input.next_record()? {
             let (row, line) = (record.row(), record.line());
             if row % 4096 == 0 {
                 interrupts.check()?;
             }
             validator.check(&record, &mut checked);
-            writer.push_with(|entry| {
+            background.push_with(|entry| {
                 entry.problems.clone_from(&checked.problems);
                 if checked.is_valid() {
                     let result = &mut entry.line;
-                    result.row = row;
-                    result.line = line;
-                    result.status = Status::Ready;
-                    result.attempts = 0;
-                    result.http_status = None;
-                    for text in
-                        [&mut result.error_code, &mut result.error, &mut result.correlation_id, &mut result.sent_at]
-                    {
-                        text.clear();
-                    }
-                    // The validator refills the invitation it gets back.
-                    std::mem::swap(&mut result.invitation, &mut checked.invitation);
+                    *result = crate::record::ResultLine::new(
+                        row,
+                        line,
+                        Status::Ready,
+                        std::mem::take(&mut checked.invitation),
+                    );
                 } else {
                     entry.line = refused_line(row, line, &checked);
                 }
@@ -189,40 +414,23 @@ fn dry_run(config: &SendConfig, input: &mut Input, guard: Guard, interrupts: &Ea
         }
         Ok(())
     })();
-    let finished = writer.finish();
-    outcome?;
-    let (mut results, errors, tally) = finished?;
-    let mut summary = Summary {
-        rows: tally.rows,
-        ready: tally.ready,
-        invalid: tally.invalid,
-        duplicate: tally.duplicate,
-        results: config.results.clone(),
-        ..Summary::default()
+    // The writer's own error says more than the reader's "the writer stopped".
+    let (mut writer, errors, counts) = match (outcome, background.finish()) {
+        (_, Err(e)) | (Err(e), _) => return Err(e),
+        (Ok(()), Ok(done)) => done,
     };
-    match guard.join() {
-        Ok(Ok(false)) => {}
-        Ok(Ok(true)) => {
-            let loaded = Loaded::read(&config.results)?;
-            return Err(Fatal(refuse_overwrite(config, &loaded)).into());
-        }
-        Ok(Err(e)) => return Err(e.into()),
-        Err(panic) => std::panic::resume_unwind(panic),
-    }
-    results.sync()?;
-    drop(results);
-    temp.persist(&config.results)
-        .map_err(|e| anyhow::Error::new(e.error))
-        .with_context(|| format!("cannot write {}", config.results.display()))?;
-    crate::record::results::sync_dir(&config.results);
-    Meta::remove(&config.results);
-    if errors.finish()? {
-        summary.errors = Some(config.errors.clone());
-    }
+    writer.sync()?;
+    drop(writer);
+    let kept = crate::record::report::place(temp, &results, Placement::KeepRealSends)?;
+    let errors_path = errors.finish()?.then(|| config.errors.clone());
+    let mut summary = Summary::from_counts(&counts, config.results.clone(), errors_path);
+    summary.kept = kept;
     let exit = summary.completed_exit();
     summary.exit_code = exit.code();
-    let send = next_send_command(false);
-    summary.next = Some(send);
+    summary.next = Some(crate::cmd::same_command());
+    if let Some(note) = note {
+        summary.advice.push(note);
+    }
     if summary.rows == 0 {
         summary.next = None;
         summary.advice.push("The file has a header but no rows.".to_string());
@@ -231,260 +439,60 @@ fn dry_run(config: &SendConfig, input: &mut Input, guard: Guard, interrupts: &Ea
             "The invalid rows are listed in {}: fix them in the file now, or send as it is (they are never sent).",
             config.errors.display()
         ));
-    } else if summary.duplicate > 0 {
-        summary
-            .advice
-            .push(format!("The duplicate rows are listed in {}; they are not sent.", config.errors.display()));
+    } else if summary.ready == 0 {
+        summary.next = None;
+    }
+    if summary.duplicate > 0 {
+        summary.advice.push(match summary.duplicate {
+            1 => "1 row repeats an earlier row's email and reference (or is an order's further line item): one \
+                  invitation per order, it is not sent."
+                .to_string(),
+            n => format!(
+                "{n} rows repeat an earlier row's email and reference (or are an order's further line items): one \
+                 invitation per order, they are not sent."
+            ),
+        });
     }
     summary.print(config.output.json, config.output.quiet);
     Ok(exit)
 }
 
-/// The result of checking every row before sending.
-struct Pending {
-    to_send: u64,
-}
-
-fn check_same_input(config: &SendConfig, fingerprint: &Fingerprint) -> Result<Option<Meta>> {
-    let meta = Meta::read(&config.results)?;
-    match &meta {
-        None if !config.force => Err(Fatal(format!(
-            "{} has no record of the input it was made from ({} is missing), so resuming could send the wrong \
-             rows. If {} is certainly the same file, add --force.",
-            config.results.display(),
-            Meta::path_for(&config.results).display(),
-            config.input.display()
-        ))
-        .into()),
-        Some(meta) if meta.fingerprint != *fingerprint && !config.force => Err(Fatal(format!(
-            "{} changed since {} was started (it was {} bytes, now {}): resuming against a different file could \
-             send the wrong rows or skip some. Restore the original file, or add --force to resume anyway (rows \
-             are matched by their row number).",
-            config.input.display(),
-            config.results.display(),
-            meta.fingerprint.size,
-            fingerprint.size
-        ))
-        .into()),
-        _ => Ok(meta),
+/// What the dry run reads of the ledger, and a note when it cannot say what was sent before.
+fn ledger_view(config: &SendConfig) -> Result<(Option<LedgerView>, Option<String>)> {
+    if config.sending.sandbox {
+        return Ok((None, None));
     }
-}
-
-/// The first pass: every row checked, the error report written, the rows left to send counted.
-fn validate_all(
-    config: &SendConfig,
-    input: &mut Input,
-    record: Option<&Loaded>,
-    interrupts: &EarlyInterrupts,
-) -> Result<Pending> {
-    let mut validator = validator(config, input);
-    let mut errors = ErrorReport::create(&config.errors)?;
-    let mut checked = Checked::default();
-    let mut to_send = 0;
-    while let Some(row) = input.next_record().map_err(|e| Fatal(e.to_string()))? {
-        if row.row() % 4096 == 0 {
-            interrupts.check()?;
-        }
-        validator.check(&row, &mut checked);
-        if checked.is_valid() {
-            if record.and_then(|r| r.status(row.row())).is_none_or(|s| s == Status::Skipped) {
-                to_send += 1;
-            }
-        } else {
-            report(&mut errors, row.row(), row.line(), &checked)?;
-        }
-    }
-    errors.finish()?;
-    Ok(Pending { to_send: config.limit.map_or(to_send, |limit| to_send.min(limit)) })
-}
-
-async fn send(
-    config: SendConfig,
-    record: Option<Loaded>,
-    meta: Option<Meta>,
-    fingerprint: Fingerprint,
-    pending: Pending,
-    interrupts: EarlyInterrupts,
-) -> Result<Exit> {
-    let budget = Arc::new(Budget::new(&config.sending.rates));
-    // With nothing left to send (every row done, or none valid), no credentials are needed.
-    let connection = match pending.to_send {
-        0 => None,
-        _ => tokio::select! {
-            connection = connect(&config.sending, budget.clone(), config.output.quiet) => Some(connection?),
-            () = interrupts.pressed() => return Err(crate::cmd::Interrupted.into()),
-        },
+    let path = crate::ledger::location(config.ledger.ledger.as_deref())?;
+    let Some(mut ledger) = Ledger::open_read_only(&path)? else {
+        return Ok((None, Some(format!("No ledger yet at {}: nothing was sent with it.", path.display()))));
     };
-    // From here on, Ctrl-C drains the workers instead.
-    interrupts.stop();
-    let unit = connection.as_ref().map(|c| c.business_unit_id.clone());
-    if let (Some(meta), Some(unit), false) = (&meta, &unit, config.force) {
-        if let Some(previous) = &meta.business_unit_id {
-            if previous != unit {
-                bail!(Fatal(format!(
-                    "{} was started for business unit {previous}, not {unit}; resuming would mix two shops' \
-                     invitations. Use the same business unit, or add --force.",
-                    config.results.display(),
-                )));
-            }
-        }
-    }
-
-    let mut writer = match &record {
-        Some(loaded) => ResultsWriter::append(&config.results, loaded.complete_len)?,
-        None => ResultsWriter::create(&config.results)?,
+    let api_url = match crate::api::Endpoints::from_env() {
+        Ok(endpoints) => endpoints.invitations.to_string(),
+        Err(e) => return Ok((None, Some(format!("Not checked against the ledger: {e}")))),
     };
-    if record.is_none() || config.force {
-        let unit = unit.clone().or_else(|| meta.as_ref().and_then(|m| m.business_unit_id.clone()));
-        Meta::new(&config.input, fingerprint, unit).write(&config.results)?;
-    }
-    writer.sync()?;
-
-    let progress = Progress::new(pending.to_send, !config.output.quiet && !config.output.json);
-    let (running, jobs_tx) = Running::start(writer, progress, connection, &config.sending, budget);
-
-    // The second pass reads the file again (the one whose fingerprint the record keeps) and
-    // feeds the workers; it runs on its own thread since reading is blocking work.
-    let feed = {
-        let stop = running.stop.clone();
-        let recorder = running.recorder.clone();
-        let config_input = config.input.clone();
-        let options = config.input_options.clone();
-        let defaults = config.defaults.clone();
-        let limit = config.limit;
-        std::thread::spawn(move || -> Result<()> {
-            let mut input = Input::open(&config_input, &options).map_err(|e| Fatal(e.to_string()))?;
-            let mut validator = Validator::new(defaults).strip_reference_hash(input.mapping().shopify());
-            let mut checked = Checked::default();
-            let mut queued = 0u64;
-            while let Some(row) = input.next_record().map_err(|e| Fatal(e.to_string()))? {
-                let (number, line) = (row.row(), row.line());
-                validator.check(&row, &mut checked);
-                let recorded = record.as_ref().and_then(|r| r.status(number));
-                if recorded.is_some_and(|s| s != Status::Skipped) {
-                    continue;
-                }
-                let sent = if checked.is_valid() {
-                    let job =
-                        Job { row: number, line, invitation: checked.invitation.clone(), attempts: 0, previous: None };
-                    if stop.is_stopped() || limit.is_some_and(|l| queued >= l) {
-                        let mut skipped = ResultLine::new(number, line, Status::Skipped, job.invitation);
-                        skipped.error = skip_reason(stop.reason().as_ref()).to_string();
-                        recorder.line_blocking(skipped)
-                    } else {
-                        queued += 1;
-                        match jobs_tx.blocking_send(job) {
-                            Ok(()) => Ok(()),
-                            Err(mpsc::error::SendError(job)) => {
-                                recorder.line_blocking(crate::send::skipped(&job, stop.reason()))
-                            }
-                        }
-                    }
-                } else {
-                    recorder.line_blocking(refused_line(number, line, &checked))
-                };
-                if sent.is_err() {
-                    bail!("the results file could not be written");
-                }
-            }
-            Ok(())
-        })
+    let scope = match (&config.sending.business_unit_id, &config.sending.domain) {
+        (Some(id), _) => Some(Scope { api_url, business_unit_id: id.clone() }),
+        (None, Some(domain)) => ledger.store.scope_of_domain(&api_url, domain)?,
+        (None, None) => None,
     };
-
-    let stop = running.stop.clone();
-    running.finish(feed).await?;
-
-    let counts = compact(&config.results)?;
-    let errors = config.errors.exists().then(|| config.errors.clone());
-    let mut summary = Summary::from_record(&counts, config.results.clone(), errors);
-    let exit = finish_summary(&mut summary, stop.reason(), &config.results, next_send_command(true), &config.sending);
-    summary.print(config.output.json, config.output.quiet);
-    Ok(exit)
-}
-
-/// Sets the exit code, the reason for stopping and the next command, for `send` and `retry`.
-pub fn finish_summary(
-    summary: &mut Summary,
-    reason: Option<StopReason>,
-    results: &Path,
-    resume_command: String,
-    sending: &crate::config::Sending,
-) -> Exit {
-    let exit = match &reason {
-        Some(StopReason::Interrupted) => Exit::Interrupted,
-        Some(StopReason::Fatal(_)) => Exit::Fatal,
-        // The run stopped before its end, as on a fatal error: `--resume` later finishes it.
-        Some(StopReason::Throttled(_) | StopReason::AskedToWait(_)) => Exit::Fatal,
-        None => summary.completed_exit(),
-    };
-    summary.exit_code = exit.code();
-    summary.stopped = match &reason {
-        None => None,
-        Some(StopReason::Interrupted) => Some("interrupted (Ctrl-C); rows not attempted are `skipped`.".to_string()),
-        Some(StopReason::Fatal(message)) => Some(message.clone()),
-        Some(StopReason::AskedToWait(how_long)) => Some(format!(
-            "Trustpilot answered 429 (too many requests) and asked to wait {} (Retry-After), longer than a run \
-             waits; rows not attempted are `skipped`. Run the same command with --resume after that.",
-            humantime(*how_long)
-        )),
-        Some(StopReason::Throttled(how_long)) => Some(format!(
-            "Trustpilot answered 429 (too many requests) for {} without a break, so the run stopped; rows not \
-             attempted are `skipped`. Try again later, or with a lower --rate.",
-            humantime(*how_long)
-        )),
-    };
-    let results = shell_quote(&results.to_string_lossy());
-    let mut flags = String::new();
-    if sending.sandbox {
-        flags.push_str(" --sandbox");
-    }
-    if let Some(domain) = &sending.domain {
-        flags.push_str(&format!(" --domain {}", shell_quote(domain)));
-    }
-    if summary.skipped > 0 {
-        summary.next = Some(resume_command);
-        if reason.is_none() {
-            summary.advice.push(format!("{} left by --limit.", Count(summary.skipped, "row")));
-        }
-    } else if summary.failed > 0 {
-        summary.next = Some(format!("tp-invite retry {results}{flags}"));
-    } else if summary.unknown > 0 {
-        summary.next = Some(format!("tp-invite retry {results} --include-unknown{flags}"));
-    }
-    if summary.unknown > 0 {
-        summary.advice.push(format!(
-            "{} may or may not have reached Trustpilot (the connection broke after the request left). Check in \
-             Trustpilot Business before re-sending them with `retry --include-unknown`.",
-            Count(summary.unknown, "row")
+    let Some(scope) = scope else {
+        let why = match &config.sending.domain {
+            Some(domain) => format!("no earlier send recorded the business unit of {domain}"),
+            None => "no business unit was given (set TRUSTPILOT_BUSINESS_UNIT_ID or --business-unit-id)".to_string(),
+        };
+        return Ok((
+            None,
+            Some(format!("Could not check what was sent before: {why}; rows sent earlier show as ready.")),
         ));
-    }
-    exit
-}
-
-fn humantime(duration: std::time::Duration) -> String {
-    let secs = duration.as_secs();
-    if secs >= 120 { Count(secs / 60, "minute").to_string() } else { Count(secs, "second").to_string() }
-}
-
-/// This command line again, as `send --resume` (or as a plain `send` after a dry run).
-fn next_send_command(resume: bool) -> String {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut out = vec!["tp-invite".to_string()];
-    let mut skip_value = false;
-    for arg in &args {
-        if skip_value {
-            skip_value = false;
-            continue;
-        }
-        match arg.as_str() {
-            "--limit" => skip_value = true,
-            "--dry-run" | "--resume" | "--json" | "--quiet" => {}
-            a if a.starts_with("--limit=") => {}
-            a => out.push(shell_quote(a)),
-        }
-    }
-    if resume {
-        out.push("--resume".to_string());
-    }
-    out.join(" ")
+    };
+    let Some(scope_id) = ledger.store.find_scope(&scope)? else {
+        let note = format!(
+            "The ledger {} has no invitation for business unit {} yet.",
+            path.display(),
+            scope.business_unit_id
+        );
+        return Ok((None, Some(note)));
+    };
+    let live = ledger.is_busy(&scope);
+    Ok((Some(LedgerView { ledger, scope: scope_id, live }), None))
 }

@@ -2,26 +2,23 @@
 
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
-
 use crate::api::{self, Client, NoPace};
 use crate::cli::TemplatesArgs;
-use crate::cmd::{Fatal, endpoints};
+use crate::cmd::endpoints;
+use crate::error::Result;
 use crate::exit::Exit;
 use crate::sandbox;
 
 pub fn run(args: TemplatesArgs) -> Result<Exit> {
-    let runtime =
-        tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
+    let runtime = crate::cmd::runtime()?;
     runtime.block_on(async {
         let (endpoints, credentials, server) = endpoints(args.sandbox).await?;
-        let client = Client::new(endpoints, credentials, Arc::new(NoPace)).map_err(|e| Fatal(e.to_string()))?;
+        let client = Client::new(endpoints, credentials, Arc::new(NoPace))?;
         let (id, domain) = crate::cli::business_unit(args.business_unit_id.as_deref(), args.domain.as_deref());
         let demo = server.is_some() && domain.is_none();
         let id = id.as_deref().or(if demo { Some(sandbox::DEMO_BUSINESS_UNIT_ID) } else { None });
-        let unit =
-            api::resolve_business_unit(&client, id, domain.as_deref()).await.map_err(|e| Fatal(e.to_string()))?;
-        let templates = client.templates(&unit.id).await.map_err(|e| Fatal(e.to_string()))?;
+        let unit = api::resolve_business_unit(&client, id, domain.as_deref()).await?;
+        let templates = client.templates(&unit.id).await?;
         if args.json {
             let list: Vec<_> = templates
                 .iter()

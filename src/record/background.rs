@@ -1,13 +1,18 @@
-//! The writing half of a dry run, on its own thread: it finds duplicates, writes the error
-//! report and the results file, and counts, while the other thread reads and checks rows.
-//! Checking is the heavier half, so the work that must see rows in order but needs no row
-//! text (the duplicate set, 8 to 16 bytes a row and a cache miss each) is done here.
+//! The writing half of a dry run, on its own thread: it finds duplicates, asks the ledger
+//! what was sent before, writes the error report and the results file, and counts, while
+//! the other thread reads and checks rows. Checking is the heavier half, so the work that
+//! must see rows in order but needs no row text (the duplicate set, the ledger lookups) is
+//! done here.
 
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
+use crate::error::Error;
+use crate::journal::{Kind, PriorStatus};
+use crate::ledger::{Key, Ledger, ScopeId};
 use crate::record::ErrorReport;
-use crate::record::results::{RecordError, ResultLine, ResultsWriter, Status};
+use crate::record::report::prior_line;
+use crate::record::results::{Counts, RecordError, ResultLine, ResultsWriter, Status};
 use crate::validate::{Problem, Seen, Validator};
 
 const BATCH: usize = 1024;
@@ -19,16 +24,15 @@ pub struct Entry {
     pub problems: Vec<Problem>,
 }
 
-/// What the rows turned out to be.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Tally {
-    pub rows: u64,
-    pub ready: u64,
-    pub invalid: u64,
-    pub duplicate: u64,
+/// The ledger as a dry run reads it (never writes it).
+pub struct LedgerView {
+    pub ledger: Ledger,
+    pub scope: ScopeId,
+    /// Whether a run is sending for the scope now (its `in_flight` entries are live).
+    pub live: bool,
 }
 
-type Done = Result<(ResultsWriter, ErrorReport, Tally), RecordError>;
+type Done = Result<(ResultsWriter, ErrorReport, Counts), Error>;
 
 /// Entries go to the writer thread in batches and come back to be filled again, so the
 /// steady state allocates nothing.
@@ -40,51 +44,75 @@ pub struct BackgroundWriter {
     thread: JoinHandle<Done>,
 }
 
-fn write_all(
+/// Finds duplicates and writes each problem of a batch; the rows still `ready` after that
+/// are looked up in the ledger.
+fn write_batch(
     results: &mut ResultsWriter,
     errors: &mut ErrorReport,
     seen: &mut Seen,
-    tally: &mut Tally,
-    entry: &mut Entry,
-) -> Result<(), RecordError> {
-    let line = &mut entry.line;
-    if line.status == Status::Ready {
-        if !seen.insert_row(&line.invitation.email, &line.invitation.reference) {
-            let problem = Validator::duplicate_problem(&line.invitation);
-            line.status = Status::Duplicate;
-            line.error_code = problem.code.to_string();
-            line.error.clone_from(&problem.message);
-            errors.write(line.row, line.line, &problem)?;
+    view: Option<&mut LedgerView>,
+    counts: &mut Counts,
+    batch: &mut [Entry],
+) -> Result<(), Error> {
+    let mut ready = Vec::new();
+    for (i, entry) in batch.iter_mut().enumerate() {
+        let line = &mut entry.line;
+        if line.status == Status::Ready {
+            if seen.insert_row(&line.invitation.email, &line.invitation.reference) {
+                ready.push(i);
+            } else {
+                let problem = Validator::duplicate_problem(&line.invitation);
+                line.status = Status::Duplicate;
+                line.error_code = problem.code.to_string();
+                line.error.clone_from(&problem.message);
+                errors.write(line.row, line.line, &problem)?;
+            }
+        } else if line.status == Status::Duplicate && entry.problems.is_empty() {
+            errors.write(line.row, line.line, &Validator::duplicate_problem(&line.invitation))?;
         }
-    } else if line.status == Status::Duplicate && entry.problems.is_empty() {
-        errors.write(line.row, line.line, &Validator::duplicate_problem(&line.invitation))?;
+        for problem in &entry.problems {
+            errors.write(line.row, line.line, problem)?;
+        }
     }
-    for problem in &entry.problems {
-        errors.write(line.row, line.line, problem)?;
+    if let Some(view) = view
+        && !ready.is_empty()
+    {
+        let keys: Vec<Key> = ready.iter().map(|&i| Key::of(Kind::Email, &batch[i].line.invitation)).collect();
+        let priors = view.ledger.store.lookup(view.scope, &keys)?;
+        for (i, prior) in ready.into_iter().zip(priors) {
+            let Some(mut prior) = prior else { continue };
+            if let PriorStatus::InFlight { .. } = prior.status {
+                prior.status = PriorStatus::InFlight { live: view.live };
+            }
+            if !prior.status.may_send(false) {
+                let line = &mut batch[i].line;
+                *line = prior_line(line.row, line.line, std::mem::take(&mut line.invitation), &prior);
+            }
+        }
     }
-    tally.rows += 1;
-    match line.status {
-        Status::Ready => tally.ready += 1,
-        Status::Duplicate => tally.duplicate += 1,
-        _ => tally.invalid += 1,
+    for entry in batch.iter() {
+        counts.add(entry.line.status);
+        results.write(&entry.line)?;
     }
-    results.write(line)
+    Ok(())
 }
 
 impl BackgroundWriter {
-    pub fn start(mut results: ResultsWriter, mut errors: ErrorReport) -> BackgroundWriter {
+    pub fn start(
+        mut results: ResultsWriter,
+        mut errors: ErrorReport,
+        mut view: Option<LedgerView>,
+    ) -> BackgroundWriter {
         let (tx, rx) = sync_channel::<Vec<Entry>>(4);
         let (back_tx, back) = sync_channel::<Vec<Entry>>(8);
         let thread = std::thread::spawn(move || {
             let mut seen = Seen::new();
-            let mut tally = Tally::default();
+            let mut counts = Counts::default();
             for mut batch in rx {
-                for entry in &mut batch {
-                    write_all(&mut results, &mut errors, &mut seen, &mut tally, entry)?;
-                }
+                write_batch(&mut results, &mut errors, &mut seen, view.as_mut(), &mut counts, &mut batch)?;
                 let _ = back_tx.try_send(batch);
             }
-            Ok((results, errors, tally))
+            Ok((results, errors, counts))
         });
         BackgroundWriter { tx: Some(tx), back, batch: Vec::with_capacity(BATCH), spare: Vec::new(), thread }
     }
@@ -119,7 +147,7 @@ impl BackgroundWriter {
         Ok(())
     }
 
-    /// Writes what is left and hands back the writers and the tally.
+    /// Writes what is left and hands back the writers and the counts.
     pub fn finish(mut self) -> Done {
         if let Some(tx) = self.tx.take() {
             let batch = std::mem::take(&mut self.batch);

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::record::cell::protect;
 use crate::record::results::{RecordError, sync_dir, temp_beside};
-use crate::validate::Problem;
+use crate::validate::{Checked, Problem, Validator};
 
 /// The header, exactly as SPEC section 3 fixes it.
 pub const HEADER: [&str; 6] = ["row", "line", "field", "code", "value", "message"];
@@ -22,6 +22,7 @@ pub struct ErrorReport {
 
 impl ErrorReport {
     pub fn create(path: &Path) -> Result<ErrorReport, RecordError> {
+        super::results::remove_stale_temps(path);
         let (file, temp) = temp_beside(path)?;
         let mut out = csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, file));
         out.write_record(HEADER).map_err(|e| RecordError::Write { path: path.to_path_buf(), io: e.into() })?;
@@ -40,6 +41,17 @@ impl ErrorReport {
             &protect(&problem.message),
         ];
         self.out.write_record(record).map_err(|e| RecordError::Write { path: self.path.clone(), io: e.into() })
+    }
+
+    /// Every problem of a row the validator refused (a duplicate is one line too).
+    pub fn write_checked(&mut self, row: u64, line: u64, checked: &Checked) -> Result<(), RecordError> {
+        for problem in &checked.problems {
+            self.write(row, line, problem)?;
+        }
+        if checked.duplicate && checked.problems.is_empty() {
+            self.write(row, line, &Validator::duplicate_problem(&checked.invitation))?;
+        }
+        Ok(())
     }
 
     /// Puts the report in place if it holds a problem; otherwise removes any old report at

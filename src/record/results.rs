@@ -1,20 +1,18 @@
-//! The results file: one line per input row saying what happened to it.
-//!
-//! During a send it is also the write-ahead journal: lines are appended as things happen,
-//! and a later line for a row supersedes an earlier one. Before a request leaves, a line
-//! with status `unknown` is made durable; the answer appends the row's real outcome. A
-//! `kill -9` at any moment therefore leaves, for every row, either nothing (not reached), a
-//! final status, or `unknown` (it may have been sent). When a run ends the file is compacted
-//! into exactly one line per row, in row order, by an atomic rename.
+//! The results report: one line per input row saying what happened to it, written beside
+//! its final path and put in place whole (see [`super::report`]), and read back by `retry`
+//! and `ledger import` by its column names, whichever delimiter, column order or encoding a
+//! spreadsheet saved it with.
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::fs::File;
+use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::invitation::{Field, Invitation};
+pub use crate::journal::Status;
 use crate::record::cell::{protect, unprotect};
 
-/// The header, exactly as SPEC section 3 fixes it.
+/// The header, exactly as SPEC section 3 fixes it; `links` adds [`LINK`], `--products`
+/// [`PRODUCTS`].
 pub const HEADER: [&str; 21] = [
     "row",
     "line",
@@ -38,67 +36,10 @@ pub const HEADER: [&str; 21] = [
     "reply_to",
     "location_id",
 ];
+pub const LINK: &str = "link";
+pub const PRODUCTS: &str = "products";
 
-/// What happened to a row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Status {
-    Sent,
-    Failed,
-    Invalid,
-    Duplicate,
-    Skipped,
-    Unknown,
-    Ready,
-}
-
-impl Status {
-    pub const ALL: [Status; 7] = [
-        Status::Sent,
-        Status::Failed,
-        Status::Invalid,
-        Status::Duplicate,
-        Status::Skipped,
-        Status::Unknown,
-        Status::Ready,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Sent => "sent",
-            Status::Failed => "failed",
-            Status::Invalid => "invalid",
-            Status::Duplicate => "duplicate",
-            Status::Skipped => "skipped",
-            Status::Unknown => "unknown",
-            Status::Ready => "ready",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|s| s.as_str() == text)
-    }
-
-    /// A request for this row may have reached Trustpilot: the file records a real send.
-    pub fn is_real_send(self) -> bool {
-        matches!(self, Status::Sent | Status::Failed | Status::Unknown)
-    }
-
-    fn code(self) -> u8 {
-        self as u8 + 1
-    }
-
-    fn from_code(code: u8) -> Option<Status> {
-        Status::ALL.get(usize::from(code).checked_sub(1)?).copied()
-    }
-}
-
-impl std::fmt::Display for Status {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One line of the results file.
+/// One line of the results report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResultLine {
     pub row: u64,
@@ -112,6 +53,10 @@ pub struct ResultLine {
     /// UTC, `YYYY-MM-DDTHH:MM:SSZ`.
     pub sent_at: String,
     pub invitation: Invitation,
+    /// The invitation link (`links`).
+    pub link: String,
+    /// The SKUs sent (`--products`).
+    pub products: String,
 }
 
 impl ResultLine {
@@ -127,7 +72,27 @@ impl ResultLine {
             correlation_id: String::new(),
             sent_at: String::new(),
             invitation,
+            link: String::new(),
+            products: String::new(),
         }
+    }
+}
+
+/// How many rows hold each status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub rows: u64,
+    by_status: [u64; Status::ALL.len()],
+}
+
+impl Counts {
+    pub fn add(&mut self, status: Status) {
+        self.rows += 1;
+        self.by_status[status as usize] += 1;
+    }
+
+    pub fn get(&self, status: Status) -> u64 {
+        self.by_status[status as usize]
     }
 }
 
@@ -140,62 +105,96 @@ pub enum RecordError {
     Write { path: PathBuf, io: io::Error },
     #[error("cannot write {path}: the folder {folder} does not exist. Create it, or give another path.")]
     NoFolder { path: PathBuf, folder: PathBuf },
+    #[error("{path} is {what}, not a regular file; give the path of a file (it is created if it does not exist).")]
+    NotAFile { path: PathBuf, what: &'static str },
     #[error(
-        "{path} is not a tp-invite results file (its header is not `row,line,status,...`). Give the path of a file \
+        "{path} is not a tp-invite results file (its header has no {missing} column). Give the path of a file \
          that tp-invite wrote, or choose another --results path."
     )]
-    NotResults { path: PathBuf },
-    #[error(
-        "{path}, line {line}: {problem}. The results file was changed by hand; restore it or choose another --results path."
-    )]
+    NotResults { path: PathBuf, missing: String },
+    #[error("{path}, line {line}: {problem}. Restore the file as tp-invite wrote it, or fix that line.")]
     Corrupt { path: PathBuf, line: u64, problem: String },
+    #[error(
+        "{path}, line {line}: the file is not UTF-8 text (a spreadsheet saved it in another encoding). Save it \
+         again as \"CSV UTF-8\" (Excel) or with the character set Unicode (UTF-8) (LibreOffice), then run again."
+    )]
+    Encoding { path: PathBuf, line: u64 },
 }
 
-fn write_error(path: &Path) -> impl FnOnce(io::Error) -> RecordError + '_ {
+impl RecordError {
+    /// A stable, machine-readable name.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RecordError::Read { .. } => "results.unreadable",
+            RecordError::Write { .. } | RecordError::NoFolder { .. } => "results.unwritable",
+            RecordError::NotAFile { .. } => "results.not_a_file",
+            RecordError::NotResults { .. } => "results.not_results",
+            RecordError::Corrupt { .. } => "results.corrupt",
+            RecordError::Encoding { .. } => "results.encoding",
+        }
+    }
+}
+
+pub(crate) fn write_error(path: &Path) -> impl FnOnce(io::Error) -> RecordError + '_ {
     move |source| RecordError::Write { path: path.to_path_buf(), io: source }
 }
 
-/// Appends result lines to a file. The caller decides when a line must be durable.
+/// How a report is written: columns, delimiter, byte order mark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    pub delimiter: u8,
+    /// A UTF-8 byte order mark first (`--excel`), so that Excel reads the file as UTF-8.
+    pub bom: bool,
+    pub link: bool,
+    pub products: bool,
+}
+
+impl Default for Layout {
+    fn default() -> Layout {
+        Layout { delimiter: b',', bom: false, link: false, products: false }
+    }
+}
+
+impl Layout {
+    /// The header of this layout.
+    pub fn header(&self) -> Vec<&'static str> {
+        let mut header = HEADER.to_vec();
+        if self.link {
+            header.push(LINK);
+        }
+        if self.products {
+            header.push(PRODUCTS);
+        }
+        header
+    }
+}
+
+/// Writes result lines to a file beside their final path; see [`super::report`] for how it
+/// is put in place.
 pub struct ResultsWriter {
     path: PathBuf,
     out: csv::Writer<File>,
+    layout: Layout,
 }
 
 impl ResultsWriter {
-    /// A new, empty file holding only the header (the file is truncated).
-    pub fn create(path: &Path) -> Result<ResultsWriter, RecordError> {
-        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty() && !p.is_dir()) {
-            return Err(RecordError::NoFolder { path: path.to_path_buf(), folder: folder.to_path_buf() });
-        }
-        let file = File::create(path).map_err(write_error(path))?;
-        let mut writer = ResultsWriter::over(path, file);
-        writer.out.write_record(HEADER).map_err(|e| write_error(path)(e.into()))?;
-        Ok(writer)
-    }
-
     /// A new file beside `path` holding only the header; it takes `path`'s place only when
     /// the returned [`tempfile::TempPath`] is persisted, so a half-written file never stands
     /// under the final name.
-    pub fn create_beside(path: &Path) -> Result<(ResultsWriter, tempfile::TempPath), RecordError> {
-        let (file, temp) = temp_beside(path)?;
-        let mut writer = ResultsWriter::over(path, file);
-        writer.out.write_record(HEADER).map_err(|e| write_error(path)(e.into()))?;
-        Ok((writer, temp))
-    }
-
-    /// Appends to an existing file whose last complete line ends at `len` (a torn tail is cut).
-    pub fn append(path: &Path, len: u64) -> Result<ResultsWriter, RecordError> {
-        let file = OpenOptions::new().write(true).open(path).map_err(write_error(path))?;
-        file.set_len(len).map_err(write_error(path))?;
-        let mut file = file;
-        file.seek(SeekFrom::End(0)).map_err(write_error(path))?;
-        Ok(ResultsWriter::over(path, file))
-    }
-
-    fn over(path: &Path, file: File) -> ResultsWriter {
+    pub fn create_beside(path: &Path, layout: Layout) -> Result<(ResultsWriter, tempfile::TempPath), RecordError> {
+        let (mut file, temp) = temp_beside(path)?;
+        if layout.bom {
+            file.write_all("\u{feff}".as_bytes()).map_err(write_error(path))?;
+        }
         // csv buffers itself: a BufWriter under it would only copy every byte once more.
-        let out = csv::WriterBuilder::new().has_headers(false).buffer_capacity(1 << 18).from_writer(file);
-        ResultsWriter { path: path.to_path_buf(), out }
+        let out = csv::WriterBuilder::new()
+            .has_headers(false)
+            .delimiter(layout.delimiter)
+            .buffer_capacity(1 << 18)
+            .from_writer(file);
+        let mut writer = ResultsWriter { path: path.to_path_buf(), out, layout };
+        writer.out.write_record(layout.header()).map_err(|e| write_error(path)(e.into()))?;
+        Ok((writer, temp))
     }
 
     pub fn write(&mut self, line: &ResultLine) -> Result<(), RecordError> {
@@ -220,17 +219,18 @@ impl ResultsWriter {
         for field in Field::ALL {
             out.write_field(protect(&line.invitation.value(field)).as_bytes())?;
         }
+        if self.layout.link {
+            out.write_field(protect(&line.link).as_bytes())?;
+        }
+        if self.layout.products {
+            out.write_field(protect(&line.products).as_bytes())?;
+        }
         out.write_record(None::<&[u8]>)
     }
 
-    /// Hands everything written so far to the operating system.
-    pub fn flush(&mut self) -> Result<(), RecordError> {
-        self.out.flush().map_err(write_error(&self.path))
-    }
-
-    /// Makes everything written so far durable (survives a crash or power loss).
+    /// Makes everything written so far durable.
     pub fn sync(&mut self) -> Result<(), RecordError> {
-        self.flush()?;
+        self.out.flush().map_err(write_error(&self.path))?;
         self.out.get_ref().sync_data().map_err(write_error(&self.path))
     }
 
@@ -252,300 +252,258 @@ fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     }
 }
 
-/// Parses one record of a results file.
-pub fn parse_line(record: &csv::StringRecord) -> Result<ResultLine, String> {
-    if record.len() != HEADER.len() {
-        return Err(format!("{} fields instead of {}", record.len(), HEADER.len()));
+/// Reads a results file by its column names: as tp-invite wrote it, or as a spreadsheet
+/// saved it (a byte order mark, `;` or tab as the delimiter, columns moved or added).
+pub struct ResultsReader {
+    path: PathBuf,
+    reader: csv::Reader<Box<dyn Read + Send>>,
+    columns: Columns,
+    record: csv::StringRecord,
+    layout: Layout,
+}
+
+/// Where each known column is.
+#[derive(Debug, Default)]
+struct Columns {
+    row: usize,
+    line: Option<usize>,
+    status: usize,
+    attempts: Option<usize>,
+    http_status: Option<usize>,
+    error_code: Option<usize>,
+    error: Option<usize>,
+    correlation_id: Option<usize>,
+    sent_at: Option<usize>,
+    fields: [Option<usize>; 12],
+    link: Option<usize>,
+    products: Option<usize>,
+}
+
+impl ResultsReader {
+    /// Opens a results file and reads its header. `Ok(None)` when the file is empty.
+    pub fn open(path: &Path) -> Result<Option<ResultsReader>, RecordError> {
+        let read_error = |source: io::Error| RecordError::Read { path: path.to_path_buf(), io: source };
+        if let Some(what) = not_a_file(path).map_err(read_error)? {
+            return Err(RecordError::NotAFile { path: path.to_path_buf(), what });
+        }
+        if let Some(line) = first_non_utf8_line(path).map_err(read_error)? {
+            return Err(RecordError::Encoding { path: path.to_path_buf(), line });
+        }
+        let mut file = BufReader::with_capacity(1 << 16, File::open(path).map_err(read_error)?);
+        let mut head = [0u8; 3];
+        let mut got = 0;
+        while got < 3 {
+            let n = file.read(&mut head[got..]).map_err(read_error)?;
+            if n == 0 {
+                break;
+            }
+            got += n;
+        }
+        let bom = head[..got] == [0xef, 0xbb, 0xbf];
+        let start: Box<dyn Read + Send> = match bom {
+            true => Box::new(file),
+            false => Box::new(io::Cursor::new(head[..got].to_vec()).chain(file)),
+        };
+        // The delimiter is the one the header line holds most of.
+        let mut start = BufReader::new(start);
+        let mut first = Vec::new();
+        io::BufRead::read_until(&mut start, b'\n', &mut first).map_err(read_error)?;
+        let delimiter =
+            [b',', b';', b'\t'].into_iter().max_by_key(|d| first.iter().filter(|b| *b == d).count()).unwrap_or(b',');
+        let source: Box<dyn Read + Send> = Box::new(io::Cursor::new(first).chain(start));
+        let mut reader =
+            csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(source);
+        let mut record = csv::StringRecord::new();
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => return Ok(None),
+            Err(e) => return Err(RecordError::Corrupt { path: path.to_path_buf(), line: 1, problem: e.to_string() }),
+        }
+        let names: Vec<String> = record.iter().map(|name| name.trim().to_ascii_lowercase()).collect();
+        let find = |name: &str| names.iter().position(|n| n == name);
+        let require = |name: &str| {
+            find(name).ok_or_else(|| RecordError::NotResults { path: path.to_path_buf(), missing: name.to_string() })
+        };
+        let mut columns = Columns {
+            row: require("row")?,
+            line: find("line"),
+            status: require("status")?,
+            attempts: find("attempts"),
+            http_status: find("http_status"),
+            error_code: find("error_code"),
+            error: find("error"),
+            correlation_id: find("correlation_id"),
+            sent_at: find("sent_at"),
+            link: find(LINK),
+            products: find(PRODUCTS),
+            ..Columns::default()
+        };
+        for field in Field::ALL {
+            columns.fields[field.index()] = find(field.name());
+        }
+        for required in [Field::Email, Field::Reference] {
+            if columns.fields[required.index()].is_none() {
+                return Err(RecordError::NotResults { path: path.to_path_buf(), missing: required.name().to_string() });
+            }
+        }
+        let layout = Layout { delimiter, bom, link: columns.link.is_some(), products: columns.products.is_some() };
+        Ok(Some(ResultsReader { path: path.to_path_buf(), reader, columns, record, layout }))
     }
-    let number = |i: usize| -> Result<u64, String> {
-        record[i].parse().map_err(|_| format!("{} '{}' is not a number", HEADER[i], &record[i]))
+
+    /// How the file is written, to write it back the same way.
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    /// The next line; `Ok(None)` at the end.
+    pub fn next_line(&mut self) -> Result<Option<ResultLine>, RecordError> {
+        loop {
+            let line = self.reader.position().line();
+            match self.reader.read_record(&mut self.record) {
+                Ok(true) => {}
+                Ok(false) => return Ok(None),
+                Err(e) => {
+                    return Err(RecordError::Corrupt { path: self.path.clone(), line, problem: e.to_string() });
+                }
+            }
+            if self.record.iter().all(|cell| cell.trim().is_empty()) {
+                continue; // a blank line, as spreadsheets add at the end
+            }
+            return parse_line(&self.record, &self.columns).map(Some).map_err(|problem| RecordError::Corrupt {
+                path: self.path.clone(),
+                line,
+                problem,
+            });
+        }
+    }
+}
+
+/// Parses one record, its columns found by [`ResultsReader::open`].
+fn parse_line(record: &csv::StringRecord, columns: &Columns) -> Result<ResultLine, String> {
+    let cell = |i: Option<usize>| i.and_then(|i| record.get(i)).map(str::trim).unwrap_or("");
+    let text = |i: Option<usize>| unprotect(cell(i)).to_string();
+    let number = |name: &str, i: Option<usize>| -> Result<u64, String> {
+        let value = cell(i);
+        value.parse().map_err(|_| format!("{name} '{}' is not a whole number", clip(value)))
     };
-    let text = |i: usize| unprotect(&record[i]).to_string();
-    let opt = |i: usize| Some(unprotect(&record[i]).to_string()).filter(|v| !v.is_empty());
-    let status = Status::parse(&record[2]).ok_or_else(|| format!("unknown status '{}'", &record[2]))?;
-    let http_status = match &record[4] {
+    let status_text = cell(Some(columns.status));
+    let status = Status::parse(status_text).ok_or_else(|| {
+        let known: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
+        format!("the status '{}' is not one of {}", clip(status_text), known.join(", "))
+    })?;
+    let row = number("the row", Some(columns.row))?;
+    let line = match cell(columns.line) {
+        "" => row.saturating_add(1),
+        _ => number("the line", columns.line)?,
+    };
+    let attempts = match cell(columns.attempts) {
+        "" => 0,
+        value => value.parse().map_err(|_| format!("attempts '{}' is not a whole number", clip(value)))?,
+    };
+    let http_status = match cell(columns.http_status) {
         "" => None,
-        s => Some(s.parse().map_err(|_| format!("http_status '{s}' is not a number"))?),
+        value => Some(value.parse().map_err(|_| format!("http_status '{}' is not an HTTP status", clip(value)))?),
     };
-    let tags = unprotect(&record[13]);
+    let field = |f: Field| text(columns.fields[f.index()]);
+    let optional = |f: Field| Some(field(f)).filter(|v| !v.is_empty());
+    let tags = field(Field::Tags);
     let invitation = Invitation {
-        email: text(9),
-        name: text(10),
-        reference: text(11),
-        locale: opt(12),
-        tags: if tags.is_empty() { Vec::new() } else { tags.split(',').map(str::to_string).collect() },
-        redirect_uri: opt(14),
-        preferred_send_time: opt(15),
-        template_id: opt(16),
-        sender_email: opt(17),
-        sender_name: opt(18),
-        reply_to: opt(19),
-        location_id: opt(20),
+        email: field(Field::Email),
+        name: field(Field::Name),
+        reference: field(Field::Reference),
+        locale: optional(Field::Locale),
+        tags: tags.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect(),
+        redirect_uri: optional(Field::RedirectUri),
+        preferred_send_time: optional(Field::PreferredSendTime),
+        template_id: optional(Field::TemplateId),
+        sender_email: optional(Field::SenderEmail),
+        sender_name: optional(Field::SenderName),
+        reply_to: optional(Field::ReplyTo),
+        location_id: optional(Field::LocationId),
     };
     Ok(ResultLine {
-        row: number(0)?,
-        line: number(1)?,
+        row,
+        line,
         status,
-        attempts: u32::try_from(number(3)?).map_err(|_| "attempts is too large".to_string())?,
+        attempts,
         http_status,
-        error_code: text(5),
-        error: text(6),
-        correlation_id: text(7),
-        sent_at: text(8),
+        error_code: text(columns.error_code),
+        error: text(columns.error),
+        correlation_id: text(columns.correlation_id),
+        sent_at: text(columns.sent_at),
         invitation,
+        link: text(columns.link),
+        products: text(columns.products),
     })
 }
 
-/// How many rows a record holds, by status.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
-    /// The highest row recorded.
-    pub rows: u64,
-    by_status: [u64; 7],
+/// A value from a file, short enough to quote in a message.
+fn clip(value: &str) -> String {
+    let mut clipped: String = value.chars().take(40).collect();
+    if clipped.len() < value.len() {
+        clipped.push_str("...");
+    }
+    clipped
 }
 
-impl Counts {
-    pub fn get(&self, status: Status) -> u64 {
-        self.by_status[status as usize]
-    }
-}
-
-/// What a results file records, row by row, without holding the lines: the status and the
-/// position of the latest line of each row (9 bytes a row).
-#[derive(Debug, Default)]
-pub struct Loaded {
-    statuses: Vec<u8>,
-    offsets: Vec<u64>,
-    /// Where the last complete line ends: anything after it is a torn write.
-    pub complete_len: u64,
-    /// Lines in the file, superseded ones included.
-    pub lines: u64,
-}
-
-impl Loaded {
-    /// Reads a results file (streaming). A torn last line (from a crash) is ignored.
-    pub fn read(path: &Path) -> Result<Loaded, RecordError> {
-        let read_error = |source: io::Error| RecordError::Read { path: path.to_path_buf(), io: source };
-        let mut file = File::open(path).map_err(read_error)?;
-        let len = file.metadata().map_err(read_error)?.len();
-        // A crash can cut the last line; only bytes up to the last newline count.
-        let complete_len = last_newline_end(&mut file, len).map_err(read_error)?;
-        file.seek(SeekFrom::Start(0)).map_err(read_error)?;
-        let limited = BufReader::with_capacity(1 << 16, file).take(complete_len);
-        let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(limited);
-        let mut record = csv::StringRecord::new();
-        let mut loaded = Loaded { complete_len, ..Loaded::default() };
-        let corrupt = |line: u64, problem: String| RecordError::Corrupt { path: path.to_path_buf(), line, problem };
-        let mut first = true;
-        loop {
-            let start = reader.position().byte();
-            let line = reader.position().line();
-            let read = reader.read_record(&mut record);
-            // A crash can also cut a line inside a quoted field that holds a line break: a
-            // broken record that runs to the end of the file is such a torn write.
-            let torn = reader.position().byte() >= complete_len;
-            let broken = match &read {
-                Ok(true) => !first && record.len() != HEADER.len(),
-                Ok(false) => break,
-                Err(_) => true,
-            };
-            if broken && torn {
-                loaded.complete_len = start;
-                break;
-            }
-            if let Err(e) = read {
-                return Err(corrupt(line, e.to_string()));
-            }
-            if first {
-                first = false;
-                if record.iter().ne(HEADER) {
-                    return Err(RecordError::NotResults { path: path.to_path_buf() });
-                }
-                continue;
-            }
-            if record.len() != HEADER.len() {
-                return Err(corrupt(line, format!("{} fields instead of {}", record.len(), HEADER.len())));
-            }
-            let row: usize =
-                record[0].parse().map_err(|_| corrupt(line, format!("row '{}' is not a number", &record[0])))?;
-            let status =
-                Status::parse(&record[2]).ok_or_else(|| corrupt(line, format!("unknown status '{}'", &record[2])))?;
-            if row == 0 {
-                return Err(corrupt(line, "row 0".to_string()));
-            }
-            if loaded.statuses.len() < row {
-                loaded.statuses.resize(row, 0);
-                loaded.offsets.resize(row, u64::MAX);
-            }
-            loaded.statuses[row - 1] = status.code();
-            loaded.offsets[row - 1] = start;
-            loaded.lines += 1;
-        }
-        if first {
-            // A crash right after the file was created can leave it empty or with part of
-            // the header: that records nothing. Anything else is someone else's file.
-            let mut head = vec![0u8; len.min(4096) as usize];
-            let mut file = File::open(path).map_err(read_error)?;
-            file.read_exact(&mut head).map_err(read_error)?;
-            let header = HEADER.join(",");
-            if header.as_bytes().starts_with(&head) {
-                return Ok(Loaded::default());
-            }
-            return Err(RecordError::NotResults { path: path.to_path_buf() });
-        }
-        Ok(loaded)
-    }
-
-    /// How many rows hold each status.
-    pub fn counts(&self) -> Counts {
-        let mut counts = Counts { rows: self.rows(), ..Counts::default() };
-        for &code in &self.statuses {
-            if let Some(status) = Status::from_code(code) {
-                counts.by_status[status as usize] += 1;
-            }
-        }
-        counts
-    }
-
-    /// The highest row recorded.
-    pub fn rows(&self) -> u64 {
-        self.statuses.len() as u64
-    }
-
-    /// The latest status of `row`, if any line records it.
-    pub fn status(&self, row: u64) -> Option<Status> {
-        let index = usize::try_from(row.checked_sub(1)?).ok()?;
-        Status::from_code(*self.statuses.get(index)?)
-    }
-
-    /// Whether any row records a request that may have reached Trustpilot.
-    pub fn records_real_send(&self) -> bool {
-        self.statuses.iter().any(|&c| Status::from_code(c).is_some_and(Status::is_real_send))
-    }
-
-    /// The latest line of every recorded row, in row order (streaming: it seeks only where the
-    /// file is out of order).
-    pub fn lines_in_order<'a>(&'a self, path: &Path) -> Result<InOrder<'a>, RecordError> {
-        let file = File::open(path).map_err(|source| RecordError::Read { path: path.to_path_buf(), io: source })?;
-        let reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(BufReader::with_capacity(1 << 16, file));
-        Ok(InOrder { loaded: self, reader, next: 0, record: csv::StringRecord::new(), path: path.to_path_buf() })
-    }
-}
-
-/// Whether the results file at `path` records a real send (a row `sent`, `failed` or
-/// `unknown`), read as a stream that stops at the first one: what a run that will replace the
-/// file needs to know, without the cost of [`Loaded::read`].
-pub fn records_real_send(path: &Path) -> Result<bool, RecordError> {
-    let read_error = |source: io::Error| RecordError::Read { path: path.to_path_buf(), io: source };
-    let file = File::open(path).map_err(read_error)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(BufReader::with_capacity(1 << 16, file));
-    let mut record = csv::ByteRecord::new();
-    match reader.read_byte_record(&mut record) {
-        Ok(true) if record.iter().eq(HEADER.iter().map(|h| h.as_bytes())) => {}
-        // Empty, or a header cut short, records nothing; anything else is not ours:
-        // `Loaded::read` tells which, with the error to show.
-        _ => return Loaded::read(path).map(|_| false),
-    }
+/// The first line holding bytes that are not UTF-8, if any (read as a stream).
+fn first_non_utf8_line(path: &Path) -> io::Result<Option<u64>> {
+    let mut file = File::open(path)?;
+    let mut buf = vec![0u8; 1 << 16];
+    let mut carry = 0;
+    let mut line = 1u64;
     loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => return Ok(false),
-            Ok(true) => {}
-            Err(e) if e.is_io_error() => return Err(read_error(e.into())),
-            // A damaged line cannot prove that nothing was sent: read on.
-            Err(_) => continue,
-        }
-        if matches!(record.get(2), Some(b"sent" | b"failed" | b"unknown")) {
-            return Ok(true);
-        }
-    }
-}
-
-/// Iterator over the latest line of each row, in row order.
-pub struct InOrder<'a> {
-    loaded: &'a Loaded,
-    reader: csv::Reader<BufReader<File>>,
-    next: usize,
-    record: csv::StringRecord,
-    path: PathBuf,
-}
-
-impl Iterator for InOrder<'_> {
-    type Item = Result<ResultLine, RecordError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        while self.next < self.loaded.offsets.len() {
-            let offset = self.loaded.offsets[self.next];
-            self.next += 1;
-            if offset == u64::MAX {
-                continue;
+        let n = file.read(&mut buf[carry..])?;
+        let end = carry + n;
+        let chunk = &buf[..end];
+        let valid = match std::str::from_utf8(chunk) {
+            Ok(_) => end,
+            // A character cut by the end of the buffer is not an error yet.
+            Err(e) if e.error_len().is_none() && n > 0 => e.valid_up_to(),
+            Err(e) => {
+                let at = e.valid_up_to();
+                return Ok(Some(line + chunk[..at].iter().filter(|&&b| b == b'\n').count() as u64));
             }
-            return Some(self.read_at(offset));
+        };
+        line += chunk[..valid].iter().filter(|&&b| b == b'\n').count() as u64;
+        if n == 0 {
+            return Ok(None);
         }
-        None
+        buf.copy_within(valid..end, 0);
+        carry = end - valid;
     }
 }
 
-impl InOrder<'_> {
-    fn read_at(&mut self, offset: u64) -> Result<ResultLine, RecordError> {
-        let path = &self.path;
-        if self.reader.position().byte() != offset {
-            let mut position = csv::Position::new();
-            position.set_byte(offset);
-            self.reader.seek(position).map_err(|e| RecordError::Read { path: path.clone(), io: e.into() })?;
-        }
-        let corrupt = |problem: String| RecordError::Corrupt { path: path.clone(), line: 0, problem };
-        match self.reader.read_record(&mut self.record) {
-            Ok(true) => parse_line(&self.record).map_err(corrupt),
-            Ok(false) => Err(corrupt("the file ended early".to_string())),
-            Err(e) => Err(corrupt(e.to_string())),
+/// What a path is when it is neither a regular file nor absent.
+pub fn not_a_file(path: &Path) -> io::Result<Option<&'static str>> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => Ok(None),
+        Ok(meta) if meta.is_dir() => Ok(Some("a folder")),
+        Ok(_) => Ok(Some("a device or other special file")),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether the results file at `path` records a real send (a row `sent`, `already_sent`,
+/// `failed` or `unknown`), read as a stream that stops at the first one.
+pub fn records_real_send(path: &Path) -> Result<bool, RecordError> {
+    let Some(mut reader) = ResultsReader::open(path)? else { return Ok(false) };
+    loop {
+        match reader.next_line() {
+            Ok(Some(line)) if line.status.is_real_send() => return Ok(true),
+            Ok(Some(_)) => {}
+            Ok(None) => return Ok(false),
+            // A damaged line cannot prove that nothing was sent.
+            Err(RecordError::Corrupt { .. }) => return Ok(true),
+            Err(e) => return Err(e),
         }
     }
 }
 
-/// The length of the file up to and including its last `\n`.
-fn last_newline_end(file: &mut File, len: u64) -> io::Result<u64> {
-    let mut end = len;
-    let mut buf = vec![0u8; 64 * 1024];
-    while end > 0 {
-        let start = end.saturating_sub(buf.len() as u64);
-        let chunk = &mut buf[..(end - start) as usize];
-        file.seek(SeekFrom::Start(start))?;
-        file.read_exact(chunk)?;
-        if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
-            return Ok(start + i as u64 + 1);
-        }
-        end = start;
-    }
-    Ok(0)
-}
-
-/// Rewrites the file as exactly one line per row, in row order, atomically: the new file is
-/// written beside it, made durable, then renamed over it.
-///
-/// Returns the counts by status, which the rewrite does not change (the file is not read a
-/// third time to learn them).
-pub fn compact(path: &Path) -> Result<Counts, RecordError> {
-    let loaded = Loaded::read(path)?;
-    let (file, temp) = temp_beside(path)?;
-    let mut writer = ResultsWriter::over(path, file);
-    writer.out.write_record(HEADER).map_err(|e| write_error(path)(e.into()))?;
-    for line in loaded.lines_in_order(path)? {
-        writer.write(&line?)?;
-    }
-    writer.sync()?;
-    drop(writer);
-    temp.persist(path).map_err(|e| write_error(path)(e.error))?;
-    sync_dir(path);
-    Ok(loaded.counts())
-}
-
-/// A new file in the same folder as `path` (so a rename is atomic), removed if not persisted.
+/// A new file in the same folder as `path` (so a rename is atomic), removed if not
+/// persisted. Its name (`.<name>.<pid>.<random>.tmp`) lets a later run remove it if this
+/// process dies before that ([`remove_stale_temps`]).
 pub fn temp_beside(path: &Path) -> Result<(File, tempfile::TempPath), RecordError> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     if !dir.is_dir() {
@@ -554,12 +512,39 @@ pub fn temp_beside(path: &Path) -> Result<(File, tempfile::TempPath), RecordErro
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     // tempfile's error names the temporary path; the user knows only the final one.
     let temp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
+        .prefix(&format!(".{name}.{}.", std::process::id()))
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(|e| write_error(path)(io::Error::new(e.kind(), strip_path(&e))))?;
     let (file, temp_path) = temp.into_parts();
     Ok((file, temp_path))
+}
+
+/// Removes the temporary files of `path` that a process which no longer runs left behind
+/// (killed while it wrote). Best effort.
+pub fn remove_stale_temps(path: &Path) {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else { return };
+    let prefix = format!(".{name}.");
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file_name.strip_prefix(&prefix).filter(|_| file_name.ends_with(".tmp")) else { continue };
+        let Some(pid) = rest.split('.').next().and_then(|pid| pid.parse::<u32>().ok()) else { continue };
+        if pid != std::process::id() && !process_alive(pid, &entry) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Whether process `pid` may still be writing `entry`.
+fn process_alive(pid: u32, entry: &std::fs::DirEntry) -> bool {
+    if cfg!(target_os = "linux") {
+        return Path::new("/proc").join(pid.to_string()).exists();
+    }
+    // Elsewhere: a day without a change means nobody writes it any more.
+    let age = entry.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+    age.is_none_or(|age| age < std::time::Duration::from_secs(24 * 3600))
 }
 
 /// An I/O error's message without the " at path ..." that tempfile adds.
@@ -573,17 +558,16 @@ fn strip_path(error: &io::Error) -> String {
 
 /// After a rename, make the folder entry durable too (best effort: not every system allows it).
 pub fn sync_dir(path: &Path) {
-    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if let Ok(dir) = File::open(dir) {
-            let _ = dir.sync_all();
-        }
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        && let Ok(dir) = File::open(dir)
+    {
+        let _ = dir.sync_all();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
 
     fn line(row: u64, status: Status, name: &str) -> ResultLine {
         let invitation = Invitation {
@@ -597,107 +581,129 @@ mod tests {
         ResultLine { attempts: 1, http_status: Some(202), ..ResultLine::new(row, row + 1, status, invitation) }
     }
 
+    fn write(path: &Path, layout: Layout, lines: &[ResultLine]) {
+        let (mut writer, temp) = ResultsWriter::create_beside(path, layout).unwrap();
+        for l in lines {
+            writer.write(l).unwrap();
+        }
+        writer.sync().unwrap();
+        drop(writer);
+        temp.persist(path).unwrap();
+    }
+
+    fn read_all(path: &Path) -> Vec<ResultLine> {
+        let mut reader = ResultsReader::open(path).unwrap().unwrap();
+        let mut lines = Vec::new();
+        while let Some(line) = reader.next_line().unwrap() {
+            lines.push(line);
+        }
+        lines
+    }
+
     #[test]
     fn the_header_is_exactly_the_contract() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
-        let mut w = ResultsWriter::create(&path).unwrap();
-        w.flush().unwrap();
+        write(&path, Layout::default(), &[]);
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
             "row,line,status,attempts,http_status,error_code,error,correlation_id,sent_at,email,name,reference,locale,tags,redirect_uri,preferred_send_time,template_id,sender_email,sender_name,reply_to,location_id\n"
         );
+        assert!(dir.path().read_dir().unwrap().count() == 1, "no temporary file left");
     }
 
     #[test]
-    fn later_lines_supersede_and_compaction_orders_by_row() {
+    fn what_is_written_is_read_back_in_every_layout() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
-        let mut w = ResultsWriter::create(&path).unwrap();
-        w.write(&line(2, Status::Unknown, "Two")).unwrap();
-        w.write(&line(1, Status::Invalid, "=One")).unwrap();
-        w.write(&line(3, Status::Skipped, "Three")).unwrap();
-        w.write(&line(2, Status::Sent, "Two")).unwrap();
-        w.sync().unwrap();
-        drop(w);
-        let loaded = Loaded::read(&path).unwrap();
-        assert_eq!(loaded.status(1), Some(Status::Invalid));
-        assert_eq!(loaded.status(2), Some(Status::Sent));
-        assert_eq!(loaded.status(4), None);
-        assert!(loaded.records_real_send());
-        let counts = compact(&path).unwrap();
-        assert_eq!((counts.rows, counts.get(Status::Sent), counts.get(Status::Invalid)), (3, 1, 1));
-        let compacted = Loaded::read(&path).unwrap();
-        assert_eq!(compacted.lines, 3);
-        let lines: Vec<_> = compacted.lines_in_order(&path).unwrap().map(Result::unwrap).collect();
-        assert_eq!(
-            lines,
-            [line(1, Status::Invalid, "=One"), line(2, Status::Sent, "Two"), line(3, Status::Skipped, "Three")]
-        );
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains(",'=One,"), "{text}");
-    }
-
-    #[test]
-    fn a_torn_last_line_is_ignored_and_cut_before_appending() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("r.csv");
-        let mut w = ResultsWriter::create(&path).unwrap();
-        w.write(&line(1, Status::Sent, "One")).unwrap();
-        w.sync().unwrap();
-        drop(w);
-        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
-        f.write_all(b"2,3,sent,1,202,,,,,c2@exa").unwrap();
-        drop(f);
-        let loaded = Loaded::read(&path).unwrap();
-        assert_eq!(loaded.status(2), None);
-        assert_eq!(loaded.lines, 1);
-        let mut w = ResultsWriter::append(&path, loaded.complete_len).unwrap();
-        w.write(&line(2, Status::Failed, "Two")).unwrap();
-        w.sync().unwrap();
-        let loaded = Loaded::read(&path).unwrap();
-        assert_eq!(loaded.status(2), Some(Status::Failed));
-    }
-
-    #[test]
-    fn an_empty_or_torn_header_records_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("r.csv");
-        for content in ["", "row,line,sta"] {
-            std::fs::write(&path, content).unwrap();
-            let loaded = Loaded::read(&path).unwrap();
-            assert_eq!((loaded.rows(), loaded.complete_len), (0, 0), "{content:?}");
+        let mut lines = vec![line(1, Status::Invalid, "=One"), line(2, Status::AlreadySent, "Two")];
+        lines[1].link = "https://example.com/l/1".into();
+        for layout in [
+            Layout { link: true, ..Layout::default() },
+            Layout { delimiter: b';', bom: true, link: true, products: false },
+            Layout { delimiter: b'\t', bom: false, link: true, products: true },
+        ] {
+            write(&path, layout, &lines);
+            assert_eq!(read_all(&path), lines, "{layout:?}");
+            let reader = ResultsReader::open(&path).unwrap().unwrap();
+            assert_eq!(reader.layout(), layout);
         }
+        assert!(std::fs::read_to_string(&path).unwrap().contains("\t'=One\t"));
     }
 
     #[test]
-    fn a_file_that_is_not_results_is_refused() {
+    fn a_spreadsheet_saved_file_is_read_by_column_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        // Columns moved, one dropped, one added, `;`, a BOM, CRLF, no line break at the end.
+        std::fs::write(
+            &path,
+            "\u{feff}status;email;reference;row;name;note\r\nfailed;a@example.com;R1;3;Ann;x\r\nsent;b@example.com;R2;4;Bo;y",
+        )
+        .unwrap();
+        let lines = read_all(&path);
+        assert_eq!(lines.len(), 2, "the last line without a line break is a line");
+        assert_eq!((lines[0].row, lines[0].line, lines[0].status), (3, 4, Status::Failed));
+        assert_eq!(lines[1].invitation.email, "b@example.com");
+        assert_eq!(lines[1].invitation.name, "Bo");
+    }
+
+    #[test]
+    fn unusable_files_are_refused_with_the_reason() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
         std::fs::write(&path, "email,name\na@example.com,A\n").unwrap();
-        assert!(matches!(Loaded::read(&path), Err(RecordError::NotResults { .. })));
+        assert!(matches!(ResultsReader::open(&path), Err(RecordError::NotResults { .. })));
+        std::fs::write(&path, b"row,status,email,reference\n1,sent,a@example.com,R\n2,sent,b@example.com,Caf\xe9\n")
+            .unwrap();
+        assert!(matches!(ResultsReader::open(&path), Err(RecordError::Encoding { line: 3, .. })));
+        for (bad, word) in [("x", "row"), ("18446744073709551616", "row"), ("1", "status")] {
+            let status = if word == "status" { "maybe" } else { "sent" };
+            std::fs::write(&path, format!("row,status,email,reference\n{bad},{status},a@example.com,R\n")).unwrap();
+            let mut reader = ResultsReader::open(&path).unwrap().unwrap();
+            match reader.next_line() {
+                Err(RecordError::Corrupt { line: 2, problem, .. }) => assert!(problem.contains(word), "{problem}"),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        std::fs::write(&path, "").unwrap();
+        assert!(ResultsReader::open(&path).unwrap().is_none());
+        assert!(matches!(ResultsReader::open(dir.path()), Err(RecordError::NotAFile { .. })));
+    }
+
+    #[test]
+    fn stale_temporary_files_of_dead_processes_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        // No process has pid 4194304 or more on Linux (the highest pid_max).
+        let stale = dir.path().join(".r.csv.4194999.abc123.tmp");
+        let mine = dir.path().join(format!(".r.csv.{}.abc123.tmp", std::process::id()));
+        let other = dir.path().join(".s.csv.4194999.abc123.tmp");
+        for p in [&stale, &mine, &other] {
+            std::fs::write(p, "x").unwrap();
+        }
+        remove_stale_temps(&path);
+        if cfg!(target_os = "linux") {
+            assert!(!stale.exists());
+        }
+        assert!(mine.exists() && other.exists());
     }
 
     proptest::proptest! {
         #[test]
-        fn what_is_written_is_read_back(
+        fn any_line_is_read_back(
             name in ".{0,40}", reference in "[^\u{0}]{0,20}", error in ".{0,60}",
             tags in proptest::collection::vec("[A-Za-z0-9_.-]{1,8}", 0..4), attempts in 0u32..9,
         ) {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("r.csv");
-            let mut original = line(7, Status::Failed, &name);
-            original.invitation.reference = reference;
+            let mut original = line(7, Status::Failed, name.trim());
+            original.invitation.reference = reference.trim().to_string();
             original.invitation.tags = tags;
-            original.error = error;
+            original.error = error.trim().to_string();
             original.attempts = attempts;
-            let mut w = ResultsWriter::create(&path).unwrap();
-            w.write(&original).unwrap();
-            w.sync().unwrap();
-            drop(w);
-            let loaded = Loaded::read(&path).unwrap();
-            let back: Vec<_> = loaded.lines_in_order(&path).unwrap().map(Result::unwrap).collect();
-            proptest::prop_assert_eq!(back, vec![original]);
+            write(&path, Layout::default(), std::slice::from_ref(&original));
+            proptest::prop_assert_eq!(read_all(&path), vec![original]);
         }
     }
 }

@@ -8,7 +8,7 @@
 //! - Wrong username or password, an unknown refresh token: 400 `invalid_grant` (RFC 6749
 //!   section 5.2); a wrong key or secret: 401 `invalid_client`.
 //! - A refresh token can be used once; the answer carries a new one.
-//! - More than 10 token requests in 10 seconds: 429.
+//! - More than 10 token requests in 10 seconds: 429 (tests that start many runs may lift it).
 //! - The quota knob counts every request, token requests included, as Trustpilot does.
 //! - A 202 comes without a body and with a small JSON body, alternately.
 //! - A dropped request is logged with status 0 (no answer was sent).
@@ -38,6 +38,7 @@ use routes::Host;
 use state::Shared;
 
 pub use standalone::run_standalone;
+pub use state::Faults;
 
 /// The demo application's API key (public: it only opens this sandbox).
 pub const DEMO_API_KEY: &str = "sandbox-demo-api-key";
@@ -76,6 +77,8 @@ pub struct SandboxConfig {
     pub retry_after: Option<Duration>,
     /// How long an access token is valid (`expires_in` says it in whole seconds).
     pub token_lifetime: Duration,
+    /// At most this many token requests in this window, beyond: 429 (`None`: no limit).
+    pub token_limit: Option<(u32, Duration)>,
     /// Seed for latency jitter, faults, tokens and correlation ids.
     pub seed: u64,
 }
@@ -90,6 +93,7 @@ impl Default for SandboxConfig {
             quota: None,
             retry_after: None,
             token_lifetime: Duration::from_secs(359_999),
+            token_limit: Some((state::TOKEN_LIMIT, state::TOKEN_WINDOW)),
             seed: 1,
         }
     }
@@ -106,6 +110,7 @@ impl From<&crate::cli::FaultArgs> for SandboxConfig {
             retry_after: args.retry_after.map(Duration::from_secs),
             token_lifetime: Duration::from_secs(args.token_lifetime),
             seed: args.seed,
+            ..SandboxConfig::default()
         }
     }
 }
@@ -238,6 +243,12 @@ impl Sandbox {
     /// Every request that reached the sandbox (any path, any answer), in order of arrival.
     pub fn requests(&self) -> Vec<RequestLog> {
         self.shared.requests()
+    }
+
+    /// Latency and faults for the requests that arrive from now on (a test that needs a bad
+    /// day, then a good one, at the same address).
+    pub fn set_faults(&self, faults: Faults) {
+        self.shared.set_faults(faults);
     }
 
     /// How many requests reached the token endpoints (access token and refresh).

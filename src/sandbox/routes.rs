@@ -21,7 +21,7 @@ use serde_json::json;
 use super::conn::Connection;
 use super::faults::Fault;
 use super::rules;
-use super::state::{Grant, Issued, RouteKind, Shared, TOKEN_LIMIT, TOKEN_WINDOW, Verdict};
+use super::state::{Grant, Issued, RouteKind, Shared, Verdict};
 use super::{
     DEMO_API_KEY, DEMO_API_SECRET, DEMO_BUSINESS_UNIT_ID, DEMO_BUSINESS_USER_ID, DEMO_DOMAIN, DEMO_PASSWORD,
     DEMO_USERNAME,
@@ -118,8 +118,9 @@ async fn pass_gate(State(gate): State<Gate>, mut request: Request, next: Next) -
         Verdict::TooManyTokens => gateway_fault(
             StatusCode::TOO_MANY_REQUESTS,
             &format!(
-                "Spike arrest violation: at most {TOKEN_LIMIT} token requests in {} seconds.",
-                TOKEN_WINDOW.as_secs()
+                "Spike arrest violation: at most {} token requests in {} seconds.",
+                gate.shared.config.token_limit.map_or(0, |(count, _)| count),
+                gate.shared.config.token_limit.map_or(0, |(_, per)| per.as_secs())
             ),
             "policies.ratelimit.SpikeArrestViolation",
         ),
@@ -506,7 +507,7 @@ fn invite(
             let before = shared.accept(checked.email, checked.reference, checked.body);
             // The real service answers 202 sometimes with a small body and sometimes without
             // one; alternate, so a client has to cope with both.
-            if before % 2 == 0 {
+            if before.is_multiple_of(2) {
                 StatusCode::ACCEPTED.into_response()
             } else {
                 let body = json!({"correlationId": ctx.correlation_id});

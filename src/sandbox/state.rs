@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::faults::{self, Fault, SlidingWindow};
 use super::{Accepted, RequestLog, SandboxConfig};
 
-/// The token endpoints answer 429 beyond this many requests in [`TOKEN_WINDOW`].
+/// By default the token endpoints answer 429 beyond this many requests in [`TOKEN_WINDOW`].
 pub(crate) const TOKEN_LIMIT: u32 = 10;
 pub(crate) const TOKEN_WINDOW: Duration = Duration::from_secs(10);
 
@@ -77,12 +77,27 @@ pub(crate) struct Shared {
     journal: Option<Mutex<File>>,
 }
 
+/// The knobs a running sandbox can be given anew ([`super::Sandbox::set_faults`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Faults {
+    pub latency: Duration,
+    pub jitter: Duration,
+    pub fail_rate: f64,
+    pub drop_rate: f64,
+}
+
+impl Faults {
+    /// None at all.
+    pub const NONE: Faults = Faults { latency: Duration::ZERO, jitter: Duration::ZERO, fail_rate: 0.0, drop_rate: 0.0 };
+}
+
 struct State {
+    faults: Faults,
     latency_rng: fastrand::Rng,
     fault_rng: fastrand::Rng,
     id_rng: fastrand::Rng,
     quota: Option<SlidingWindow>,
-    token_window: SlidingWindow,
+    token_window: Option<SlidingWindow>,
     access_tokens: HashMap<String, (Grant, Instant)>,
     refresh_tokens: HashSet<String>,
     accepted: Vec<Accepted>,
@@ -96,11 +111,17 @@ impl Shared {
         // on the order of invitation requests, not on how many tokens were issued in between.
         let seed = config.seed;
         let state = State {
+            faults: Faults {
+                latency: config.latency,
+                jitter: config.jitter,
+                fail_rate: config.fail_rate,
+                drop_rate: config.drop_rate,
+            },
             latency_rng: fastrand::Rng::with_seed(seed),
             fault_rng: fastrand::Rng::with_seed(seed ^ 0x9e37_79b9_7f4a_7c15),
             id_rng: fastrand::Rng::with_seed(seed ^ 0x5851_f42d_4c95_7f2d),
             quota: config.quota.map(|(count, per)| SlidingWindow::new(count, per)),
-            token_window: SlidingWindow::new(TOKEN_LIMIT, TOKEN_WINDOW),
+            token_window: config.token_limit.map(|(count, per)| SlidingWindow::new(count, per)),
             access_tokens: HashMap::new(),
             refresh_tokens: HashSet::new(),
             accepted: Vec::new(),
@@ -120,12 +141,13 @@ impl Shared {
         let mut state = self.state();
         let now = Instant::now();
         let at = now.saturating_duration_since(self.started);
-        let delay = faults::delay(&mut state.latency_rng, self.config.latency, self.config.jitter);
+        let knobs = state.faults;
+        let delay = faults::delay(&mut state.latency_rng, knobs.latency, knobs.jitter);
         let correlation_id = uuid_like(&mut state.id_rng);
         // Every invitation rolls the dice, throttled or not, so the sequence of faults depends
         // only on the seed and the order of invitation requests.
         let fault = match kind {
-            RouteKind::Invitation => faults::roll(&mut state.fault_rng, self.config.fail_rate, self.config.drop_rate),
+            RouteKind::Invitation => faults::roll(&mut state.fault_rng, knobs.fail_rate, knobs.drop_rate),
             _ => None,
         };
         if kind == RouteKind::Token {
@@ -137,12 +159,17 @@ impl Shared {
         };
         let verdict = if over_quota {
             Verdict::OverQuota
-        } else if kind == RouteKind::Token && state.token_window.admit(now).is_err() {
+        } else if kind == RouteKind::Token && state.token_window.as_mut().is_some_and(|w| w.admit(now).is_err()) {
             Verdict::TooManyTokens
         } else {
             Verdict::Admit(fault)
         };
         Arrival { at, correlation_id, delay, verdict }
+    }
+
+    /// New latency and faults for the requests that arrive from now on.
+    pub(crate) fn set_faults(&self, faults: Faults) {
+        self.state().faults = faults;
     }
 
     /// Issue an access token (and, for the password grant, a refresh token).

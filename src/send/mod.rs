@@ -1,9 +1,12 @@
-//! The sender: workers that share one rate budget and one token, and turn each valid row
-//! into exactly one outcome in the results journal.
+//! The sender: workers that share one rate budget and one token, reserve each row's key in
+//! the journal before its request leaves, and tell the journal every outcome. It builds no
+//! report line and knows no file format: the journal's implementations do
+//! ([`crate::journal`]).
 
 pub mod budget;
+pub mod interrupts;
+pub mod pipeline;
 pub mod progress;
-pub mod recorder;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,22 +17,8 @@ use std::time::Duration;
 use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore, mpsc, watch};
 
 use crate::api::{ApiError, Client, Pace};
-use crate::invitation::Invitation;
-use crate::record::{ResultLine, Status};
+use crate::journal::{Failure, Job, Journal, JournalError, NotAttempted, Outcome, Reservation};
 use budget::Budget;
-use recorder::{Recorder, RecorderGone};
-
-/// One valid row to send.
-#[derive(Debug)]
-pub struct Job {
-    pub row: u64,
-    pub line: u64,
-    pub invitation: Invitation,
-    /// Attempts recorded by earlier runs (`retry` accumulates them).
-    pub attempts: u32,
-    /// With `retry`: the row's line as it was, which stands again if the row is not attempted.
-    pub previous: Option<ResultLine>,
-}
 
 /// Why a run stopped taking rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +31,22 @@ pub enum StopReason {
     Throttled(Duration),
     /// Trustpilot answered 429 with a Retry-After longer than the run may wait.
     AskedToWait(Duration),
+}
+
+impl StopReason {
+    /// What rows not attempted because of this stop are told.
+    pub fn not_attempted(&self) -> NotAttempted {
+        match self {
+            StopReason::Interrupted => NotAttempted::Interrupted,
+            StopReason::Fatal(_) => NotAttempted::Fatal,
+            StopReason::Throttled(_) | StopReason::AskedToWait(_) => NotAttempted::Throttled,
+        }
+    }
+}
+
+/// Why a row is not attempted now: the stop, or (without one) `--limit`.
+pub fn not_attempted(reason: Option<&StopReason>) -> NotAttempted {
+    reason.map_or(NotAttempted::Limit, StopReason::not_attempted)
 }
 
 /// Tells every part of a run to stop taking new rows; the first reason given wins.
@@ -132,14 +137,14 @@ pub struct Sender {
     pub max_attempts: u32,
     pub backoff: Duration,
     pub max_throttle: Duration,
-    pub recorder: Recorder,
+    pub journal: Arc<dyn Journal>,
     pub stop: Stop,
-    /// Turns to wait for the budget. A worker writes its durable `unknown` line only once it
+    /// Turns to wait for the budget. A worker reserves its row's key (durably) only once it
     /// has a turn, and gives the turn back when its request leaves; so after a `kill -9` the
-    /// rows recorded `unknown` without having left are at most the number of turns. There are
-    /// as many turns as requests the budget lets go within [`TURN_LEAD`] (at least one): one
-    /// at Trustpilot's 2.8 a second, every worker at the rates of a benchmark, where the
-    /// fsyncs of many rows are shared.
+    /// keys left `in_flight` (then `unknown`) without their request having left are at most
+    /// the number of turns. There are as many turns as requests the budget lets go within
+    /// [`TURN_LEAD`] (at least one): one at Trustpilot's 2.8 a second, every worker at the
+    /// rates of a benchmark, where many reservations share one commit.
     pub turns: Arc<Semaphore>,
 }
 
@@ -153,13 +158,19 @@ pub fn turns_for(rates: &[crate::cli::Rate], workers: usize) -> usize {
     turns.clamp(1, workers.max(1))
 }
 
-/// Message kept in the write-ahead line while a request is out.
-pub const IN_FLIGHT: &str = "The request was on its way when the run stopped: it may or may not have reached \
-                             Trustpilot. It is not re-sent unless you run `retry --include-unknown`.";
+/// A failed request as the journal keeps it.
+fn failure(error: &ApiError) -> Failure {
+    Failure {
+        http_status: error.http_status(),
+        error_code: error.error_code().unwrap_or_default(),
+        message: one_line(&error.to_string()),
+        correlation_id: error.correlation_id().unwrap_or_default(),
+    }
+}
 
 impl Sender {
     /// Runs `workers` workers until the job channel closes.
-    pub async fn run(self: Arc<Self>, jobs: mpsc::Receiver<Job>, workers: usize) -> Result<(), RecorderGone> {
+    pub async fn run(self: Arc<Self>, jobs: mpsc::Receiver<Job>, workers: usize) -> Result<(), JournalError> {
         let jobs = Arc::new(Mutex::new(jobs));
         let mut tasks = tokio::task::JoinSet::new();
         for seed in 0..workers {
@@ -171,9 +182,9 @@ impl Sender {
         while let Some(done) = tasks.join_next().await {
             match done {
                 Ok(Ok(())) => {}
-                Ok(Err(gone)) => {
-                    self.stop.stop(StopReason::Fatal("the results file could not be written".to_string()));
-                    outcome = Err(gone);
+                Ok(Err(error)) => {
+                    self.stop.stop(StopReason::Fatal(format!("the run could not record an outcome: {error}")));
+                    outcome = Err(error);
                 }
                 Err(panic) => std::panic::resume_unwind(panic.into_panic()),
             }
@@ -181,57 +192,44 @@ impl Sender {
         outcome
     }
 
-    async fn worker(&self, jobs: Arc<Mutex<mpsc::Receiver<Job>>>, seed: u64) -> Result<(), RecorderGone> {
+    async fn worker(&self, jobs: Arc<Mutex<mpsc::Receiver<Job>>>, seed: u64) -> Result<(), JournalError> {
         let mut rng = fastrand::Rng::with_seed(0x5eed ^ seed);
         loop {
             let job = jobs.lock().await.recv().await;
             let Some(job) = job else { return Ok(()) };
-            if self.stop.is_stopped() {
-                self.recorder.line(skipped(&job, self.stop.reason())).await?;
+            if let Some(reason) = self.stop.reason() {
+                self.journal.record(&job, Outcome::NotAttempted { why: reason.not_attempted() }).await?;
                 continue;
             }
             self.send_one(job, &mut rng).await?;
         }
     }
 
-    fn line(&self, job: &Job, status: Status, attempts: u32) -> ResultLine {
-        ResultLine { attempts, ..ResultLine::new(job.row, job.line, status, job.invitation.clone()) }
+    /// Why a row stops now.
+    fn why(&self) -> NotAttempted {
+        not_attempted(self.stop.reason().as_ref())
     }
 
-    fn failure(&self, job: &Job, status: Status, attempts: u32, error: &ApiError) -> ResultLine {
-        let mut line = self.line(job, status, attempts);
-        line.http_status = error.http_status();
-        line.error_code = error.error_code().unwrap_or_default();
-        line.error = one_line(&error.to_string());
-        line.correlation_id = error.correlation_id().unwrap_or_default();
-        line
-    }
-
-    /// The line of a row the run stopped before sending, with the attempts it counted so far.
-    fn not_attempted(&self, job: &Job, attempts: u32) -> ResultLine {
-        let mut line = skipped(job, self.stop.reason());
-        if job.previous.is_none() {
-            line.attempts = attempts;
-        }
-        line
-    }
-
-    /// Sends one row: at most `max_attempts` counted attempts, every one preceded by a
-    /// durable write-ahead line.
-    async fn send_one(&self, job: Job, rng: &mut fastrand::Rng) -> Result<(), RecorderGone> {
-        let mut attempts = job.attempts;
-        let first = job.attempts;
+    /// Sends one row: at most `max_attempts` counted attempts, each one reserved durably in
+    /// the journal before it leaves.
+    async fn send_one(&self, job: Job, rng: &mut fastrand::Rng) -> Result<(), JournalError> {
+        let mut tries = 0;
         loop {
             let turn = tokio::select! {
                 turn = self.turns.clone().acquire_owned() => turn.expect("the turns are never closed"),
                 () = self.stop.stopped() => {
-                    return self.recorder.line(self.not_attempted(&job, attempts)).await;
+                    return self.journal.record(&job, Outcome::NotAttempted { why: self.why() }).await;
                 }
             };
-            let mut mark = self.line(&job, Status::Unknown, attempts + 1);
-            mark.error_code = "in_flight".to_string();
-            mark.error = IN_FLIGHT.to_string();
-            self.recorder.durable(mark).await?;
+            let attempts = match self.journal.reserve(&job).await? {
+                Reservation::Go { attempts } => attempts,
+                Reservation::Taken(prior) => return self.journal.record(&job, Outcome::Taken(prior)).await,
+            };
+            let released = |failure: Option<Failure>, stop: Option<NotAttempted>| Outcome::Released {
+                attempts: attempts.saturating_sub(1),
+                failure,
+                stop,
+            };
 
             let departed = Arc::new(AtomicBool::new(false));
             let gate = Gate {
@@ -248,24 +246,27 @@ impl Sender {
                     if departed.load(Ordering::SeqCst) {
                         request.await
                     } else {
-                        return self.recorder.line(self.not_attempted(&job, attempts)).await;
+                        return self.journal.record(&job, released(None, Some(self.why()))).await;
                     }
                 }
             };
             let error = match result {
                 Ok(accepted) => {
                     self.budget.answered();
-                    let mut line = self.line(&job, Status::Sent, attempts + 1);
-                    line.http_status = Some(accepted.status);
-                    line.correlation_id = accepted.correlation_id.unwrap_or_default();
-                    line.sent_at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
-                    return self.recorder.line(line).await;
+                    let outcome = Outcome::Sent {
+                        attempts,
+                        http_status: accepted.status,
+                        correlation_id: accepted.correlation_id.unwrap_or_default(),
+                        sent_at: crate::ledger::now(),
+                        link: String::new(),
+                    };
+                    return self.journal.record(&job, outcome).await;
                 }
                 Err(error) => error,
             };
             match &error {
                 ApiError::Throttled { retry_after } => {
-                    // Not the row's fault: it does not use up an attempt.
+                    // Not the row's fault, and not created: it does not use up an attempt.
                     let stretch = self.budget.throttled(*retry_after, self.backoff);
                     // A Retry-After as long as the whole allowance ends the run now rather
                     // than after a silent wait.
@@ -276,73 +277,46 @@ impl Sender {
                     if stretch >= self.max_throttle {
                         self.stop.stop(StopReason::Throttled(stretch));
                     }
-                    if self.stop.is_stopped() {
-                        // Not attempted after all: `skipped` (or, for `retry`, the row's line as
-                        // it was, so the next retry finds it).
-                        let line = match job.previous {
-                            Some(ref previous) => previous.clone(),
-                            None => {
-                                let mut line = self.failure(&job, Status::Skipped, attempts, &error);
-                                line.error = format!("Not sent: {}", line.error);
-                                line
-                            }
-                        };
-                        return self.recorder.line(line).await;
+                    let stop = self.stop.is_stopped().then(|| self.why());
+                    let last = stop.is_some();
+                    self.journal.record(&job, released(Some(failure(&error)), stop)).await?;
+                    if last {
+                        return Ok(());
                     }
-                    continue;
                 }
                 ApiError::Server { .. } | ApiError::NotSent { .. } => {
                     if matches!(error, ApiError::Server { .. }) {
                         self.budget.answered();
                     }
-                    attempts += 1;
-                    if attempts - first >= self.max_attempts {
-                        return self.recorder.line(self.failure(&job, Status::Failed, attempts, &error)).await;
+                    tries += 1;
+                    let last = tries >= self.max_attempts;
+                    let outcome = Outcome::Failed { attempts, failure: failure(&error), retrying: !last };
+                    if last {
+                        return self.journal.record(&job, outcome).await;
                     }
-                    self.recorder.interim(self.failure(&job, Status::Failed, attempts, &error)).await?;
-                    let wait = budget::backoff(self.backoff, attempts - first - 1, rng);
+                    self.journal.record(&job, outcome).await?;
+                    let wait = budget::backoff(self.backoff, tries - 1, rng);
                     tokio::select! {
-                        () = tokio::time::sleep(wait) => continue,
+                        () = tokio::time::sleep(wait) => {}
                         () = self.stop.stopped() => {
-                            return self.recorder.line(self.failure(&job, Status::Failed, attempts, &error)).await;
+                            // The row failed this run; its failure is its outcome.
+                            let outcome = Outcome::Failed { attempts, failure: failure(&error), retrying: false };
+                            return self.journal.record(&job, outcome).await;
                         }
                     }
                 }
                 ApiError::Unknown { .. } => {
-                    return self.recorder.line(self.failure(&job, Status::Unknown, attempts + 1, &error)).await;
+                    return self.journal.record(&job, Outcome::Unknown { attempts, failure: failure(&error) }).await;
                 }
                 _ => {
                     self.budget.answered();
                     if error.is_fatal() {
                         self.stop.stop(StopReason::Fatal(error.to_string()));
                     }
-                    return self.recorder.line(self.failure(&job, Status::Failed, attempts + 1, &error)).await;
+                    let outcome = Outcome::Failed { attempts, failure: failure(&error), retrying: false };
+                    return self.journal.record(&job, outcome).await;
                 }
             }
-        }
-    }
-}
-
-/// The line of a valid row that was not attempted: `skipped`, or for `retry` the row's
-/// earlier line, so a later `retry` still finds it.
-pub fn skipped(job: &Job, reason: Option<StopReason>) -> ResultLine {
-    if let Some(previous) = &job.previous {
-        return previous.clone();
-    }
-    let mut line = ResultLine::new(job.row, job.line, Status::Skipped, job.invitation.clone());
-    line.attempts = job.attempts;
-    line.error = skip_reason(reason.as_ref()).to_string();
-    line
-}
-
-/// Why a row was not attempted, as the results file says it.
-pub fn skip_reason(reason: Option<&StopReason>) -> &'static str {
-    match reason {
-        None => "Not sent: beyond --limit.",
-        Some(StopReason::Interrupted) => "Not sent: the run was interrupted.",
-        Some(StopReason::Fatal(_)) => "Not sent: the run stopped on an error (see the summary).",
-        Some(StopReason::Throttled(_) | StopReason::AskedToWait(_)) => {
-            "Not sent: Trustpilot kept answering 429 (too many requests)."
         }
     }
 }

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::record::{ResultLine, Status};
+use crate::journal::Status;
 
 #[derive(Default)]
 struct Counts {
-    by_status: [AtomicU64; 7],
+    by_status: [AtomicU64; Status::ALL.len()],
 }
 
 /// Counts outcomes as they are recorded, and shows them.
@@ -46,12 +46,12 @@ impl Progress {
         Progress::new(0, false)
     }
 
-    pub fn record(&self, line: &ResultLine) {
-        self.counts.by_status[line.status as usize].fetch_add(1, Ordering::Relaxed);
+    pub fn record(&self, status: Status) {
+        self.counts.by_status[status as usize].fetch_add(1, Ordering::Relaxed);
         if let Some(bar) = &self.bar {
             // The bar counts the rows attempted; rows left `skipped` (--limit, a stop) are
             // not among the rows to send it was sized for.
-            if matches!(line.status, Status::Sent | Status::Failed | Status::Unknown) {
+            if matches!(status, Status::Sent | Status::Failed | Status::Unknown) {
                 bar.inc(1);
             }
             let count = |s: Status| self.count(s);

@@ -6,5 +6,5 @@ mod support;
 
 mod commands;
 mod dry_run;
-mod resume;
+mod ledger;
 mod send;

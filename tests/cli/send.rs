@@ -4,10 +4,9 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tp_invite::record::{Loaded, Status};
 use tp_invite::sandbox::{self, SandboxConfig};
 
-use crate::support::{Cmd, Run, Server, Test, acceptances, check_never_twice, check_one_line_per_row, customers};
+use crate::support::{Run, Server, Test, acceptances, check_never_twice, check_one_line_per_row, customers};
 
 /// `tp-invite send <input> <flags>`.
 fn send(t: &Test, input: &str, flags: &[&str]) -> Run {
@@ -181,7 +180,7 @@ fn a_retry_after_longer_than_a_run_waits_stops_it_at_once() {
         .expect_no_panic()
         .expect_stderr_line("10 rows: 10 skipped.")
         .expect_stderr("asked to wait 60 minutes (Retry-After), longer than a run waits")
-        .expect_stderr_line("Next:    tp-invite send in.csv --rate 50/s --resume");
+        .expect_stderr_line("Next:    tp-invite send in.csv --rate 50/s");
     let results = check_one_line_per_row(&t, "in.results.csv", 10);
     check_never_twice(&results, &acceptances([&server]));
 }
@@ -194,13 +193,13 @@ fn continuous_throttling_stops_the_run_and_skips_the_remaining_rows() {
     let t = Test::new().against(&server).env("TP_INVITE_MAX_THROTTLE_MS", "1500");
     t.write("in.csv", customers(30));
     let run = send(&t, "in.csv", &["--rate", "50/s"]);
-    // The run stopped before its end, as on a fatal error: exit 1, and `--resume` later.
+    // The run stopped before its end, as on a fatal error: exit 1, and the same command later.
     run.expect_code(1)
         .expect_no_panic()
         .expect_stderr_line("30 rows: 30 skipped.")
         .expect_stderr("Stopped: Trustpilot answered 429 (too many requests) for ")
         .expect_stderr("without a break, so the run stopped; rows not attempted are `skipped`.")
-        .expect_stderr_line("Next:    tp-invite send in.csv --rate 50/s --resume");
+        .expect_stderr_line("Next:    tp-invite send in.csv --rate 50/s");
     let results = check_one_line_per_row(&t, "in.results.csv", 30);
     check_never_twice(&results, &acceptances([&server]));
     for record in &results.records {
@@ -294,35 +293,33 @@ fn invalid_and_duplicate_rows_are_never_sent_and_the_run_exits_3() {
 }
 
 #[test]
-fn limit_sends_a_canary_and_resume_sends_the_rest() {
+fn limit_sends_a_canary_and_the_same_command_sends_the_rest() {
     let server = Server::clean();
     let t = Test::new().against(&server);
     t.write("in.csv", customers(12));
     send(&t, "in.csv", &["--limit", "5", "--rate", "200/s"])
         .expect_code(0)
         .expect_no_panic()
+        .expect_stderr_line("5 rows to send (7 rows left for later by --limit).")
         .expect_stderr_line("12 rows: 5 sent, 7 skipped.")
-        .expect_stderr_line("7 rows left by --limit.")
-        .expect_stderr_line("Next:    tp-invite send in.csv --rate 200/s --resume");
+        .expect_stderr_line("7 rows left by --limit; the same command without it sends them.")
+        .expect_stderr_line("Next:    tp-invite send in.csv --rate 200/s");
     let results = check_one_line_per_row(&t, "in.results.csv", 12);
     assert_eq!(results.column("status"), [vec!["sent"; 5], vec!["skipped"; 7]].concat());
     check_never_twice(&results, &acceptances([&server]));
     assert_eq!(server.accepted().len(), 5);
 
+    // `--resume` is still accepted (0.1's scripts), and changes nothing.
     send(&t, "in.csv", &["--rate", "200/s", "--resume"])
         .expect_code(0)
         .expect_no_panic()
-        .expect_stderr_line("7 rows to send (resuming: 12 rows already recorded).")
-        .expect_stderr_line("12 rows: 12 sent.");
+        .expect_stderr_line("7 rows to send (5 rows already sent before).")
+        .expect_stderr_line("12 rows: 7 sent, 5 already sent.");
     let results = check_one_line_per_row(&t, "in.results.csv", 12);
     let by_status = check_never_twice(&results, &acceptances([&server]));
-    assert_eq!(by_status["sent"], 12);
+    assert_eq!((by_status["sent"], by_status["already_sent"]), (7, 5));
     assert_eq!(server.accepted().len(), 12);
-}
-
-/// `cmd` pointed at `server` (for tests that change sandboxes between commands).
-fn at(cmd: Cmd, server: &Server) -> Cmd {
-    server.env().into_iter().fold(cmd, |cmd, (key, value)| cmd.env(key, value))
+    assert_eq!(t.files(), ["in.csv", "in.results.csv"], "the same input's report is replaced, not kept aside");
 }
 
 /// A clean sandbox and a test folder pointed at it, holding `in.csv` with three customers.
@@ -426,44 +423,42 @@ fn wait_at_most(mut child: std::process::Child, limit: Duration) -> Run {
     Run::wait(child)
 }
 
-/// How many lines of a results file being written have `status` (superseded ones included).
-fn lines_with(t: &Test, name: &str, status: &str) -> usize {
-    let bytes = std::fs::read(t.join(name)).unwrap_or_default();
-    String::from_utf8_lossy(&bytes).lines().filter(|line| line.split(',').nth(2) == Some(status)).count()
-}
-
-/// How many lines of a results file being written say `sent`.
-fn sent_lines(t: &Test, name: &str) -> usize {
-    let bytes = std::fs::read(t.join(name)).unwrap_or_default();
-    String::from_utf8_lossy(&bytes).lines().filter(|line| line.split(',').nth(2) == Some("sent")).count()
+/// Waits until the sandbox has accepted `count` invitations (at most 10 seconds).
+#[track_caller]
+fn wait_for_acceptances(server: &Server, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.accepted().len() < count {
+        assert!(Instant::now() < deadline, "the sandbox accepted fewer than {count} invitations within 10 seconds");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 #[test]
-fn ctrl_c_stops_cleanly_with_a_complete_record_and_resume_finishes() {
+fn ctrl_c_stops_cleanly_with_a_complete_record_and_the_same_command_finishes() {
     let server = Server::clean();
     let t = Test::new().against(&server);
     t.write("in.csv", customers(300));
     let child = t.command(["send", "in.csv", "--rate", "20/s"]).spawn();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while sent_lines(&t, "in.results.csv") < 5 {
-        assert!(Instant::now() < deadline, "no row was sent within 10 seconds");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_acceptances(&server, 5);
     interrupt(&child);
     let run = Run::wait(child);
     run.expect_code(130)
         .expect_no_panic()
         .expect_stderr("Stopped: interrupted (Ctrl-C)")
-        .expect_stderr_line("Next:    tp-invite send in.csv --rate 20/s --resume");
+        .expect_stderr_line("Next:    tp-invite send in.csv --rate 20/s");
     let results = check_one_line_per_row(&t, "in.results.csv", 300);
     let by_status = check_never_twice(&results, &acceptances([&server]));
     assert!(by_status["sent"] >= 5 && by_status["skipped"] > 200, "{by_status:?}");
     // Requests in flight were let finish: nothing is left `unknown`.
     assert_eq!(by_status.get("unknown"), None, "{by_status:?}");
 
-    send(&t, "in.csv", &["--rate", "300/s", "--resume"]).expect_code(0).expect_stderr_line("300 rows: 300 sent.");
+    let sent = by_status["sent"];
+    send(&t, "in.csv", &["--rate", "300/s"])
+        .expect_code(0)
+        .expect_stderr_line(&format!("300 rows: {} sent, {sent} already sent.", 300 - sent));
     let results = check_one_line_per_row(&t, "in.results.csv", 300);
-    assert_eq!(check_never_twice(&results, &acceptances([&server]))["sent"], 300);
+    let by_status = check_never_twice(&results, &acceptances([&server]));
+    assert_eq!((by_status["sent"], by_status["already_sent"]), (300 - sent, sent));
 }
 
 #[test]
@@ -538,23 +533,29 @@ fn json_prints_one_object_with_the_counts() {
 }
 
 #[test]
-fn a_second_send_refuses_to_overwrite_the_record_of_a_real_send() {
+fn sending_the_same_file_again_sends_nothing_twice_and_says_when_each_was_sent() {
     let (server, t) = configured();
     send(&t, "in.csv", &["--rate", "200/s"]).expect_code(0);
-    let record = t.read_bytes("in.results.csv");
-    let meta = t.read_bytes("in.results.csv.meta.json");
+    let first = t.table("in.results.csv");
     send(&t, "in.csv", &["--rate", "200/s"])
-        .expect_code(1)
+        .expect_code(0)
         .expect_no_panic()
-        .expect_stderr(
-            "in.results.csv already records a real send (3 sent, 0 failed, 0 unknown); a new `send` would \
-             overwrite it and could invite customers twice.",
-        )
-        .expect_stderr_line("  To finish that batch:       tp-invite send in.csv --rate 200/s --resume")
-        .expect_stderr_line("  To re-send its failed rows: tp-invite retry in.results.csv");
-    assert_eq!(t.read_bytes("in.results.csv"), record, "the record changed");
-    assert_eq!(t.read_bytes("in.results.csv.meta.json"), meta, "the metadata changed");
+        .expect_stderr_line("0 rows to send (3 rows already sent before).")
+        .expect_stderr_line("3 rows: 3 already sent.")
+        .expect_stderr_line("Nothing is left to do.");
+    let again = check_one_line_per_row(&t, "in.results.csv", 3);
+    assert_eq!(again.column("status"), ["already_sent"; 3]);
+    // The earlier send's time and correlation id, and where it came from.
+    assert_eq!(again.column("sent_at"), first.column("sent_at"));
+    assert_eq!(again.column("correlation_id"), first.column("correlation_id"));
+    let input = std::fs::canonicalize(t.join("in.csv")).unwrap();
+    assert_eq!(
+        again.row(2)["error"],
+        format!("Already invited on {} (from {}, row 2); not sent again.", first.row(2)["sent_at"], input.display())
+    );
     assert_eq!(server.accepted().len(), 3);
+    // Nothing to send: no token was asked for the second time.
+    assert_eq!(server.token_requests(), 1);
 }
 
 #[test]
@@ -580,20 +581,20 @@ fn ctrl_c_during_a_long_429_pause_stops_at_once() {
     let json = run.json();
     assert_eq!((json["rows"].as_u64(), json["skipped"].as_u64()), (Some(10), Some(10)), "{json}");
     assert_eq!(json["exit_code"], 130, "{json}");
-    assert_eq!(json["next"], "tp-invite send in.csv --rate 50/s --resume", "{json}");
+    assert_eq!(json["next"], "tp-invite send in.csv --rate 50/s", "{json}");
     let results = check_one_line_per_row(&t, "in.results.csv", 10);
     check_never_twice(&results, &acceptances([&server]));
 }
 
 #[test]
-fn a_second_ctrl_c_quits_at_once_and_the_record_stays_resumable() {
+fn a_second_ctrl_c_quits_at_once_and_the_next_run_knows_what_was_in_flight() {
     // Slow answers, so the first Ctrl-C has requests in flight to wait for.
-    let slow = Server::start(SandboxConfig { latency: Duration::from_secs(3), ..SandboxConfig::default() });
-    let t = Test::new().env("TP_INVITE_BACKOFF_MS", "10");
+    let slow = Server::start(SandboxConfig { latency: Duration::from_secs(2), ..SandboxConfig::default() });
+    let t = Test::new().against(&slow);
     t.write("in.csv", customers(20));
-    let child = at(t.command(["send", "in.csv", "--rate", "200/s", "--concurrency", "4"]), &slow).spawn();
+    let child = t.command(["send", "in.csv", "--rate", "200/s", "--concurrency", "4"]).spawn();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while lines_with(&t, "in.results.csv", "unknown") < 4 {
+    while slow.requests().iter().filter(|r| r.path.ends_with("/email-invitations")).count() < 4 {
         assert!(Instant::now() < deadline, "the requests did not leave within 10 seconds");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -604,18 +605,29 @@ fn a_second_ctrl_c_quits_at_once_and_the_record_stays_resumable() {
     let run = wait_at_most(child, Duration::from_secs(10));
     run.expect_code(130)
         .expect_stderr("Stopping: no new rows are sent; waiting for the requests in flight.")
-        .expect_stderr_line("tp-invite: quit at once; run the same command with --resume to finish the batch.");
-    // It did not wait for the answers: the rows in flight are still `unknown` in the journal.
-    let loaded = Loaded::read(&t.join("in.results.csv")).expect("the journal is readable");
-    assert_eq!(loaded.counts().get(Status::Unknown), 4);
-    assert_eq!(loaded.counts().get(Status::Sent), 0);
+        .expect_stderr_line("tp-invite: quit at once; run the same command again to finish the batch.");
+    // It did not wait for the answers: no report was put in place, the ledger knows the rest.
+    assert!(!t.exists("in.results.csv"), "{:?}", t.files());
 
-    let clean = Server::clean();
-    let run = at(t.command(["send", "in.csv", "--rate", "200/s", "--resume"]), &clean).run();
-    run.expect_code(4).expect_no_panic().expect_stderr_line("20 rows: 16 sent, 4 unknown (may have been sent).");
-    // Let the slow sandbox finish whatever it was still answering before counting.
-    std::thread::sleep(Duration::from_secs(3));
+    let run = send(&t, "in.csv", &["--rate", "200/s", "--concurrency", "16"]);
+    run.expect_code(4).expect_no_panic().expect_stderr_line(
+        "4 requests of an earlier run that ended before Trustpilot answered are now `unknown` in the ledger: \
+         check them in Trustpilot Business (the results file names each).",
+    );
     let results = check_one_line_per_row(&t, "in.results.csv", 20);
-    check_never_twice(&results, &acceptances([&slow, &clean]));
-    assert!(acceptances([&clean]).len() == 16, "the rows in flight were re-sent");
+    let by_status = check_never_twice(&results, &acceptances([&slow]));
+    // The four requests in flight when it quit; the rows answered before are `already_sent`.
+    assert_eq!(by_status["unknown"], 4, "{by_status:?}");
+    let earlier = by_status.get("already_sent").copied().unwrap_or(0);
+    assert_eq!(by_status["sent"] + earlier, 16, "{by_status:?}");
+    run.expect_stderr_line(&format!(
+        "20 rows: {} sent, {earlier} already sent, 4 unknown (may have been sent).",
+        16 - earlier
+    ));
+    // Whether the four in flight were created is unknown (this sandbox drops a request whose
+    // client went away); the second run did not send them again either way.
+    let accepted = slow.accepted().len();
+    assert!((16..=20).contains(&accepted), "{accepted} accepted");
+    // The first run's half-written report was removed.
+    assert_eq!(t.files(), ["in.csv", "in.results.csv"]);
 }

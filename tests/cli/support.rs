@@ -30,6 +30,7 @@ pub fn binary() -> &'static Path {
 /// A temporary folder to run `tp-invite` in, removed when the test ends.
 pub struct Test {
     dir: tempfile::TempDir,
+    ledger_dir: tempfile::TempDir,
     /// Set for every command this test runs.
     env: Vec<(OsString, OsString)>,
 }
@@ -41,9 +42,19 @@ impl Default for Test {
 }
 
 impl Test {
+    /// A new folder. Every command run in it uses a ledger of its own in another temporary
+    /// folder ([`Test::ledger`]), never the user's.
     pub fn new() -> Test {
         let dir = tempfile::Builder::new().prefix("tp-invite-test.").tempdir().expect("create a temporary folder");
-        Test { dir, env: Vec::new() }
+        let ledger_dir =
+            tempfile::Builder::new().prefix("tp-invite-test-ledger.").tempdir().expect("create a temporary folder");
+        let ledger = ledger_dir.path().join("ledger.sqlite");
+        Test { dir, ledger_dir, env: vec![("TP_INVITE_LEDGER".into(), ledger.into())] }
+    }
+
+    /// The ledger file the test's commands use.
+    pub fn ledger(&self) -> PathBuf {
+        self.ledger_dir.path().join("ledger.sqlite")
     }
 
     /// Sets an environment variable for every command this test runs.
@@ -164,6 +175,11 @@ impl Cmd {
         self
     }
 
+    pub fn env_remove(mut self, key: impl AsRef<OsStr>) -> Cmd {
+        self.command.env_remove(key);
+        self
+    }
+
     /// Runs to the end, capturing stdout, stderr and the exit status.
     pub fn run(mut self) -> Run {
         let output = self.command.output().unwrap_or_else(|e| panic!("cannot run {}: {e}", binary().display()));
@@ -235,6 +251,12 @@ impl Run {
     #[track_caller]
     pub fn expect_stderr(&self, text: &str) -> &Run {
         assert!(self.stderr.contains(text), "stderr does not contain {text:?}\n{self}");
+        self
+    }
+
+    #[track_caller]
+    pub fn expect_stdout_contains(&self, text: &str) -> &Run {
+        assert!(self.stdout.contains(text), "stdout does not contain {text:?}\n{self}");
         self
     }
 
@@ -394,10 +416,10 @@ pub fn acceptances<'a>(servers: impl IntoIterator<Item = &'a Server>) -> BTreeMa
     counts
 }
 
-/// The guarantees, row by row, of a results file against what the sandboxes accepted: a
-/// `sent` row was accepted exactly once, a `failed`, `invalid`, `duplicate` or `skipped` one
-/// never (by `send`; `retry` passes `resent`), an `unknown` one at most once, and nothing was
-/// accepted that the file does not hold. Returns the number of rows by status.
+/// The guarantees, row by row, of a results file against what the sandboxes accepted (over
+/// every run so far): a `sent` or `already_sent` row was accepted exactly once, a `failed`,
+/// `invalid`, `duplicate`, `excluded` or `skipped` one never, an `unknown` one at most once,
+/// and nothing was accepted that the file does not hold. Returns the number of rows by status.
 #[track_caller]
 pub fn check_never_twice(results: &Table, accepted: &BTreeMap<(String, String), usize>) -> BTreeMap<String, usize> {
     let mut by_status = BTreeMap::new();
@@ -407,7 +429,7 @@ pub fn check_never_twice(results: &Table, accepted: &BTreeMap<(String, String), 
         let times = accepted.get(&key).copied().unwrap_or(0);
         let status = record["status"].as_str();
         let allowed = match status {
-            "sent" => times == 1,
+            "sent" | "already_sent" => times == 1,
             "unknown" => times <= 1,
             _ => times == 0,
         };

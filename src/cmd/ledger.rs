@@ -1,0 +1,306 @@
+//! `tp-invite ledger`: what the ledger holds, an export of it, forgetting a customer,
+//! settling an unknown outcome, and importing the results files of tp-invite 0.1.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::api::Endpoints;
+use crate::cli::{LedgerAction, LedgerArgs, UnitArgs};
+use crate::error::{Error, Result};
+use crate::exit::Exit;
+use crate::journal::{Kind, PriorStatus, Status};
+use crate::ledger::{ImportRow, Ledger, Scope, ScopeId, Settled};
+use crate::record::cell::protect;
+use crate::record::results::ResultsReader;
+use crate::summary::{Count, shell_quote};
+
+pub fn run(args: LedgerArgs) -> Result<Exit> {
+    let path = crate::ledger::location(args.ledger.as_deref())?;
+    match args.action {
+        None => summary(&path, args.json),
+        Some(LedgerAction::Export { business_unit_id, output }) => export(&path, business_unit_id, output),
+        Some(LedgerAction::Forget { emails }) => forget(&path, &emails),
+        Some(LedgerAction::Settle { email, reference, sent, not_sent, unit }) => {
+            settle(&path, &email, &reference, sent && !not_sent, &unit)
+        }
+        Some(LedgerAction::Import { results, unit }) => import(&path, &results, &unit),
+    }
+}
+
+/// Writes to stdout; a closed stdout (`| head`) is not an error.
+fn say(text: &str) {
+    let _ = writeln!(std::io::stdout(), "{text}");
+}
+
+fn summary(path: &Path, json: bool) -> Result<Exit> {
+    let scopes = match Ledger::open_read_only(path)? {
+        Some(mut ledger) => ledger.store.summary()?,
+        None => Vec::new(),
+    };
+    if json {
+        let value = serde_json::json!({ "ledger": path, "scopes": scopes });
+        say(&value.to_string());
+        return Ok(Exit::Success);
+    }
+    say(&format!("Ledger: {}", path.display()));
+    if scopes.is_empty() {
+        say("It holds no invitation yet.");
+        return Ok(Exit::Success);
+    }
+    for scope in &scopes {
+        let domain = scope.domain.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
+        say(&format!("\nBusiness unit {}{domain} at {}", scope.business_unit_id, scope.api_url));
+        for (kind, status, count) in &scope.counts {
+            let kind = if kind == "link" { "links" } else { "email invitations" };
+            say(&format!("  {count:>9}  {kind} {status}"));
+        }
+        if let (Some(first), Some(last)) = (&scope.first_attempt_at, &scope.last_attempt_at) {
+            say(&format!("  first request {first}, last {last}"));
+        }
+    }
+    Ok(Exit::Success)
+}
+
+/// The columns of `ledger export`.
+const EXPORT_HEADER: [&str; 19] = [
+    "business_unit_id",
+    "api_url",
+    "domain",
+    "kind",
+    "email",
+    "reference",
+    "status",
+    "attempts",
+    "first_attempt_at",
+    "last_attempt_at",
+    "sent_at",
+    "http_status",
+    "error_code",
+    "error",
+    "correlation_id",
+    "file",
+    "row",
+    "link",
+    "request",
+];
+
+fn export(path: &Path, business_unit_id: Option<String>, output: Option<PathBuf>) -> Result<Exit> {
+    let Some(mut ledger) = Ledger::open_read_only(path)? else {
+        return Err(Error::other("ledger.missing", format!("There is no ledger at {} yet.", path.display())));
+    };
+    let scope = match &business_unit_id {
+        None => None,
+        Some(id) => {
+            let found = ledger.store.summary()?.into_iter().filter(|s| s.business_unit_id == *id).collect::<Vec<_>>();
+            let Some(first) = found.first() else {
+                return Err(Error::other(
+                    "ledger.no_business_unit",
+                    format!("The ledger {} holds nothing for business unit {id}.", path.display()),
+                ));
+            };
+            let scope = Scope { api_url: first.api_url.clone(), business_unit_id: id.clone() };
+            ledger.store.find_scope(&scope)?
+        }
+    };
+    let write_error = |target: &str, e: &dyn std::fmt::Display| {
+        Error::other("export.unwritable", format!("cannot write {target}: {e}"))
+    };
+    let (sink, temp): (Box<dyn Write>, Option<(tempfile::TempPath, PathBuf)>) = match &output {
+        Some(out) => {
+            crate::cmd::check_output_path(out, "--output")?;
+            let (file, temp) = crate::record::results::temp_beside(out)?;
+            (Box::new(std::io::BufWriter::new(file)), Some((temp, out.clone())))
+        }
+        None => (Box::new(std::io::stdout().lock()), None),
+    };
+    let mut csv = csv::Writer::from_writer(sink);
+    let target = output.as_ref().map_or("stdout".to_string(), |o| o.display().to_string());
+    csv.write_record(EXPORT_HEADER).map_err(|e| write_error(&target, &e))?;
+    let mut closed = false;
+    let written = ledger.store.export(scope, &mut |e| {
+        let prior = &e.entry.prior;
+        let record = [
+            e.scope.business_unit_id.clone(),
+            e.scope.api_url.clone(),
+            e.domain.clone(),
+            e.kind.as_str().to_string(),
+            e.email.clone(),
+            e.reference.clone(),
+            prior.status.as_str().to_string(),
+            prior.attempts.to_string(),
+            e.entry.first_attempt_at.clone(),
+            prior.last_attempt_at.clone(),
+            prior.sent_at.clone(),
+            prior.http_status.map(|s| s.to_string()).unwrap_or_default(),
+            prior.error_code.clone(),
+            e.entry.error.clone(),
+            prior.correlation_id.clone(),
+            prior.file.clone(),
+            prior.row.map(|r| r.to_string()).unwrap_or_default(),
+            prior.link.clone(),
+            e.entry.request.clone(),
+        ];
+        csv.write_record(record.iter().map(|cell| protect(cell).into_owned())).map_err(|e| {
+            if e.is_io_error() && temp.is_none() {
+                closed = true;
+            }
+            e.to_string()
+        })
+    });
+    match written {
+        Err(_) if closed => return Ok(Exit::Success), // stdout closed (`| head`): nobody reads the rest
+        Err(e) => return Err(e.into()),
+        Ok(_) => {}
+    }
+    let flushed = csv.flush();
+    if let Some((temp, out)) = temp {
+        flushed.map_err(|e| write_error(&target, &e))?;
+        drop(csv);
+        temp.persist(&out).map_err(|e| write_error(&target, &e.error))?;
+        eprintln!("Wrote {} to {}.", Count(written.unwrap_or(0), "entry"), out.display());
+    }
+    Ok(Exit::Success)
+}
+
+fn forget(path: &Path, emails: &[String]) -> Result<Exit> {
+    let normalised: Vec<String> = emails.iter().map(|e| crate::invitation::email_key(e.trim()).into_owned()).collect();
+    if Ledger::open_read_only(path)?.is_none() {
+        say(&format!("There is no ledger at {}: nothing to forget.", path.display()));
+        return Ok(Exit::Success);
+    }
+    let mut ledger = Ledger::open(path)?;
+    let counts = ledger.store.forget(&normalised)?;
+    for (email, count) in normalised.iter().zip(&counts) {
+        match count {
+            0 => say(&format!("{email}: the ledger held nothing.")),
+            n => say(&format!("{email}: {} removed.", Count(*n, "entry"))),
+        }
+    }
+    if counts.iter().any(|&n| n > 0) {
+        say("The ledger no longer knows these customers were invited: a later run of a file that holds them would \
+             invite them again. Remove them from your exports, or list them in an --exclude file. Trustpilot keeps \
+             its own copy: ask it to delete theirs in Trustpilot Business.");
+    }
+    Ok(Exit::Success)
+}
+
+/// The scope a ledger command is about: the environment's invitations API and the business
+/// unit of `--business-unit-id`, the environment, or the domain an earlier send recorded.
+fn scope_of(ledger: &mut Ledger, unit: &UnitArgs) -> Result<Scope> {
+    let api_url = Endpoints::from_env()?.invitations.to_string();
+    let (id, domain) = crate::cli::business_unit(unit.business_unit_id.as_deref(), unit.domain.as_deref());
+    if let Some(business_unit_id) = id {
+        return Ok(Scope { api_url, business_unit_id });
+    }
+    let Some(domain) = domain else {
+        return Err(crate::api::ApiError::NoBusinessUnit.into());
+    };
+    if let Some(scope) = ledger.store.scope_of_domain(&api_url, &domain)? {
+        return Ok(scope);
+    }
+    Err(Error::other(
+        "ledger.no_business_unit",
+        format!(
+            "No send recorded the business unit of {domain} in this ledger; give it with --business-unit-id (see \
+             `tp-invite business-unit {domain}`)."
+        ),
+    ))
+}
+
+fn settle(path: &Path, email: &str, reference: &str, sent: bool, unit: &UnitArgs) -> Result<Exit> {
+    let mut ledger = Ledger::open(path)?;
+    let scope = scope_of(&mut ledger, unit)?;
+    let Some(scope_id) = ledger.store.find_scope(&scope)? else {
+        return Err(Error::other(
+            "ledger.no_entry",
+            format!("The ledger holds nothing for business unit {}.", scope.business_unit_id),
+        ));
+    };
+    // An entry a live run is sending is not settled under it.
+    let _lock = ledger.lock(&scope, None, |_| {})?;
+    ledger.store.settle_in_flight(scope_id)?;
+    let invitation = crate::invitation::Invitation {
+        email: email.trim().to_string(),
+        reference: reference.trim().to_string(),
+        ..Default::default()
+    };
+    let key = crate::ledger::Key::of(Kind::Email, &invitation);
+    let shown = format!("{} / {}", shell_quote(email.trim()), shell_quote(reference.trim()));
+    match ledger.store.settle(scope_id, &key, sent)? {
+        Settled::Done { .. } if sent => say(&format!("{shown}: recorded as sent; it is never sent again.")),
+        Settled::Done { .. } => say(&format!("{shown}: recorded as not sent; the next run sends it.")),
+        Settled::NotUnknown(status) => {
+            return Err(Error::other(
+                "ledger.not_unknown",
+                format!("{shown} is `{}` in the ledger, not `unknown`: there is nothing to settle.", status.as_str()),
+            ));
+        }
+        Settled::NoEntry => {
+            return Err(Error::other(
+                "ledger.no_entry",
+                format!(
+                    "The ledger holds no invitation {shown} for business unit {}. Check the email and the reference \
+                     (as the results file writes them).",
+                    scope.business_unit_id
+                ),
+            ));
+        }
+    }
+    Ok(Exit::Success)
+}
+
+/// Rows imported per transaction.
+const IMPORT_BATCH: usize = 10_000;
+
+fn import(path: &Path, files: &[PathBuf], unit: &UnitArgs) -> Result<Exit> {
+    let mut ledger = Ledger::open(path)?;
+    let scope = scope_of(&mut ledger, unit)?;
+    let scope_id: ScopeId = ledger.store.scope(&scope, None)?;
+    let _lock = ledger.lock(&scope, None, |_| {})?;
+    let mut total = crate::ledger::Imported::default();
+    for file in files {
+        let Some(mut reader) = ResultsReader::open(file)? else { continue };
+        let origin = std::path::absolute(file).unwrap_or_else(|_| file.clone()).display().to_string();
+        let mut batch = Vec::with_capacity(IMPORT_BATCH);
+        let mut add = |batch: &mut Vec<ImportRow>, ledger: &mut Ledger| -> Result<()> {
+            let done = ledger.store.import(scope_id, batch)?;
+            total.added += done.added;
+            total.updated += done.updated;
+            total.known += done.known;
+            batch.clear();
+            Ok(())
+        };
+        while let Some(line) = reader.next_line()? {
+            let status = match line.status {
+                Status::Sent | Status::AlreadySent => PriorStatus::Sent,
+                Status::Unknown => PriorStatus::Unknown,
+                _ => continue,
+            };
+            batch.push(ImportRow {
+                key: crate::ledger::Key::of(Kind::Email, &line.invitation),
+                status,
+                attempts: line.attempts,
+                sent_at: line.sent_at.clone(),
+                http_status: line.http_status,
+                error_code: line.error_code.clone(),
+                correlation_id: line.correlation_id.clone(),
+                file: origin.clone(),
+                row: line.row,
+                request: serde_json::to_string(&line.invitation.body()).unwrap_or_default(),
+            });
+            if batch.len() == IMPORT_BATCH {
+                add(&mut batch, &mut ledger)?;
+            }
+        }
+        add(&mut batch, &mut ledger)?;
+    }
+    say(&format!(
+        "Imported into {} for business unit {}: {} new, {} made stronger, {} already known.",
+        path.display(),
+        scope.business_unit_id,
+        total.added,
+        total.updated,
+        total.known
+    ));
+    Ok(Exit::Success)
+}

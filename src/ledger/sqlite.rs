@@ -1,0 +1,797 @@
+//! The ledger in an embedded SQLite database (compiled in, nothing to install): WAL with a
+//! full sync at every commit, so a committed reservation survives `kill -9` and power loss;
+//! `BEGIN IMMEDIATE` transactions, so two processes never both reserve one key.
+//!
+//! Keys are looked up by a 64-bit hash of (scope, kind, email, reference) through a small
+//! index, many at a time, and checked against the stored key, so a hash collision costs
+//! nothing but a comparison. The unique constraint on the key itself is what keeps one entry
+//! per key.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::Duration;
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
+
+use super::{
+    Entry, Exported, ImportRow, Imported, Key, LedgerError, Op, Reserved, Scope, ScopeId, ScopeSummary, Settled, Store,
+};
+use crate::journal::{Kind, Prior, PriorStatus};
+
+/// `PRAGMA application_id`: "tpiv", so that another program's SQLite file is not taken for
+/// a ledger.
+const APPLICATION_ID: i64 = 0x7470_6976;
+/// The schema this build writes; [`MIGRATIONS`] leads up to it.
+pub const SCHEMA_VERSION: i64 = 1;
+/// How long to wait for another process's write transaction.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
+/// Keys per lookup query.
+const LOOKUP_BATCH: usize = 1024;
+
+/// Each step takes the schema from its index to the next version.
+const MIGRATIONS: [&str; 1] = [r"
+CREATE TABLE scopes (
+    id INTEGER PRIMARY KEY,
+    api_url TEXT NOT NULL,
+    business_unit_id TEXT NOT NULL,
+    domain TEXT,
+    created_at TEXT NOT NULL,
+    UNIQUE (api_url, business_unit_id)
+);
+CREATE TABLE entries (
+    id INTEGER PRIMARY KEY,
+    hash INTEGER NOT NULL,
+    scope INTEGER NOT NULL REFERENCES scopes (id),
+    kind TEXT NOT NULL CHECK (kind IN ('email', 'link')),
+    email TEXT NOT NULL,
+    reference TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('in_flight', 'sent', 'failed', 'unknown', 'link')),
+    attempts INTEGER NOT NULL,
+    first_attempt_at TEXT NOT NULL,
+    last_attempt_at TEXT NOT NULL,
+    sent_at TEXT,
+    http_status INTEGER,
+    error_code TEXT,
+    error TEXT,
+    correlation_id TEXT,
+    run INTEGER,
+    file TEXT,
+    row INTEGER,
+    link TEXT,
+    request TEXT NOT NULL,
+    UNIQUE (scope, kind, email, reference)
+);
+CREATE INDEX entries_by_hash ON entries (hash);
+CREATE INDEX entries_in_flight ON entries (scope) WHERE status = 'in_flight';
+"];
+
+const ENTRY_COLUMNS: &str = "status, attempts, first_attempt_at, last_attempt_at, sent_at, http_status, \
+                             error_code, error, correlation_id, run, file, row, link, request";
+
+/// A ledger in one SQLite file.
+pub struct SqliteStore {
+    path: PathBuf,
+    conn: Connection,
+    /// Opened with `open_read_only`: no statement may write.
+    read_only: bool,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens the ledger for writing, creating it with owner-only permissions on first use.
+    pub fn open(path: &Path) -> Result<SqliteStore, LedgerError> {
+        if !check_kind(path)? {
+            create_file(path)?;
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| failure(path, &e))?;
+        let mut store = SqliteStore { path: path.to_path_buf(), conn, read_only: false };
+        store.configure()?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Opens the ledger only to read it; `None` when it does not exist or holds nothing yet.
+    pub fn open_read_only(path: &Path) -> Result<Option<SqliteStore>, LedgerError> {
+        if !check_kind(path)? {
+            return Ok(None);
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| failure(path, &e))?;
+        let mut store = SqliteStore { path: path.to_path_buf(), conn, read_only: true };
+        store.configure()?;
+        let version = store.check_identity()?;
+        Ok((version > 0).then_some(store))
+    }
+
+    fn fail(&self, error: rusqlite::Error) -> LedgerError {
+        failure(&self.path, &error)
+    }
+
+    fn configure(&mut self) -> Result<(), LedgerError> {
+        let conn = &self.conn;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| failure(&self.path, &e))?;
+        rusqlite::vtab::array::load_module(conn).map_err(|e| failure(&self.path, &e))?;
+        let pragmas: &[(&str, &dyn rusqlite::ToSql)] = &[
+            ("synchronous", &"FULL"),
+            ("foreign_keys", &true),
+            ("cache_size", &-32_000),
+            ("mmap_size", &(256_i64 << 20)),
+            ("temp_store", &"MEMORY"),
+        ];
+        for (name, value) in pragmas {
+            conn.pragma_update(None, name, value).map_err(|e| failure(&self.path, &e))?;
+        }
+        if !self.read_only {
+            // WAL lets readers (a dry run) read while a run writes; with synchronous=FULL
+            // every commit is synced before it returns.
+            let mode: String = conn
+                .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+                .map_err(|e| failure(&self.path, &e))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                // A file system without shared memory (some network drives): the rollback
+                // journal with a full sync is as durable, only slower.
+                conn.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(())).map_err(|e| failure(&self.path, &e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The schema version, after checking the file is a ledger this build can read.
+    fn check_identity(&mut self) -> Result<i64, LedgerError> {
+        let read = |sql: &str| -> Result<i64, LedgerError> {
+            self.conn.query_row(sql, [], |row| row.get(0)).map_err(|e| failure(&self.path, &e))
+        };
+        let (id, version) = (read("PRAGMA application_id")?, read("PRAGMA user_version")?);
+        let tables = read("SELECT count(*) FROM sqlite_schema")?;
+        let corrupt = |reason: &str| LedgerError::Corrupt { path: self.path.clone(), reason: reason.to_string() };
+        if id != APPLICATION_ID && (id != 0 || tables > 0) {
+            return Err(corrupt("it is an SQLite database of another program"));
+        }
+        if version > SCHEMA_VERSION {
+            return Err(LedgerError::Newer { path: self.path.clone(), found: version, known: SCHEMA_VERSION });
+        }
+        if version < 0 {
+            return Err(corrupt("its format number is negative"));
+        }
+        Ok(version)
+    }
+
+    fn migrate(&mut self) -> Result<(), LedgerError> {
+        if self.check_identity()? == SCHEMA_VERSION {
+            return Ok(());
+        }
+        let path = self.path.clone();
+        let fail = |e: rusqlite::Error| failure(&path, &e);
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(fail)?;
+        // Read again inside the write transaction: of two processes creating the ledger at
+        // once, the second finds the work done.
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(fail)?;
+        for (step, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
+            tx.execute_batch(sql).map_err(fail)?;
+            tx.pragma_update(None, "user_version", step as i64 + 1).map_err(fail)?;
+        }
+        tx.pragma_update(None, "application_id", APPLICATION_ID).map_err(fail)?;
+        tx.commit().map_err(fail)
+    }
+
+    fn entry_by_key(&self, scope: ScopeId, key: &Key) -> Result<Option<Entry>, rusqlite::Error> {
+        let sql = format!(
+            "SELECT {ENTRY_COLUMNS} FROM entries WHERE scope = ?1 AND kind = ?2 AND email = ?3 AND reference = ?4"
+        );
+        self.conn
+            .prepare_cached(&sql)?
+            .query_row(params![scope.0, key.kind.as_str(), key.email, key.reference], entry_from_row)
+            .optional()
+    }
+}
+
+/// Whether the ledger exists; an error if the path is something other than a file.
+fn check_kind(path: &Path) -> Result<bool, LedgerError> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => Ok(true),
+        Ok(meta) => {
+            let what = if meta.is_dir() { "a folder" } else { "a device or other special file" };
+            Err(LedgerError::NotAFile { path: path.to_path_buf(), what })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(LedgerError::Create { path: path.to_path_buf(), reason: e.to_string() }),
+    }
+}
+
+/// Creates the ledger file (and its folders) readable by its owner only.
+fn create_file(path: &Path) -> Result<(), LedgerError> {
+    let error = |e: std::io::Error| LedgerError::Create { path: path.to_path_buf(), reason: e.to_string() };
+    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(folder).map_err(error)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        // Another process created it a moment ago.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(error(e)),
+    }
+}
+
+/// An SQLite error, in words.
+fn failure(path: &Path, error: &rusqlite::Error) -> LedgerError {
+    let path = path.to_path_buf();
+    let reason = error.to_string();
+    match error.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            LedgerError::Locked { path, seconds: BUSY_TIMEOUT.as_secs() }
+        }
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => LedgerError::Corrupt { path, reason },
+        Some(ErrorCode::ReadOnly) => LedgerError::ReadOnly { path, reason },
+        Some(ErrorCode::CannotOpen | ErrorCode::PermissionDenied) => LedgerError::Create { path, reason },
+        Some(ErrorCode::DiskFull) => {
+            LedgerError::Other { path, reason: "the disk is full; free some space and run again".to_string() }
+        }
+        _ => LedgerError::Other { path, reason },
+    }
+}
+
+fn status_text(status: PriorStatus) -> &'static str {
+    status.as_str()
+}
+
+fn parse_status(text: &str) -> PriorStatus {
+    match text {
+        "in_flight" => PriorStatus::InFlight { live: false },
+        "sent" => PriorStatus::Sent,
+        "failed" => PriorStatus::Failed,
+        "link" => PriorStatus::Link,
+        _ => PriorStatus::Unknown,
+    }
+}
+
+fn kind_of(text: &str) -> Kind {
+    Kind::parse(text).unwrap_or(Kind::Email)
+}
+
+/// The 64-bit lookup hash of a key in a scope.
+fn key_hash(scope: ScopeId, key: &Key) -> i64 {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    hasher.update(&scope.0.to_le_bytes());
+    hasher.update(key.kind.as_str().as_bytes());
+    hasher.update(&[0]);
+    hasher.update(key.email.as_bytes());
+    hasher.update(&[0]);
+    hasher.update(key.reference.as_bytes());
+    hasher.digest() as i64
+}
+
+/// An [`Entry`] from the columns of [`ENTRY_COLUMNS`].
+fn entry_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
+    entry_from_row_at(row, 0)
+}
+
+fn empty_null(text: &str) -> Option<&str> {
+    (!text.is_empty()).then_some(text)
+}
+
+impl Store for SqliteStore {
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn scope(&mut self, scope: &Scope, domain: Option<&str>) -> Result<ScopeId, LedgerError> {
+        let conn = &self.conn;
+        let result = (|| {
+            conn.execute(
+                "INSERT INTO scopes (api_url, business_unit_id, domain, created_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (api_url, business_unit_id) DO UPDATE SET domain = coalesce(excluded.domain, domain)",
+                params![scope.api_url, scope.business_unit_id, domain, super::now()],
+            )?;
+            conn.query_row(
+                "SELECT id FROM scopes WHERE api_url = ?1 AND business_unit_id = ?2",
+                params![scope.api_url, scope.business_unit_id],
+                |row| row.get(0),
+            )
+        })();
+        result.map(ScopeId).map_err(|e| self.fail(e))
+    }
+
+    fn find_scope(&mut self, scope: &Scope) -> Result<Option<ScopeId>, LedgerError> {
+        self.conn
+            .query_row(
+                "SELECT id FROM scopes WHERE api_url = ?1 AND business_unit_id = ?2",
+                params![scope.api_url, scope.business_unit_id],
+                |row| row.get(0),
+            )
+            .optional()
+            .map(|id| id.map(ScopeId))
+            .map_err(|e| self.fail(e))
+    }
+
+    fn scope_of_domain(&mut self, api_url: &str, domain: &str) -> Result<Option<Scope>, LedgerError> {
+        self.conn
+            .query_row(
+                "SELECT business_unit_id FROM scopes WHERE api_url = ?1 AND domain = ?2 ORDER BY id DESC LIMIT 1",
+                params![api_url, domain.trim().to_ascii_lowercase()],
+                |row| row.get::<_, String>(0),
+            )
+            .optional()
+            .map(|id| id.map(|business_unit_id| Scope { api_url: api_url.to_string(), business_unit_id }))
+            .map_err(|e| self.fail(e))
+    }
+
+    fn scopes_holding(&mut self, except: ScopeId, key: &Key) -> Result<Vec<Scope>, LedgerError> {
+        let result = (|| {
+            let mut statement = self.conn.prepare_cached(
+                "SELECT s.api_url, s.business_unit_id FROM entries e JOIN scopes s ON s.id = e.scope
+                 WHERE e.scope IN (SELECT id FROM scopes WHERE id != ?1) AND e.kind = ?2 AND e.email = ?3
+                   AND e.reference = ?4",
+            )?;
+            let rows = statement.query_map(params![except.0, key.kind.as_str(), key.email, key.reference], |row| {
+                Ok(Scope { api_url: row.get(0)?, business_unit_id: row.get(1)? })
+            })?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })();
+        result.map_err(|e| self.fail(e))
+    }
+
+    fn lookup(&mut self, scope: ScopeId, keys: &[Key]) -> Result<Vec<Option<Prior>>, LedgerError> {
+        let mut found = vec![None; keys.len()];
+        let result = (|| {
+            let sql = format!(
+                "SELECT kind, email, reference, {ENTRY_COLUMNS} FROM entries WHERE hash IN rarray(?1) AND scope = ?2"
+            );
+            let mut statement = self.conn.prepare_cached(&sql)?;
+            for (chunk_index, chunk) in keys.chunks(LOOKUP_BATCH).enumerate() {
+                let mut hashes: Vec<i64> = chunk.iter().map(|key| key_hash(scope, key)).collect();
+                let mut wanted: HashMap<(Kind, &str, &str), Vec<usize>> = HashMap::with_capacity(chunk.len());
+                for (i, key) in chunk.iter().enumerate() {
+                    wanted
+                        .entry((key.kind, key.email.as_str(), key.reference.as_str()))
+                        .or_default()
+                        .push(chunk_index * LOOKUP_BATCH + i);
+                }
+                // In index order, the probes walk the index forwards.
+                hashes.sort_unstable();
+                hashes.dedup();
+                let values = Rc::new(hashes.into_iter().map(Value::from).collect::<Vec<Value>>());
+                let mut rows = statement.query(params![values, scope.0])?;
+                while let Some(row) = rows.next()? {
+                    let kind = kind_of(row.get_ref(0)?.as_str().unwrap_or_default());
+                    let email = row.get_ref(1)?.as_str().unwrap_or_default().to_string();
+                    let reference = row.get_ref(2)?.as_str().unwrap_or_default().to_string();
+                    if let Some(indexes) = wanted.get(&(kind, email.as_str(), reference.as_str())) {
+                        let entry = entry_from_row_at(row, 3)?;
+                        for &i in indexes {
+                            found[i] = Some(entry.prior.clone());
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })();
+        result.map_err(|e| self.fail(e))?;
+        Ok(found)
+    }
+
+    fn invited_since(
+        &mut self,
+        scope: ScopeId,
+        email: &str,
+        since: &str,
+    ) -> Result<Option<(String, String)>, LedgerError> {
+        self.conn
+            .prepare_cached(
+                "SELECT reference, last_attempt_at FROM entries
+                 WHERE scope = ?1 AND kind = 'email' AND email = ?2 AND status IN ('sent', 'unknown', 'in_flight')
+                   AND last_attempt_at >= ?3
+                 ORDER BY last_attempt_at DESC LIMIT 1",
+            )
+            .and_then(|mut statement| {
+                statement.query_row(params![scope.0, email, since], |row| Ok((row.get(0)?, row.get(1)?))).optional()
+            })
+            .map_err(|e| self.fail(e))
+    }
+
+    fn settle_in_flight(&mut self, scope: ScopeId) -> Result<u64, LedgerError> {
+        let error = "The run that sent this request ended before Trustpilot answered (it was stopped or the \
+                     machine went down): the invitation may or may not have been created.";
+        self.conn
+            .execute(
+                "UPDATE entries SET status = 'unknown', error = ?2, error_code = 'transport.unknown', run = NULL
+                 WHERE scope = ?1 AND status = 'in_flight'",
+                params![scope.0, error],
+            )
+            .map(|n| n as u64)
+            .map_err(|e| self.fail(e))
+    }
+
+    fn apply(&mut self, scope: ScopeId, run: i64, ops: &mut [Op]) -> Result<(), LedgerError> {
+        let path = self.path.clone();
+        let now = super::now();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| failure(&path, &e))?;
+        let result = (|| -> rusqlite::Result<()> {
+            for op in ops.iter_mut() {
+                match op {
+                    Op::Reserve { key, request, origin, resend_unknown, answer } => {
+                        let sql = format!(
+                            "SELECT {ENTRY_COLUMNS} FROM entries WHERE scope = ?1 AND kind = ?2 AND email = ?3 \
+                             AND reference = ?4"
+                        );
+                        let before = tx
+                            .prepare_cached(&sql)?
+                            .query_row(params![scope.0, key.kind.as_str(), key.email, key.reference], entry_from_row)
+                            .optional()?;
+                        let (file, row) = match origin {
+                            Some((file, row)) => (Some(file.as_str()), Some(i64::try_from(*row).unwrap_or(i64::MAX))),
+                            None => (None, None),
+                        };
+                        *answer = Some(match before {
+                            None => {
+                                tx.prepare_cached(
+                                    "INSERT INTO entries (hash, scope, kind, email, reference, status, attempts,
+                                         first_attempt_at, last_attempt_at, run, file, row, request)
+                                     VALUES (?1, ?2, ?3, ?4, ?5, 'in_flight', 1, ?6, ?6, ?7, ?8, ?9, ?10)",
+                                )?
+                                .execute(params![
+                                    key_hash(scope, key),
+                                    scope.0,
+                                    key.kind.as_str(),
+                                    key.email,
+                                    key.reference,
+                                    now,
+                                    run,
+                                    file,
+                                    row,
+                                    request.as_str()
+                                ])?;
+                                Reserved::Go { attempts: 1, before: None }
+                            }
+                            Some(mut entry) => {
+                                let ours = entry.run == Some(run);
+                                // An `in_flight` entry of another run: that run is sending
+                                // (its own were settled when this run took the lock).
+                                let status = match entry.prior.status {
+                                    PriorStatus::InFlight { .. } => PriorStatus::InFlight { live: !ours },
+                                    other => other,
+                                };
+                                entry.prior.status = status;
+                                if ours || status.may_send(*resend_unknown) {
+                                    let attempts = entry.prior.attempts.saturating_add(1);
+                                    tx.prepare_cached(
+                                        "UPDATE entries SET status = 'in_flight', attempts = ?5, last_attempt_at = ?6,
+                                             run = ?7, file = coalesce(?8, file), row = coalesce(?9, row),
+                                             request = ?10, http_status = NULL,
+                                             error_code = NULL, error = NULL, correlation_id = NULL
+                                         WHERE scope = ?1 AND kind = ?2 AND email = ?3 AND reference = ?4",
+                                    )?
+                                    .execute(params![
+                                        scope.0,
+                                        key.kind.as_str(),
+                                        key.email,
+                                        key.reference,
+                                        attempts,
+                                        now,
+                                        run,
+                                        file,
+                                        row,
+                                        request.as_str()
+                                    ])?;
+                                    Reserved::Go { attempts, before: Some(Box::new(entry)) }
+                                } else {
+                                    Reserved::Taken(entry.prior)
+                                }
+                            }
+                        });
+                    }
+                    Op::Settle { key, status, http_status, error_code, error, correlation_id, sent_at, link } => {
+                        tx.prepare_cached(
+                            "UPDATE entries SET status = ?6, http_status = ?7, error_code = ?8, error = ?9,
+                                 correlation_id = ?10, sent_at = coalesce(?11, sent_at), link = coalesce(?12, link),
+                                 run = NULL
+                             WHERE scope = ?1 AND kind = ?2 AND email = ?3 AND reference = ?4 AND run = ?5",
+                        )?
+                        .execute(params![
+                            scope.0,
+                            key.kind.as_str(),
+                            key.email,
+                            key.reference,
+                            run,
+                            status_text(*status),
+                            *http_status,
+                            empty_null(error_code),
+                            empty_null(error),
+                            empty_null(correlation_id),
+                            empty_null(sent_at),
+                            empty_null(link)
+                        ])?;
+                    }
+                    Op::Release { key, before } => {
+                        match before {
+                            None => {
+                                tx.prepare_cached(
+                                "DELETE FROM entries WHERE scope = ?1 AND kind = ?2 AND email = ?3 AND reference = ?4
+                                 AND run = ?5",
+                            )?
+                            .execute(params![scope.0, key.kind.as_str(), key.email, key.reference, run])?;
+                            }
+                            Some(entry) => {
+                                let prior = &entry.prior;
+                                tx.prepare_cached(
+                                    "UPDATE entries SET status = ?6, attempts = ?7, last_attempt_at = ?8, sent_at = ?9,
+                                     http_status = ?10, error_code = ?11, error = ?12, correlation_id = ?13,
+                                     run = ?14, file = ?15, row = ?16, link = ?17, request = ?18
+                                 WHERE scope = ?1 AND kind = ?2 AND email = ?3 AND reference = ?4 AND run = ?5",
+                                )?
+                                .execute(params![
+                                    scope.0,
+                                    key.kind.as_str(),
+                                    key.email,
+                                    key.reference,
+                                    run,
+                                    status_text(prior.status),
+                                    prior.attempts,
+                                    prior.last_attempt_at,
+                                    empty_null(&prior.sent_at),
+                                    prior.http_status,
+                                    empty_null(&prior.error_code),
+                                    empty_null(&entry.error),
+                                    empty_null(&prior.correlation_id),
+                                    entry.run,
+                                    empty_null(&prior.file),
+                                    prior.row.and_then(|r| i64::try_from(r).ok()),
+                                    empty_null(&prior.link),
+                                    entry.request
+                                ])?;
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => tx.commit().map_err(|e| failure(&path, &e)),
+            Err(e) => Err(failure(&path, &e)),
+        }
+    }
+
+    fn summary(&mut self) -> Result<Vec<ScopeSummary>, LedgerError> {
+        let result = (|| {
+            let mut scopes: Vec<(i64, ScopeSummary)> = self
+                .conn
+                .prepare("SELECT id, api_url, business_unit_id, domain FROM scopes ORDER BY id")?
+                .query_map([], |row| {
+                    Ok((
+                        row.get(0)?,
+                        ScopeSummary {
+                            api_url: row.get(1)?,
+                            business_unit_id: row.get(2)?,
+                            domain: row.get(3)?,
+                            ..ScopeSummary::default()
+                        },
+                    ))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut statement = self.conn.prepare(
+                "SELECT scope, kind, status, count(*), min(first_attempt_at), max(last_attempt_at) FROM entries
+                 GROUP BY scope, kind, status ORDER BY scope, kind, status",
+            )?;
+            let mut rows = statement.query([])?;
+            while let Some(row) = rows.next()? {
+                let id: i64 = row.get(0)?;
+                if let Some((_, summary)) = scopes.iter_mut().find(|(scope, _)| *scope == id) {
+                    let count: i64 = row.get(3)?;
+                    summary.counts.push((row.get(1)?, row.get(2)?, count as u64));
+                    let first: Option<String> = row.get(4)?;
+                    let last: Option<String> = row.get(5)?;
+                    if first.is_some() && (summary.first_attempt_at.is_none() || first < summary.first_attempt_at) {
+                        summary.first_attempt_at = first;
+                    }
+                    if last > summary.last_attempt_at {
+                        summary.last_attempt_at = last;
+                    }
+                }
+            }
+            Ok(scopes.into_iter().map(|(_, summary)| summary).collect())
+        })();
+        result.map_err(|e| self.fail(e))
+    }
+
+    fn export(
+        &mut self,
+        scope: Option<ScopeId>,
+        each: &mut dyn FnMut(Exported) -> Result<(), String>,
+    ) -> Result<u64, LedgerError> {
+        let sql = format!(
+            "SELECT s.api_url, s.business_unit_id, s.domain, e.kind, e.email, e.reference, {}
+             FROM entries e JOIN scopes s ON s.id = e.scope
+             WHERE ?1 IS NULL OR e.scope = ?1
+             ORDER BY e.scope, e.first_attempt_at, e.id",
+            ENTRY_COLUMNS.split(", ").map(|c| format!("e.{c}")).collect::<Vec<_>>().join(", ")
+        );
+        let mut written = 0;
+        let mut stopped = None;
+        let result = (|| {
+            let mut statement = self.conn.prepare(&sql)?;
+            let mut rows = statement.query(params![scope.map(|s| s.0)])?;
+            while let Some(row) = rows.next()? {
+                let exported = Exported {
+                    scope: Scope { api_url: row.get(0)?, business_unit_id: row.get(1)? },
+                    domain: row.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                    kind: kind_of(&row.get::<_, String>(3)?),
+                    email: row.get(4)?,
+                    reference: row.get(5)?,
+                    entry: entry_from_row_at(row, 6)?,
+                };
+                if let Err(message) = each(exported) {
+                    stopped = Some(message);
+                    break;
+                }
+                written += 1;
+            }
+            Ok(())
+        })();
+        result.map_err(|e| self.fail(e))?;
+        match stopped {
+            Some(reason) => Err(LedgerError::Other { path: self.path.clone(), reason }),
+            None => Ok(written),
+        }
+    }
+
+    fn forget(&mut self, emails: &[String]) -> Result<Vec<u64>, LedgerError> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| failure(&path, &e))?;
+        let mut counts = Vec::with_capacity(emails.len());
+        for email in emails {
+            let removed = tx
+                .execute(
+                    "DELETE FROM entries WHERE scope IN (SELECT id FROM scopes) AND kind IN ('email', 'link')
+                     AND email = ?1",
+                    params![email],
+                )
+                .map_err(|e| failure(&path, &e))?;
+            counts.push(removed as u64);
+        }
+        tx.commit().map_err(|e| failure(&path, &e))?;
+        // The deleted rows' bytes may linger in free pages and the WAL until reused: a
+        // data-protection request wants them gone.
+        self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); VACUUM;").map_err(|e| failure(&path, &e))?;
+        Ok(counts)
+    }
+
+    fn settle(&mut self, scope: ScopeId, key: &Key, sent: bool) -> Result<Settled, LedgerError> {
+        let entry = self.entry_by_key(scope, key).map_err(|e| self.fail(e))?;
+        let Some(entry) = entry else { return Ok(Settled::NoEntry) };
+        if !matches!(entry.prior.status, PriorStatus::Unknown | PriorStatus::InFlight { .. }) {
+            return Ok(Settled::NotUnknown(entry.prior.status));
+        }
+        let now = super::now();
+        let (status, error) = match sent {
+            true => ("sent", format!("Settled by hand as sent on {now} (after checking Trustpilot Business).")),
+            false => ("failed", format!("Settled by hand as not sent on {now}: the next run sends it.")),
+        };
+        self.conn
+            .execute(
+                "UPDATE entries SET status = ?5, error = ?6, error_code = 'settled', run = NULL,
+                     sent_at = CASE WHEN ?5 = 'sent' THEN coalesce(sent_at, last_attempt_at) ELSE sent_at END
+                 WHERE scope = ?1 AND kind = ?2 AND email = ?3 AND reference = ?4",
+                params![scope.0, key.kind.as_str(), key.email, key.reference, status, error],
+            )
+            .map_err(|e| self.fail(e))?;
+        Ok(Settled::Done { from: entry.prior.status })
+    }
+
+    fn import(&mut self, scope: ScopeId, rows: &[ImportRow]) -> Result<Imported, LedgerError> {
+        let path = self.path.clone();
+        let now = super::now();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| failure(&path, &e))?;
+        let mut imported = Imported::default();
+        let strength = |status: PriorStatus| match status {
+            PriorStatus::Sent | PriorStatus::Link => 3,
+            PriorStatus::Unknown | PriorStatus::InFlight { .. } => 2,
+            PriorStatus::Failed => 1,
+        };
+        let result = (|| -> rusqlite::Result<()> {
+            for row in rows {
+                let key = &row.key;
+                let existing: Option<String> = tx
+                    .prepare_cached(
+                        "SELECT status FROM entries WHERE scope = ?1 AND kind = ?2 AND email = ?3 AND reference = ?4",
+                    )?
+                    .query_row(params![scope.0, key.kind.as_str(), key.email, key.reference], |r| r.get(0))
+                    .optional()?;
+                let at = if row.sent_at.is_empty() { now.as_str() } else { row.sent_at.as_str() };
+                let line = i64::try_from(row.row).unwrap_or(i64::MAX);
+                match existing.map(|s| parse_status(&s)) {
+                    None => {
+                        tx.prepare_cached(
+                            "INSERT INTO entries (hash, scope, kind, email, reference, status, attempts,
+                                 first_attempt_at, last_attempt_at, sent_at, http_status, error_code, error,
+                                 correlation_id, file, row, request)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                        )?
+                        .execute(params![
+                            key_hash(scope, key),
+                            scope.0,
+                            key.kind.as_str(),
+                            key.email,
+                            key.reference,
+                            status_text(row.status),
+                            row.attempts.max(1),
+                            at,
+                            empty_null(&row.sent_at),
+                            row.http_status,
+                            empty_null(&row.error_code),
+                            format!("Imported from {} (row {}).", row.file, row.row),
+                            empty_null(&row.correlation_id),
+                            row.file,
+                            line,
+                            row.request
+                        ])?;
+                        imported.added += 1;
+                    }
+                    Some(existing) if strength(row.status) > strength(existing) => {
+                        tx.prepare_cached(
+                            "UPDATE entries SET status = ?5, sent_at = coalesce(?6, sent_at),
+                                 correlation_id = coalesce(?7, correlation_id), run = NULL
+                             WHERE scope = ?1 AND kind = ?2 AND email = ?3 AND reference = ?4",
+                        )?
+                        .execute(params![
+                            scope.0,
+                            key.kind.as_str(),
+                            key.email,
+                            key.reference,
+                            status_text(row.status),
+                            empty_null(&row.sent_at),
+                            empty_null(&row.correlation_id)
+                        ])?;
+                        imported.updated += 1;
+                    }
+                    Some(_) => imported.known += 1,
+                }
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => tx.commit().map_err(|e| failure(&path, &e))?,
+            Err(e) => return Err(failure(&path, &e)),
+        }
+        Ok(imported)
+    }
+}
+
+/// [`entry_from_row`] for columns starting at `offset`.
+fn entry_from_row_at(row: &rusqlite::Row<'_>, offset: usize) -> rusqlite::Result<Entry> {
+    let text =
+        |i: usize| -> rusqlite::Result<String> { Ok(row.get::<_, Option<String>>(offset + i)?.unwrap_or_default()) };
+    Ok(Entry {
+        prior: Prior {
+            status: parse_status(&text(0)?),
+            attempts: u32::try_from(row.get::<_, i64>(offset + 1)?).unwrap_or(u32::MAX),
+            last_attempt_at: text(3)?,
+            sent_at: text(4)?,
+            http_status: row.get::<_, Option<i64>>(offset + 5)?.and_then(|s| u16::try_from(s).ok()),
+            error_code: text(6)?,
+            correlation_id: text(8)?,
+            file: text(10)?,
+            row: row.get::<_, Option<i64>>(offset + 11)?.and_then(|r| u64::try_from(r).ok()),
+            link: text(12)?,
+        },
+        first_attempt_at: text(2)?,
+        error: text(7)?,
+        run: row.get(offset + 9)?,
+        request: text(13)?,
+    })
+}

@@ -1,0 +1,187 @@
+//! The ledger as the sender's journal. One thread owns the store; workers hand it
+//! reservations and outcomes, and everything waiting at a moment goes into one transaction
+//! with one sync (group commit), so that durability does not cap the rate. A reservation is
+//! answered only after its transaction is durable.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Entry, Key, LedgerError, Op, Reserved, ScopeId, Store};
+use crate::journal::{Job, Journal, JournalError, JournalFuture, Outcome, PriorStatus, Reservation};
+
+/// At most this many operations in one transaction.
+const GROUP: usize = 1024;
+
+enum Request {
+    Op(Op, Option<oneshot::Sender<Result<Reserved, JournalError>>>),
+}
+
+/// The ledger's side of a run: reservations before requests leave, outcomes after.
+pub struct LedgerJournal {
+    tx: Mutex<Option<mpsc::Sender<Request>>>,
+    thread: Mutex<Option<JoinHandle<Result<(), LedgerError>>>>,
+    /// The file rows come from (`None` for `retry`, which keeps the entry's).
+    file: Option<String>,
+    /// For each reserved job, the entry as it was, to give a reservation back.
+    before: Mutex<HashMap<u64, Option<Box<Entry>>>>,
+}
+
+impl LedgerJournal {
+    /// Starts the thread that owns `store`, writing for `scope` as run `run`.
+    pub fn start(mut store: Box<dyn Store>, scope: ScopeId, run: i64, file: Option<String>) -> LedgerJournal {
+        let (tx, mut rx) = mpsc::channel::<Request>(4096);
+        let thread = std::thread::Builder::new()
+            .name("ledger".to_string())
+            .spawn(move || -> Result<(), LedgerError> {
+                let mut ops = Vec::with_capacity(GROUP);
+                let mut answers = Vec::with_capacity(GROUP);
+                while let Some(first) = rx.blocking_recv() {
+                    let mut next = Some(first);
+                    while let Some(Request::Op(op, answer)) = next.take() {
+                        ops.push(op);
+                        answers.push(answer);
+                        if ops.len() < GROUP {
+                            next = rx.try_recv().ok();
+                        }
+                    }
+                    let applied = store.apply(scope, run, &mut ops);
+                    for (op, answer) in ops.drain(..).zip(answers.drain(..)) {
+                        let Some(answer) = answer else { continue };
+                        let reply = match (&applied, op) {
+                            (Ok(()), Op::Reserve { answer: Some(reserved), .. }) => Ok(reserved),
+                            (Ok(()), _) => Err(JournalError("the ledger gave no answer".to_string())),
+                            (Err(e), _) => Err(JournalError(e.to_string())),
+                        };
+                        let _ = answer.send(reply);
+                    }
+                    applied?;
+                }
+                Ok(())
+            })
+            .expect("the operating system refused to start a thread");
+        LedgerJournal {
+            tx: Mutex::new(Some(tx)),
+            thread: Mutex::new(Some(thread)),
+            file,
+            before: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn sender(&self) -> Result<mpsc::Sender<Request>, JournalError> {
+        self.tx
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .ok_or_else(|| JournalError("the ledger is closed".to_string()))
+    }
+
+    /// Writes what is left and closes the ledger: every outcome is committed (and durable)
+    /// when this returns `Ok`.
+    pub fn finish(&self) -> Result<(), LedgerError> {
+        drop(self.tx.lock().unwrap_or_else(PoisonError::into_inner).take());
+        let thread = self.thread.lock().unwrap_or_else(PoisonError::into_inner).take();
+        match thread.map(JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            None => Ok(()),
+        }
+    }
+
+    async fn reserve_job(&self, job: &Job) -> Result<Reservation, JournalError> {
+        let request = serde_json::to_string(&job.invitation.body()).unwrap_or_default();
+        let op = Op::Reserve {
+            key: Key::of(job.kind, &job.invitation),
+            request,
+            origin: self.file.clone().map(|file| (file, job.row)),
+            resend_unknown: job.resend_unknown,
+            answer: None,
+        };
+        let (answer, reply) = oneshot::channel();
+        let gone = || JournalError("the ledger stopped (see the error above)".to_string());
+        self.sender()?.send(Request::Op(op, Some(answer))).await.map_err(|_| gone())?;
+        match reply.await.map_err(|_| gone())?? {
+            Reserved::Go { attempts, before } => {
+                self.before.lock().unwrap_or_else(PoisonError::into_inner).insert(job.seq, before);
+                Ok(Reservation::Go { attempts })
+            }
+            Reserved::Taken(prior) => Ok(Reservation::Taken(prior)),
+        }
+    }
+
+    async fn record_outcome(&self, job: &Job, outcome: Outcome) -> Result<(), JournalError> {
+        let key = Key::of(job.kind, &job.invitation);
+        let settle =
+            |status: PriorStatus, http_status, error_code: &str, error: &str, correlation_id: &str| Op::Settle {
+                key: key.clone(),
+                status,
+                http_status,
+                error_code: error_code.to_string(),
+                error: error.to_string(),
+                correlation_id: correlation_id.to_string(),
+                sent_at: String::new(),
+                link: String::new(),
+            };
+        let op = match outcome {
+            Outcome::Sent { http_status, correlation_id, sent_at, link, .. } => {
+                let status = if link.is_empty() { PriorStatus::Sent } else { PriorStatus::Link };
+                let mut op = settle(status, Some(http_status), "", "", &correlation_id);
+                if let Op::Settle { sent_at: at, link: l, .. } = &mut op {
+                    *at = sent_at;
+                    *l = link;
+                }
+                op
+            }
+            Outcome::Failed { failure, .. } => settle(
+                PriorStatus::Failed,
+                failure.http_status,
+                &failure.error_code,
+                &failure.message,
+                &failure.correlation_id,
+            ),
+            Outcome::Unknown { failure, .. } => settle(
+                PriorStatus::Unknown,
+                failure.http_status,
+                &failure.error_code,
+                &failure.message,
+                &failure.correlation_id,
+            ),
+            Outcome::Released { .. } => {
+                let before = self.before.lock().unwrap_or_else(PoisonError::into_inner).remove(&job.seq);
+                match before {
+                    Some(before) => Op::Release { key, before },
+                    None => return Ok(()),
+                }
+            }
+            Outcome::NotAttempted { .. } | Outcome::Taken(_) => return Ok(()),
+        };
+        if !matches!(op, Op::Release { .. }) {
+            self.before.lock().unwrap_or_else(PoisonError::into_inner).remove(&job.seq);
+        }
+        self.sender()?
+            .send(Request::Op(op, None))
+            .await
+            .map_err(|_| JournalError("the ledger stopped (see the error above)".to_string()))
+    }
+}
+
+impl Journal for LedgerJournal {
+    fn reserve<'a>(&'a self, job: &'a Job) -> JournalFuture<'a, Reservation> {
+        Box::pin(self.reserve_job(job))
+    }
+
+    fn record<'a>(&'a self, job: &'a Job, outcome: Outcome) -> JournalFuture<'a, ()> {
+        Box::pin(self.record_outcome(job, outcome))
+    }
+}
+
+impl Drop for LedgerJournal {
+    fn drop(&mut self) {
+        let _ = self.finish();
+    }
+}
+
+/// Shared by every worker.
+pub type SharedLedger = Arc<LedgerJournal>;
