@@ -795,3 +795,219 @@ fn entry_from_row_at(row: &rusqlite::Row<'_>, offset: usize) -> rusqlite::Result
         request: text(13)?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::PriorStatus as S;
+
+    fn scope() -> Scope {
+        Scope { api_url: "https://invitations-api.trustpilot.com/".into(), business_unit_id: "bu-1".into() }
+    }
+
+    fn key(email: &str, reference: &str) -> Key {
+        Key { kind: Kind::Email, email: email.into(), reference: reference.into() }
+    }
+
+    fn reserve(store: &mut SqliteStore, scope: ScopeId, run: i64, key: &Key, resend_unknown: bool) -> Reserved {
+        let mut ops = [Op::Reserve {
+            key: key.clone(),
+            request: "{}".into(),
+            origin: Some(("orders.csv".into(), 7)),
+            resend_unknown,
+            answer: None,
+        }];
+        store.apply(scope, run, &mut ops).unwrap();
+        match ops.into_iter().next() {
+            Some(Op::Reserve { answer: Some(answer), .. }) => answer,
+            other => panic!("no answer: {other:?}"),
+        }
+    }
+
+    fn settle(store: &mut SqliteStore, scope: ScopeId, run: i64, key: &Key, status: PriorStatus) {
+        let mut ops = [Op::Settle {
+            key: key.clone(),
+            status,
+            http_status: Some(202),
+            error_code: String::new(),
+            error: String::new(),
+            correlation_id: "corr-1".into(),
+            sent_at: "2026-11-30T06:00:00Z".into(),
+            link: String::new(),
+        }];
+        store.apply(scope, run, &mut ops).unwrap();
+    }
+
+    fn status(store: &mut SqliteStore, scope: ScopeId, key: &Key) -> Option<PriorStatus> {
+        store.lookup(scope, std::slice::from_ref(key)).unwrap()[0].as_ref().map(|p| p.status)
+    }
+
+    fn open() -> (tempfile::TempDir, SqliteStore, ScopeId) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("ledger.sqlite")).unwrap();
+        let id = store.scope(&scope(), Some("example.com")).unwrap();
+        (dir, store, id)
+    }
+
+    #[test]
+    fn a_key_is_reserved_once_and_its_outcome_decides_what_follows() {
+        let (_dir, mut store, id) = open();
+        let k = key("ann@example.com", "R-1");
+        assert!(matches!(reserve(&mut store, id, 1, &k, false), Reserved::Go { attempts: 1, before: None }));
+        assert_eq!(status(&mut store, id, &k), Some(S::InFlight { live: false }));
+        // Another run meets it in flight: taken.
+        assert!(matches!(reserve(&mut store, id, 2, &k, true), Reserved::Taken(p) if p.status == S::InFlight { live: true }));
+        settle(&mut store, id, 1, &k, S::Failed);
+        // Failed: sent again, the attempts add up.
+        assert!(matches!(reserve(&mut store, id, 2, &k, false), Reserved::Go { attempts: 2, before: Some(_) }));
+        settle(&mut store, id, 2, &k, S::Sent);
+        let prior = store.lookup(id, std::slice::from_ref(&k)).unwrap()[0].clone().unwrap();
+        assert_eq!((prior.status, prior.attempts), (S::Sent, 2));
+        assert_eq!((prior.file.as_str(), prior.row, prior.sent_at.as_str()), ("orders.csv", Some(7), "2026-11-30T06:00:00Z"));
+        // Sent: never again, whatever is asked.
+        assert!(matches!(reserve(&mut store, id, 3, &k, true), Reserved::Taken(p) if p.status == S::Sent));
+    }
+
+    #[test]
+    fn unknown_is_sent_again_only_when_asked_and_a_release_puts_back_what_was() {
+        let (_dir, mut store, id) = open();
+        let k = key("bo@example.com", "R-2");
+        reserve(&mut store, id, 1, &k, false);
+        settle(&mut store, id, 1, &k, S::Unknown);
+        assert!(matches!(reserve(&mut store, id, 2, &k, false), Reserved::Taken(p) if p.status == S::Unknown));
+        let Reserved::Go { before, .. } = reserve(&mut store, id, 2, &k, true) else { panic!("not reserved") };
+        // The request never left: the entry is unknown again, with its one attempt.
+        store.apply(id, 2, &mut [Op::Release { key: k.clone(), before }]).unwrap();
+        let prior = store.lookup(id, std::slice::from_ref(&k)).unwrap()[0].clone().unwrap();
+        assert_eq!((prior.status, prior.attempts), (S::Unknown, 1));
+        // A new key given back is gone, as if never reserved.
+        let fresh = key("cy@example.com", "R-3");
+        let Reserved::Go { before, .. } = reserve(&mut store, id, 2, &fresh, false) else { panic!() };
+        store.apply(id, 2, &mut [Op::Release { key: fresh.clone(), before }]).unwrap();
+        assert_eq!(status(&mut store, id, &fresh), None);
+    }
+
+    #[test]
+    fn entries_of_a_dead_run_become_unknown_and_scopes_and_kinds_are_apart() {
+        let (_dir, mut store, id) = open();
+        let k = key("ann@example.com", "R-1");
+        reserve(&mut store, id, 1, &k, false);
+        assert_eq!(store.settle_in_flight(id).unwrap(), 1);
+        assert_eq!(status(&mut store, id, &k), Some(S::Unknown));
+        let other = store.scope(&Scope { business_unit_id: "bu-2".into(), ..scope() }, None).unwrap();
+        let sandbox = store.scope(&Scope { api_url: "http://127.0.0.1:9/".into(), ..scope() }, None).unwrap();
+        assert_eq!(status(&mut store, other, &k), None);
+        assert_eq!(status(&mut store, sandbox, &k), None);
+        let link = Key { kind: Kind::Link, ..k.clone() };
+        assert_eq!(status(&mut store, id, &link), None);
+        assert_eq!(store.scopes_holding(other, &k).unwrap(), [scope()]);
+        assert_eq!(store.scope_of_domain(&scope().api_url, "EXAMPLE.com").unwrap(), Some(scope()));
+    }
+
+    #[test]
+    fn lookups_in_batches_find_exactly_their_keys() {
+        let (_dir, mut store, id) = open();
+        let keys: Vec<Key> = (0..3000).map(|i| key(&format!("c{i}@example.com"), &format!("R-{i}"))).collect();
+        for k in keys.iter().step_by(3) {
+            reserve(&mut store, id, 1, k, false);
+            settle(&mut store, id, 1, k, S::Sent);
+        }
+        let found = store.lookup(id, &keys).unwrap();
+        for (i, prior) in found.iter().enumerate() {
+            assert_eq!(prior.is_some(), i % 3 == 0, "key {i}");
+        }
+        // The same key twice in one batch is answered twice.
+        let twice = store.lookup(id, &[keys[0].clone(), keys[0].clone(), keys[1].clone()]).unwrap();
+        assert_eq!(twice.iter().map(Option::is_some).collect::<Vec<_>>(), [true, true, false]);
+    }
+
+    #[test]
+    fn two_connections_reserving_one_key_let_exactly_one_send() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite");
+        let id = SqliteStore::open(&path).unwrap().scope(&scope(), None).unwrap();
+        let winners: Vec<bool> = std::thread::scope(|s| {
+            let tasks: Vec<_> = (0..4)
+                .map(|run| {
+                    let path = path.clone();
+                    s.spawn(move || {
+                        let mut store = SqliteStore::open(&path).unwrap();
+                        (0..50)
+                            .map(|i| {
+                                let k = key(&format!("c{i}@example.com"), "R");
+                                matches!(reserve(&mut store, id, run + 1, &k, false), Reserved::Go { .. })
+                            })
+                            .collect::<Vec<bool>>()
+                    })
+                })
+                .collect();
+            tasks.into_iter().flat_map(|t| t.join().unwrap()).collect()
+        });
+        assert_eq!(winners.iter().filter(|&&won| won).count(), 50, "each key reserved exactly once");
+    }
+
+    #[test]
+    fn forget_settle_and_import() {
+        let (_dir, mut store, id) = open();
+        let k = key("ann@example.com", "R-1");
+        reserve(&mut store, id, 1, &k, false);
+        settle(&mut store, id, 1, &k, S::Unknown);
+        assert_eq!(store.settle(id, &k, true).unwrap(), Settled::Done { from: S::Unknown });
+        assert_eq!(status(&mut store, id, &k), Some(S::Sent));
+        assert_eq!(store.settle(id, &k, false).unwrap(), Settled::NotUnknown(S::Sent));
+        assert_eq!(store.settle(id, &key("x@example.com", "R"), true).unwrap(), Settled::NoEntry);
+
+        let row = |email: &str, status: PriorStatus| ImportRow {
+            key: key(email, "R-9"),
+            status,
+            attempts: 1,
+            sent_at: String::new(),
+            http_status: None,
+            error_code: String::new(),
+            correlation_id: String::new(),
+            file: "old.results.csv".into(),
+            row: 1,
+            request: "{}".into(),
+        };
+        let rows = [row("a@example.com", S::Unknown), row("b@example.com", S::Sent)];
+        assert_eq!(store.import(id, &rows).unwrap(), Imported { added: 2, updated: 0, known: 0 });
+        let stronger = [row("a@example.com", S::Sent), row("b@example.com", S::Unknown)];
+        assert_eq!(store.import(id, &stronger).unwrap(), Imported { added: 0, updated: 1, known: 1 });
+        assert_eq!(status(&mut store, id, &key("a@example.com", "R-9")), Some(S::Sent));
+
+        assert_eq!(store.forget(&["ann@example.com".into(), "nobody@example.com".into()]).unwrap(), [1, 0]);
+        assert_eq!(status(&mut store, id, &k), None);
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_ledger_is_refused_and_the_schema_is_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite");
+        std::fs::write(&path, "hello").unwrap();
+        assert!(matches!(SqliteStore::open(&path), Err(LedgerError::Corrupt { .. })));
+        std::fs::remove_file(&path).unwrap();
+        assert!(SqliteStore::open_read_only(&path).unwrap().is_none(), "no ledger yet");
+        assert!(!path.exists(), "a read-only open creates nothing");
+        drop(SqliteStore::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        drop(conn);
+        assert!(matches!(SqliteStore::open(&path), Err(LedgerError::Newer { found: 2, known: 1, .. })));
+        assert!(matches!(SqliteStore::open_read_only(&path), Err(LedgerError::Newer { .. })));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_read_only_ledger_is_refused_with_a_clear_error() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite");
+        drop(SqliteStore::open(&path).unwrap());
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400)).unwrap();
+        if std::fs::OpenOptions::new().write(true).open(&path).is_ok() {
+            return; // root ignores file permissions: nothing to test
+        }
+        let error = SqliteStore::open(&path).unwrap_err();
+        assert!(matches!(error, LedgerError::ReadOnly { .. } | LedgerError::Create { .. }), "{error:?}");
+    }
+}

@@ -185,3 +185,75 @@ impl Drop for LedgerJournal {
 
 /// Shared by every worker.
 pub type SharedLedger = Arc<LedgerJournal>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::invitation::Invitation;
+    use crate::journal::{Failure, Kind, NotAttempted, Status};
+    use crate::ledger::{Scope, SqliteStore};
+
+    fn job(seq: u64) -> Job {
+        Job {
+            seq,
+            row: seq + 1,
+            line: seq + 2,
+            invitation: Invitation {
+                email: format!("C{seq}@Example.com"),
+                name: "C".into(),
+                reference: format!("R-{seq}"),
+                ..Invitation::default()
+            },
+            kind: Kind::Email,
+            resend_unknown: false,
+            unattempted: Status::Skipped,
+        }
+    }
+
+    #[tokio::test]
+    async fn reservations_are_answered_and_outcomes_are_committed_by_finish() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite");
+        let scope = Scope { api_url: "http://127.0.0.1:1/".into(), business_unit_id: "bu".into() };
+        let id = SqliteStore::open(&path).unwrap().scope(&scope, None).unwrap();
+        let journal = Arc::new(LedgerJournal::start(Box::new(SqliteStore::open(&path).unwrap()), id, 42, Some("in.csv".into())));
+        // Many workers at once: their reservations share commits and each gets its answer.
+        let mut tasks = Vec::new();
+        for seq in 0..64 {
+            let journal = journal.clone();
+            tasks.push(tokio::spawn(async move {
+                let job = job(seq);
+                assert_eq!(journal.reserve(&job).await.unwrap(), Reservation::Go { attempts: 1 });
+                let outcome = match seq % 3 {
+                    0 => Outcome::Sent {
+                        attempts: 1,
+                        http_status: 202,
+                        correlation_id: "c".into(),
+                        sent_at: "2026-11-30T06:00:00Z".into(),
+                        link: String::new(),
+                    },
+                    1 => Outcome::Unknown { attempts: 1, failure: Failure::default() },
+                    _ => Outcome::Released { attempts: 0, failure: None, stop: Some(NotAttempted::Interrupted) },
+                };
+                journal.record(&job, outcome).await.unwrap();
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        journal.finish().unwrap();
+        assert!(journal.reserve(&job(0)).await.is_err(), "a finished journal takes nothing more");
+        let mut store = SqliteStore::open(&path).unwrap();
+        let keys: Vec<Key> = (0..64).map(|seq| Key::of(Kind::Email, &job(seq).invitation)).collect();
+        let found = store.lookup(id, &keys).unwrap();
+        for (seq, prior) in found.iter().enumerate() {
+            let expected = match seq % 3 {
+                0 => Some(PriorStatus::Sent),
+                1 => Some(PriorStatus::Unknown),
+                _ => None,
+            };
+            assert_eq!(prior.as_ref().map(|p| p.status), expected, "job {seq}");
+        }
+        assert_eq!(found[0].as_ref().unwrap().file, "in.csv");
+    }
+}
