@@ -218,6 +218,9 @@ fn http(status: u16) -> String {
 }
 
 fn seconds(wait: Duration) -> String {
+    if wait >= MAX_RETRY_AFTER {
+        return "a day or more".to_string();
+    }
     let secs = wait.as_secs_f64().ceil() as u64;
     if secs == 1 { "1 second".to_string() } else { format!("{secs} seconds") }
 }
@@ -388,23 +391,40 @@ pub(crate) fn correlation_header(headers: &HeaderMap) -> Option<String> {
         .and_then(clip)
 }
 
+/// The longest wait a `Retry-After` is taken at. A longer one (`99999999999999999999`, a date
+/// in the year 9999) is read as this: far longer than any run waits (it stops the run, see
+/// `Sending::max_throttle`), and small enough that no `Instant + Duration` can overflow.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// How long a 429 asked us to wait: `Retry-After` as seconds or as an HTTP date.
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
-    parse_retry_after(value, chrono::Utc::now())
+    parse_retry_after(value, std::time::SystemTime::now())
 }
 
-pub(crate) fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+/// `Retry-After` (RFC 9110 section 10.2.3): whole seconds or an HTTP date; leniently also
+/// fractions and exponents. Whatever the value, the wait is at most [`MAX_RETRY_AFTER`]; a
+/// date in the past is no wait; a negative or unreadable value is `None` (as if the header
+/// were absent: the caller backs off by itself).
+pub(crate) fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+    if value.is_empty() {
+        return None;
+    }
+    if value.bytes().all(|b| b.is_ascii_digit()) {
+        // Digits only: a failed parse means more than u64 holds, which is simply very long.
+        let secs = value.parse::<u64>().unwrap_or(u64::MAX);
+        return Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER));
     }
     if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        if secs.is_nan() || secs < 0.0 {
+            return None;
+        }
+        // Infinite or beyond what a Duration holds: the longest wait.
+        return Some(Duration::try_from_secs_f64(secs).map_or(MAX_RETRY_AFTER, |d| d.min(MAX_RETRY_AFTER)));
     }
-    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    let wait = when.with_timezone(&chrono::Utc) - now;
-    Some(wait.to_std().unwrap_or(Duration::ZERO))
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(now).map_or(Duration::ZERO, |d| d.min(MAX_RETRY_AFTER)))
 }
 
 #[cfg(test)]
@@ -524,16 +544,35 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_seconds_or_date() {
-        let now = chrono::DateTime::parse_from_rfc3339("2015-10-21T07:27:00Z").unwrap().with_timezone(&chrono::Utc);
+    fn retry_after_seconds_or_date_and_never_absurd() {
+        // 2015-10-21T07:27:00Z
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_445_412_420);
+        let max = Some(MAX_RETRY_AFTER);
         let table: &[(&str, Option<Duration>)] = &[
             ("120", Some(Duration::from_secs(120))),
             (" 0 ", Some(Duration::ZERO)),
             ("1.5", Some(Duration::from_millis(1500))),
             ("Wed, 21 Oct 2015 07:28:00 GMT", Some(Duration::from_secs(60))),
             ("Wed, 21 Oct 2015 07:26:00 GMT", Some(Duration::ZERO)),
+            ("Wednesday, 21-Oct-15 07:28:00 GMT", Some(Duration::from_secs(60))),
+            ("Wed Oct 21 07:28:00 2015", Some(Duration::from_secs(60))),
+            ("Thu, 01 Jan 1970 00:00:00 GMT", Some(Duration::ZERO)),
+            ("Fri, 31 Dec 9999 23:59:59 GMT", max),
+            ("86400", max),
+            ("86401", max),
+            ("1e30", max),
+            ("1e309", max),
+            ("inf", max),
+            ("99999999999999999999", max),
+            ("18446744073709551615", max),
+            ("18446744073709551616", max),
+            (&"9".repeat(500), max),
+            ("-0", Some(Duration::ZERO)),
             ("-5", None),
+            ("-1e30", None),
+            ("NaN", None),
             ("soon", None),
+            ("Wed, 32 Oct 2015 07:28:00 GMT", None),
             ("", None),
         ];
         for (value, expected) in table {
@@ -587,6 +626,11 @@ mod tests {
             "Trustpilot answered HTTP 429 Too Many Requests: its rate limit is reached and it \
              asked to wait 30 seconds. Sending pauses and resumes by itself; if this keeps \
              happening, lower --rate."
+        );
+        assert!(
+            ApiError::Throttled { retry_after: Some(MAX_RETRY_AFTER) }
+                .to_string()
+                .contains("and it asked to wait a day or more. ")
         );
         assert_eq!(
             ApiError::Server { status: 503, body: ErrorBody::from_text("busy") }.to_string(),
