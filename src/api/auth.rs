@@ -14,7 +14,7 @@ use super::Pace;
 use super::config::{Credentials, Endpoints, Grant, join};
 use super::error::ApiError;
 use super::redact::Scrubber;
-use super::transport;
+use super::transport::{self, Effect};
 
 /// Renew when less than this is left (or a tenth of the lifetime, for short-lived tokens).
 const RENEW_MARGIN: Duration = Duration::from_secs(5 * 60);
@@ -257,7 +257,7 @@ impl TokenManager {
         Err(match status {
             // The token endpoint refuses bad credentials with 400 (OAuth) or 401.
             400 | 401 => ApiError::Auth { status, body: answer.error_body(&self.scrubber) },
-            _ => answer.into_error(|| format!("the token endpoint {url}"), &self.scrubber),
+            _ => answer.into_error(|| format!("the token endpoint {url}"), Effect::Harmless, &self.scrubber),
         })
     }
 }

@@ -581,7 +581,7 @@ async fn a_timeout_is_unknown_but_a_timed_out_token_request_sends_nothing() {
     let hasty = Client::with_timeout(endpoints, demo_password(), Arc::new(NoPace), Duration::from_millis(500)).unwrap();
     hasty.adopt_token_for_tests(&token).await;
     let err = hasty.create_invitation(DEMO_BUSINESS_UNIT_ID, &invitation(2)).await.unwrap_err();
-    let ApiError::Unknown { reason } = &err else { panic!("{err:?}") };
+    let ApiError::Unknown { reason, status: None, .. } = &err else { panic!("{err:?}") };
     assert!(reason.starts_with("operation timed out (calling http://"), "{reason}");
     assert!(!err.to_string().contains(&token));
 }
