@@ -29,7 +29,21 @@ const EARLY_RETRY_PAUSE: Duration = Duration::from_secs(30);
 pub(crate) struct Lease {
     pub access: SecretString,
     pub issued_by: u64,
+    /// After this, the token is too close to its expiry to send a request with.
+    use_by: Instant,
 }
+
+impl Lease {
+    /// Still good to send a request with at `now`.
+    pub(crate) fn good_at(&self, now: Instant) -> bool {
+        now < self.use_by
+    }
+}
+
+/// The least time a token must have left for a request to go out with it: the time a request
+/// may take to reach the server, at most the renewal margin (a short-lived token's margin is
+/// shorter).
+const LEAVE_ROOM: Duration = Duration::from_secs(1);
 
 struct Token {
     access: SecretString,
@@ -48,7 +62,9 @@ impl Token {
     }
 
     fn lease(&self) -> Lease {
-        Lease { access: self.access.clone(), issued_by: self.issued_by }
+        let room = self.margin.min(LEAVE_ROOM);
+        let use_by = self.expires_at.checked_sub(room).unwrap_or(self.expires_at);
+        Lease { access: self.access.clone(), issued_by: self.issued_by, use_by }
     }
 }
 
@@ -176,6 +192,14 @@ impl TokenManager {
             expires_at: Instant::now() + DEFAULT_LIFETIME,
             margin: RENEW_MARGIN,
         });
+    }
+
+    /// Make the current token expire `left` from now, as if time had passed.
+    #[cfg(test)]
+    pub(crate) async fn age_for_tests(&self, left: Duration) {
+        if let Some(token) = self.state.lock().await.token.as_mut() {
+            token.expires_at = Instant::now() + left;
+        }
     }
 
     /// One renewal: refresh when there is a refresh token (a new grant if the refresh token is

@@ -144,6 +144,12 @@ impl Client {
         self.inner.tokens.adopt_for_tests(access).await;
     }
 
+    /// Make the current token expire `left` from now, as if time had passed.
+    #[cfg(test)]
+    pub(crate) async fn age_token_for_tests(&self, left: Duration) {
+        self.inner.tokens.age_for_tests(left).await;
+    }
+
     /// The business unit of a domain (`example.com`), found with the API key alone.
     pub async fn find_business_unit(&self, domain: &str) -> Result<BusinessUnit, ApiError> {
         let inner = &self.inner;
@@ -225,13 +231,20 @@ impl Client {
         Ok(answer)
     }
 
-    /// Waits for the pace, then takes the token: the wait may be long (a 429 pause, a slow
-    /// budget), and a token taken before it could expire on the way. Returns which renewal
-    /// issued the token used.
+    /// Takes the token, then waits for the pace, so that a renewal (a request of its own,
+    /// paced like any other) takes its own slot and this request the next one: taken the other
+    /// way round, the renewal's request would use this request's slot and push it into the
+    /// next, where it would leave together with the request of that slot. The wait may be long
+    /// (a 429 pause): if the token is no longer good to use when the slot comes, it is renewed
+    /// and the request waits for a new slot, once. Returns which renewal issued the token used.
     async fn send_with(&self, pace: &dyn Pace, request: RequestBuilder) -> Result<(Answer, u64), ApiError> {
         let inner = &self.inner;
+        let mut lease = inner.tokens.current().await.map_err(not_sent)?;
         pace.ready().await;
-        let lease = inner.tokens.current().await.map_err(not_sent)?;
+        if !lease.good_at(tokio::time::Instant::now()) {
+            lease = inner.tokens.current().await.map_err(not_sent)?;
+            pace.ready().await;
+        }
         let mut request = request.bearer_auth(lease.access.expose_secret());
         if let Some(id) = &inner.business_user_id {
             request = request.header(BUSINESS_USER_HEADER, id.clone());

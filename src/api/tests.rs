@@ -240,8 +240,8 @@ async fn a_401_under_concurrency_renews_the_token_once() {
         task.await.unwrap().unwrap();
     }
     assert_eq!(sandbox.accepted().len(), 8);
-    // The token is taken after the pace: a task that reaches it once another has renewed goes
-    // out with the new token and meets no 401. Most meet one; each renews at most once.
+    // Each task took the (revoked) token before its wait, so most meet a 401; each renews at most
+    // once, and the tasks that come after the renewal share it.
     let refused = answered(&sandbox, "/email-invitations", 401);
     assert!((1..=8).contains(&refused), "{refused} refused");
     assert_eq!(sandbox.token_requests(), 2, "the first token and exactly one renewal");
@@ -249,6 +249,81 @@ async fn a_401_under_concurrency_renews_the_token_once() {
     // Every request waited on the pace: 2 token requests, the refused ones, 8 accepted.
     assert_eq!(pace.calls.load(Ordering::SeqCst), sandbox.requests().len());
     assert_eq!(sandbox.requests().len(), 2 + refused + 8);
+}
+
+/// Notes, each time a request waits on it, how many requests the sandbox has answered so far:
+/// with requests made one after another, each request should leave after its own wait, so the
+/// notes count up by one.
+struct NotingPace {
+    sandbox: Arc<Sandbox>,
+    notes: std::sync::Mutex<Vec<usize>>,
+    /// The wait with this number (0-based) lasts this long.
+    slow: Option<(usize, Duration)>,
+}
+
+impl NotingPace {
+    fn new(sandbox: &Arc<Sandbox>, slow: Option<(usize, Duration)>) -> Arc<NotingPace> {
+        Arc::new(NotingPace { sandbox: sandbox.clone(), notes: Default::default(), slow })
+    }
+
+    fn notes(&self) -> Vec<usize> {
+        self.notes.lock().unwrap().clone()
+    }
+}
+
+impl Pace for NotingPace {
+    fn ready(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        let mut notes = self.notes.lock().unwrap();
+        let call = notes.len();
+        notes.push(self.sandbox.requests().len());
+        let wait = self.slow.filter(|(at, _)| *at == call).map(|(_, wait)| wait);
+        Box::pin(async move {
+            if let Some(wait) = wait {
+                tokio::time::sleep(wait).await;
+            }
+        })
+    }
+}
+
+fn paths(sandbox: &Sandbox) -> Vec<String> {
+    sandbox.requests().iter().map(|r| r.path.rsplit('/').next().unwrap_or_default().to_string()).collect()
+}
+
+#[tokio::test]
+async fn a_token_renewal_takes_its_own_slot_before_the_request_takes_the_next() {
+    let sandbox = Arc::new(sandbox(SandboxConfig::default()).await);
+    let pace = NotingPace::new(&sandbox, None);
+    let endpoints = Endpoints::new(&sandbox.api_url(), &sandbox.invitations_url()).unwrap();
+    let client = Client::new(endpoints, demo_password(), pace.clone()).unwrap();
+    client.create_invitation(DEMO_BUSINESS_UNIT_ID, &invitation(1)).await.unwrap();
+    // Close to its expiry, as a short-lived token gets between two requests.
+    client.age_token_for_tests(Duration::from_millis(100)).await;
+    client.create_invitation(DEMO_BUSINESS_UNIT_ID, &invitation(2)).await.unwrap();
+    client.create_invitation(DEMO_BUSINESS_UNIT_ID, &invitation(3)).await.unwrap();
+
+    let invitations = "email-invitations";
+    assert_eq!(paths(&sandbox), ["accesstoken", invitations, "refresh", invitations, invitations]);
+    // Each request left right after its own wait, the refresh too.
+    assert_eq!(pace.notes(), [0, 1, 2, 3, 4]);
+    assert_eq!(answered(&sandbox, "/email-invitations", 401), 0);
+}
+
+#[tokio::test]
+async fn a_token_that_expires_while_the_request_waits_is_renewed_and_the_request_waits_again() {
+    // One-second tokens (renewed when 0.1 s is left), and a wait for the invitation's slot
+    // that outlasts its token.
+    let config = SandboxConfig { token_lifetime: Duration::from_secs(1), ..SandboxConfig::default() };
+    let sandbox = Arc::new(sandbox(config).await);
+    let pace = NotingPace::new(&sandbox, Some((1, Duration::from_millis(950))));
+    let endpoints = Endpoints::new(&sandbox.api_url(), &sandbox.invitations_url()).unwrap();
+    let client = Client::new(endpoints, demo_password(), pace.clone()).unwrap();
+    client.create_invitation(DEMO_BUSINESS_UNIT_ID, &invitation(1)).await.unwrap();
+
+    assert_eq!(paths(&sandbox), ["accesstoken", "refresh", "email-invitations"]);
+    // The token's wait, the invitation's (which outlasted the token and is given up), the
+    // refresh's, the invitation's again.
+    assert_eq!(pace.notes(), [0, 1, 1, 2]);
+    assert_eq!(answered(&sandbox, "/email-invitations", 401), 0);
 }
 
 #[tokio::test]
