@@ -254,6 +254,30 @@ pub struct FaultArgs {
     #[arg(long, value_name = "SECONDS")]
     pub retry_after: Option<u64>,
 
+    /// With --quota: send this text as the Retry-After of a 429, as it is (e.g. 1e30, -5 or
+    /// "Fri, 31 Dec 9999 23:59:59 GMT"), to see how a client copes.
+    #[arg(long, value_name = "TEXT", conflicts_with = "retry_after")]
+    pub retry_after_text: Option<String>,
+
+    /// Share of invitation requests accepted, then answered 504 Gateway Timeout (as a gateway
+    /// that stopped waiting for a service that created the invitation all the same).
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = parse_share)]
+    pub timeout_rate: f64,
+
+    /// Share of invitation requests accepted, then answered 303 See Other (a redirect).
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = parse_share)]
+    pub redirect_rate: f64,
+
+    /// Refuse every token request with 400, echoing its Authorization header and form body in
+    /// the error (as a gateway's debug mode might).
+    #[arg(long)]
+    pub echo_token_requests: bool,
+
+    /// Refuse every invitation that passes its checks with 400, echoing its body and its
+    /// Authorization header (the access token) in the error.
+    #[arg(long)]
+    pub echo_invitation_requests: bool,
+
     /// Lifetime of the access tokens it issues, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 359_999)]
     pub token_lifetime: u64,

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 
+use super::error::MAX_RETRY_AFTER;
 use super::*;
 use crate::invitation::Invitation;
 
@@ -659,4 +660,117 @@ async fn a_timeout_is_unknown_but_a_timed_out_token_request_sends_nothing() {
     let ApiError::Unknown { reason, status: None, .. } = &err else { panic!("{err:?}") };
     assert!(reason.starts_with("operation timed out (calling http://"), "{reason}");
     assert!(!err.to_string().contains(&token));
+}
+
+// ----- a misbehaving server -----
+
+#[tokio::test]
+async fn an_invitation_answered_504_after_it_was_created_is_unknown() {
+    let sandbox = sandbox(SandboxConfig { timeout_rate: 1.0, ..SandboxConfig::default() }).await;
+    let client = client_for(&sandbox, demo_password());
+    let err = client.create_invitation(DEMO_BUSINESS_UNIT_ID, &invitation(1)).await.unwrap_err();
+    assert!(matches!(err, ApiError::Unknown { status: Some(504), .. }), "{err:?}");
+    assert!(!err.is_retryable() && !err.is_fatal());
+    assert_eq!(err.error_code().as_deref(), Some("messaging.adaptors.http.flow.GatewayTimeout"));
+    assert!(err.correlation_id().is_some(), "{err:?}");
+    assert_eq!(sandbox.accepted().len(), 1);
+    assert_eq!(answered(&sandbox, "/email-invitations", 504), 1, "sent once");
+}
+
+#[tokio::test]
+async fn a_redirected_invitation_is_unknown_and_stops_the_run() {
+    let sandbox = sandbox(SandboxConfig { redirect_rate: 1.0, ..SandboxConfig::default() }).await;
+    let client = client_for(&sandbox, demo_password());
+    let err = client.create_invitation(DEMO_BUSINESS_UNIT_ID, &invitation(1)).await.unwrap_err();
+    assert!(matches!(err, ApiError::Unknown { status: Some(303), .. }), "{err:?}");
+    assert!(!err.is_retryable() && err.is_fatal());
+    assert!(err.to_string().contains("a redirect to /v1/private/business-units/"), "{err}");
+    assert_eq!(sandbox.accepted().len(), 1);
+    // Not followed: the token and the invitation, nothing else.
+    assert_eq!(sandbox.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn an_absurd_retry_after_is_read_without_panic_and_clamped() {
+    let table: &[(&str, Option<Duration>)] = &[
+        ("1e30", Some(MAX_RETRY_AFTER)),
+        ("99999999999999999999", Some(MAX_RETRY_AFTER)),
+        ("18446744073709551615", Some(MAX_RETRY_AFTER)),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", Some(MAX_RETRY_AFTER)),
+        ("Thu, 01 Jan 1970 00:00:00 GMT", Some(Duration::ZERO)),
+        ("-5", None),
+        ("in a while", None),
+    ];
+    for (text, expected) in table {
+        let config = SandboxConfig {
+            quota: Some((1, Duration::from_secs(60))),
+            retry_after_text: Some(text.to_string()),
+            ..SandboxConfig::default()
+        };
+        let sandbox = sandbox(config).await;
+        let client = client_for(&sandbox, demo_password());
+        client.authenticate().await.unwrap();
+        let err = client.create_invitation(DEMO_BUSINESS_UNIT_ID, &invitation(1)).await.unwrap_err();
+        match &err {
+            ApiError::Throttled { retry_after } => assert_eq!(retry_after, expected, "{text}"),
+            other => panic!("{text}: {other:?}"),
+        }
+        let _ = err.to_string();
+    }
+}
+
+/// Every form a secret takes on the way: as it is, form- and percent-encoded, JSON-escaped.
+fn forms(secret: &str) -> Vec<String> {
+    let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    let percent = form.replace('+', "%20");
+    let json = serde_json::to_string(secret).unwrap();
+    vec![secret.to_string(), form, percent, json[1..json.len() - 1].to_string()]
+}
+
+/// No form of any of the secrets, nor its first 6 characters, shows in `text`.
+#[track_caller]
+fn assert_no_secret(text: &str, secrets: &[String]) {
+    for secret in secrets {
+        for form in forms(secret) {
+            let head: String = form.chars().take(6).collect();
+            assert!(!text.contains(&head), "{head:?} (of {secret:?} as {form:?}) shows in:\n{text}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_token_endpoint_that_echoes_the_request_shows_no_secret() {
+    use base64::Engine;
+    let sandbox = sandbox(SandboxConfig { echo_token_requests: true, ..SandboxConfig::default() }).await;
+    let (key, secret, password) = ("key-\"q/+ é1", "sec&=ret%20\\x", "pa ss+wörd\"&=%");
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{key}:{secret}"));
+    let secrets: Vec<String> = [key, secret, password, &basic].iter().map(|s| s.to_string()).collect();
+    let client = client_for(&sandbox, password_credentials(key, secret, password));
+    let err = client.authenticate().await.unwrap_err();
+    assert!(matches!(err, ApiError::Auth { status: 400, .. }), "{err:?}");
+    let shown = format!("{err}\n{err:?}\n{:?}", err.body());
+    // The echo did reach the message, with every secret in it removed.
+    assert!(shown.contains("Authorization: Basic [redacted]; body: grant_type=password"), "{shown}");
+    assert_no_secret(&shown, &secrets);
+    let err = client.create_invitation(DEMO_BUSINESS_UNIT_ID, &invitation(1)).await.unwrap_err();
+    assert_no_secret(&format!("{err}\n{err:?}"), &secrets);
+}
+
+#[tokio::test]
+async fn an_answer_that_echoes_the_token_shows_no_part_of_it_wherever_the_clip_falls() {
+    let sandbox = sandbox(SandboxConfig { echo_invitation_requests: true, ..SandboxConfig::default() }).await;
+    let client = client_for(&sandbox, demo_password());
+    let mut shown = String::new();
+    // Names of every length from 100 to 160 characters move the token across the 300th
+    // character of the details, where they are clipped.
+    for n in 100..=160 {
+        let invitation = Invitation { name: "N".repeat(n), ..invitation(n) };
+        let err = client.create_invitation(DEMO_BUSINESS_UNIT_ID, &invitation).await.unwrap_err();
+        assert!(matches!(err, ApiError::Rejected { status: 400, .. }), "{err:?}");
+        shown.push_str(&format!("{err}\n{err:?}\n"));
+    }
+    assert!(shown.contains("Bearer [redacted]"), "{shown}");
+    assert!(shown.contains("Bearer [re…"), "the clip never fell inside the redacted token:\n{shown}");
+    assert!(shown.contains("Bearer …") || shown.contains("Bearer […"), "nor just before it:\n{shown}");
+    assert_no_secret(&shown, &sandbox.issued_tokens());
 }

@@ -83,7 +83,10 @@ struct State {
     id_rng: fastrand::Rng,
     quota: Option<SlidingWindow>,
     token_window: SlidingWindow,
-    access_tokens: HashMap<String, (Grant, Instant)>,
+    /// The grant and expiry (`None`: never) of each access token.
+    access_tokens: HashMap<String, (Grant, Option<Instant>)>,
+    /// Every access and refresh token issued, in order.
+    issued: Vec<String>,
     refresh_tokens: HashSet<String>,
     accepted: Vec<Accepted>,
     requests: Vec<RequestLog>,
@@ -102,6 +105,7 @@ impl Shared {
             quota: config.quota.map(|(count, per)| SlidingWindow::new(count, per)),
             token_window: SlidingWindow::new(TOKEN_LIMIT, TOKEN_WINDOW),
             access_tokens: HashMap::new(),
+            issued: Vec::new(),
             refresh_tokens: HashSet::new(),
             accepted: Vec::new(),
             requests: Vec::new(),
@@ -125,7 +129,16 @@ impl Shared {
         // Every invitation rolls the dice, throttled or not, so the sequence of faults depends
         // only on the seed and the order of invitation requests.
         let fault = match kind {
-            RouteKind::Invitation => faults::roll(&mut state.fault_rng, self.config.fail_rate, self.config.drop_rate),
+            RouteKind::Invitation => {
+                let config = &self.config;
+                let shares = faults::Shares {
+                    fail: config.fail_rate,
+                    drop: config.drop_rate,
+                    timeout: config.timeout_rate,
+                    redirect: config.redirect_rate,
+                };
+                faults::roll(&mut state.fault_rng, shares)
+            }
             _ => None,
         };
         if kind == RouteKind::Token {
@@ -149,12 +162,16 @@ impl Shared {
     pub(crate) fn issue(&self, grant: Grant) -> Issued {
         let mut state = self.state();
         let access_token = random_token(&mut state.id_rng, 28);
-        let expires = Instant::now() + self.config.token_lifetime;
+        // A lifetime beyond what the clock holds (`--token-lifetime 18446744073709551615`):
+        // the token never expires.
+        let expires = Instant::now().checked_add(self.config.token_lifetime);
         state.access_tokens.insert(access_token.clone(), (grant, expires));
+        state.issued.push(access_token.clone());
         let refresh_token = match grant {
             Grant::Password => {
                 let token = random_token(&mut state.id_rng, 32);
                 state.refresh_tokens.insert(token.clone());
+                state.issued.push(token.clone());
                 Some(token)
             }
             Grant::ClientCredentials => None,
@@ -178,7 +195,7 @@ impl Shared {
     pub(crate) fn bearer(&self, access_token: &str) -> Result<Grant, BadToken> {
         match self.state().access_tokens.get(access_token) {
             None => Err(BadToken::Unknown),
-            Some(&(_, expires)) if Instant::now() >= expires => Err(BadToken::Expired),
+            Some(&(_, Some(expires))) if Instant::now() >= expires => Err(BadToken::Expired),
             Some(&(grant, _)) => Ok(grant),
         }
     }
@@ -230,6 +247,10 @@ impl Shared {
         let mut requests = self.state().requests.clone();
         requests.sort_by_key(|request| request.at);
         requests
+    }
+
+    pub(crate) fn issued_tokens(&self) -> Vec<String> {
+        self.state().issued.clone()
     }
 
     pub(crate) fn token_requests(&self) -> usize {
