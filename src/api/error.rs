@@ -290,12 +290,14 @@ impl ErrorBody {
     }
 
     fn read(text: &str, scrubber: &Scrubber) -> ErrorBody {
-        // The whole text first, where a secret may sit JSON-escaped; then each field again once
-        // the JSON is decoded (a field may itself hold escaped JSON).
-        let text = scrubber.scrub(text.trim());
+        // Each field once the JSON is decoded, where the scrubber sees through one more layer
+        // of escapes (a field may hold JSON text itself); the raw text as it is. Not the raw
+        // JSON before decoding: a secret escaped twice there would be matched only up to its
+        // first doubled escape, and the rest of it would show once decoded.
+        let text = text.trim();
         let keep = |value: Option<String>| value.and_then(|v| clip(&scrubber.clean(&v)));
         let mut body = ErrorBody::default();
-        match serde_json::from_str::<Value>(&text) {
+        match serde_json::from_str::<Value>(text) {
             Ok(Value::Object(map)) => {
                 let root = Value::Object(map);
                 let fault = field(&root, "fault");
@@ -313,10 +315,10 @@ impl ErrorBody {
                 body.details = keep(first_text(&[field(&root, "details"), field(&root, "detail")]));
                 body.correlation_id = keep(first_text(&[field(&root, "correlationId")]));
                 if body.message.is_none() && body.error_code.is_none() && body.details.is_none() {
-                    body.raw = keep(Some(text));
+                    body.raw = keep(Some(text.to_string()));
                 }
             }
-            _ => body.raw = keep(Some(text)),
+            _ => body.raw = keep(Some(text.to_string())),
         }
         body
     }

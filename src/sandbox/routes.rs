@@ -322,20 +322,22 @@ async fn access_token(
 }
 
 /// The `echo_token_requests` knob: a 400 whose description quotes the request's
-/// `Authorization` header and form body as they came, and whose details hold the decoded
-/// credentials and form values as JSON text (so escaped once more).
+/// `Authorization` header and form body as they came and the form's values decoded, and whose
+/// details hold the decoded credentials and form values as JSON text (so escaped once more).
 fn echo_token_request(headers: &HeaderMap, body: &[u8], ctx: &Ctx) -> Response {
     let authorization = header_text(headers, header::AUTHORIZATION.as_str()).unwrap_or("(none)");
     let credentials = strip_scheme(authorization, "Basic")
         .and_then(|encoded| base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok())
         .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+    let fields: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+    let decoded = fields.iter().map(|(name, value)| format!("{name} '{value}'")).collect::<Vec<_>>().join(", ");
     let form: serde_json::Map<String, serde_json::Value> =
-        url::form_urlencoded::parse(body).into_owned().map(|(name, value)| (name, json!(value))).collect();
+        fields.into_iter().map(|(name, value)| (name, json!(value))).collect();
     let details = json!({"credentials": credentials, "form": form}).to_string();
     let body = json!({
         "error": "invalid_request",
         "error_description": format!(
-            "Could not read the request. Authorization: {authorization}; body: {}",
+            "Could not read the request. Authorization: {authorization}; body: {}; fields: {decoded}",
             String::from_utf8_lossy(body)
         ),
         "details": details,

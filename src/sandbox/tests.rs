@@ -683,6 +683,7 @@ async fn token_requests_can_be_echoed_back() {
         let description = body["error_description"].as_str().unwrap();
         assert!(description.contains(&format!("Authorization: {authorization};")), "{description}");
         assert!(description.contains("password=p%26ss%22w"), "{description}");
+        assert!(description.ends_with("fields: grant_type 'password', username 'me', password 'p&ss\"w'"));
         let details: Value = serde_json::from_str(body["details"].as_str().unwrap()).unwrap();
         assert_eq!(details["credentials"], "k\"ey:se cret");
         assert_eq!(details["form"]["password"], "p&ss\"w");
