@@ -85,7 +85,9 @@ impl SlidingWindow {
         }
         if self.admitted.len() >= self.limit {
             let oldest = self.admitted.front().copied().unwrap_or(now);
-            return Err((oldest + self.per).saturating_duration_since(now));
+            // A window beyond what the clock holds never has room again.
+            let room_at = oldest.checked_add(self.per);
+            return Err(room_at.map_or(self.per, |at| at.saturating_duration_since(now)));
         }
         self.admitted.push_back(now);
         Ok(())
@@ -110,6 +112,14 @@ mod tests {
         assert_eq!(window.admit(at(1000)), Ok(()));
         assert_eq!(window.admit(at(1050)), Err(Duration::from_millis(50)));
         assert_eq!(window.admit(at(1100)), Ok(()));
+    }
+
+    #[test]
+    fn a_window_longer_than_the_clock_holds_does_not_overflow() {
+        let mut window = SlidingWindow::new(1, Duration::MAX);
+        let now = Instant::now();
+        assert_eq!(window.admit(now), Ok(()));
+        assert_eq!(window.admit(now), Err(Duration::MAX));
     }
 
     #[test]

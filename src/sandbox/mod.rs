@@ -60,6 +60,22 @@ pub const DEMO_DOMAIN: &str = "example.com";
 /// per request (`"kind": "request"`) and per accepted invitation (`"kind": "accepted"`).
 pub const RECORD_ENV: &str = "TP_INVITE_SANDBOX_RECORD";
 
+/// The first piece of a secret that shows in `text`, if any: the first 6 characters of the
+/// secret as it is, form-encoded, percent-encoded or JSON-escaped (the forms a server that
+/// echoes a request gives it back in). For tests that check a client never shows one.
+pub fn leaked(text: &str, secrets: &[String]) -> Option<String> {
+    secrets.iter().find_map(|secret| {
+        let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        let percent = form.replace('+', "%20");
+        let json = serde_json::to_string(secret).unwrap_or_default();
+        let escaped = json.get(1..json.len().saturating_sub(1)).unwrap_or_default().to_string();
+        [secret.clone(), form, percent, escaped].into_iter().find_map(|spelled| {
+            let head: String = spelled.chars().take(6).collect();
+            text.contains(&head).then(|| format!("{head:?} (of {secret:?}, spelled {spelled:?})"))
+        })
+    })
+}
+
 /// The fault knobs and token lifetime of a sandbox.
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
