@@ -283,7 +283,7 @@ impl ErrorBody {
         body
     }
 
-    /// [`ErrorBody::parse`] without headers, and with no secrets to remove (control characters
+    /// `ErrorBody::parse` without headers, and with no secrets to remove (control characters
     /// are still escaped).
     pub fn from_text(text: &str) -> ErrorBody {
         ErrorBody::read(text, &Scrubber::default())
