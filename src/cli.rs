@@ -362,6 +362,30 @@ pub struct FaultArgs {
     #[arg(long, value_name = "SECONDS")]
     pub retry_after: Option<u64>,
 
+    /// With --quota: send this text as the Retry-After of a 429, as it is (e.g. 1e30, -5 or
+    /// "Fri, 31 Dec 9999 23:59:59 GMT"), to see how a client copes.
+    #[arg(long, value_name = "TEXT", conflicts_with = "retry_after")]
+    pub retry_after_text: Option<String>,
+
+    /// Share of invitation requests accepted, then answered 504 Gateway Timeout (as a gateway
+    /// that stopped waiting for a service that created the invitation all the same).
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = parse_share)]
+    pub timeout_rate: f64,
+
+    /// Share of invitation requests accepted, then answered 303 See Other (a redirect).
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = parse_share)]
+    pub redirect_rate: f64,
+
+    /// Refuse every token request with 400, echoing its Authorization header and form body in
+    /// the error (as a gateway's debug mode might).
+    #[arg(long)]
+    pub echo_token_requests: bool,
+
+    /// Refuse every invitation that passes its checks with 400, echoing its body and its
+    /// Authorization header (the access token) in the error.
+    #[arg(long)]
+    pub echo_invitation_requests: bool,
+
     /// Lifetime of the access tokens it issues, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 359_999)]
     pub token_lifetime: u64,
@@ -390,6 +414,16 @@ pub struct Rate {
     pub per: Duration,
 }
 
+impl Rate {
+    /// The longest window a rate may have. Trustpilot's longest quota window is an hour; a
+    /// longer one only holds a run back for no reason, and an absurd one (years) would
+    /// overflow the clock arithmetic of the budget.
+    pub const MAX_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
+    /// The shortest time between two requests a rate may ask for (a million a second). Below
+    /// it the spacing is no longer a measurable wait, and at a nanosecond it rounds to zero.
+    pub const MIN_SPACING: Duration = Duration::from_micros(1);
+}
+
 impl std::fmt::Display for Rate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let secs = self.per.as_secs();
@@ -403,28 +437,50 @@ impl std::fmt::Display for Rate {
     }
 }
 
-/// `2/s`, `150/min`, `9000/h`, `833/5min`.
+/// `2/s`, `150/min`, `9000/h`, `833/5min`. Every number is checked before any arithmetic, so
+/// no value wraps or panics; windows over a day and rates over a million a second are refused.
 pub fn parse_rate(text: &str) -> Result<Rate, String> {
     let bad = || format!("'{text}' is not a rate: write N/UNIT with UNIT one of s, min, h (e.g. 2/s, 150/min, 9000/h)");
     let (count, unit) = text.trim().split_once('/').ok_or_else(bad)?;
-    let count: u32 = count.trim().parse().map_err(|_| bad())?;
+    let count = count.trim();
+    if count.is_empty() || !count.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let count: u32 = count
+        .parse()
+        .map_err(|_| format!("'{text}': the number of requests must be at most {} (e.g. 2/s)", u32::MAX))?;
     if count == 0 {
         return Err(format!("'{text}': the rate must be at least 1 request per unit"));
     }
     let unit = unit.trim();
-    let digits = unit.chars().take_while(|c| c.is_ascii_digit()).count();
+    let digits = unit.bytes().take_while(u8::is_ascii_digit).count();
     let (multiple, unit) = unit.split_at(digits);
-    let multiple: u64 = if multiple.is_empty() { 1 } else { multiple.parse().map_err(|_| bad())? };
-    let seconds = match unit.to_ascii_lowercase().as_str() {
+    let unit_seconds: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "s" | "sec" | "second" | "seconds" => 1,
         "m" | "min" | "minute" | "minutes" => 60,
         "h" | "hour" | "hours" => 3600,
         _ => return Err(bad()),
     };
+    let too_long = || {
+        format!(
+            "'{text}': the window is longer than a day; write the rate per second, minute or hour \
+             (e.g. 833/5min, 10000/h)"
+        )
+    };
+    // Digits only, so a failed parse means more than u64 holds: far longer than a day.
+    let multiple: u64 = if multiple.is_empty() { 1 } else { multiple.parse().map_err(|_| too_long())? };
     if multiple == 0 {
-        return Err(bad());
+        return Err(format!("'{text}': the window must be at least 1 {}", unit.trim()));
     }
-    Ok(Rate { count, per: Duration::from_secs(seconds * multiple) })
+    let seconds = multiple.checked_mul(unit_seconds).ok_or_else(too_long)?;
+    let per = Duration::from_secs(seconds);
+    if per > Rate::MAX_WINDOW {
+        return Err(too_long());
+    }
+    if per / count < Rate::MIN_SPACING {
+        return Err(format!("'{text}' is more than a million requests a second; write a lower rate (e.g. 100000/s)"));
+    }
+    Ok(Rate { count, per })
 }
 
 fn parse_map(text: &str) -> Result<(String, String), String> {
@@ -485,6 +541,11 @@ mod tests {
             ("833/5min", 833, 300),
             (" 20 / s ", 20, 1),
             ("10/hour", 10, 3600),
+            ("5/10 minutes", 5, 600),
+            ("1/24h", 1, 86_400),
+            ("1/1440min", 1, 86_400),
+            ("1000000/s", 1_000_000, 1),
+            ("4294967295/24h", u32::MAX, 86_400),
         ];
         for (text, count, secs) in table {
             assert_eq!(parse_rate(text), Ok(Rate { count, per: Duration::from_secs(secs) }), "{text}");
@@ -492,9 +553,37 @@ mod tests {
     }
 
     #[test]
-    fn bad_rates_are_refused() {
-        for text in ["", "2", "0/s", "2/day", "x/s", "2/0min", "-1/s"] {
-            assert!(parse_rate(text).is_err(), "{text}");
+    fn bad_rates_are_refused_with_the_reason() {
+        let not_a_rate = "is not a rate: write N/UNIT";
+        let too_long = "the window is longer than a day";
+        let too_fast = "is more than a million requests a second";
+        let table = [
+            ("", not_a_rate),
+            ("2", not_a_rate),
+            ("x/s", not_a_rate),
+            ("-1/s", not_a_rate),
+            ("+1/s", not_a_rate),
+            ("2/day", not_a_rate),
+            ("2/-5min", not_a_rate),
+            ("2/5.5min", not_a_rate),
+            ("0/s", "the rate must be at least 1 request per unit"),
+            ("2/0min", "the window must be at least 1 min"),
+            ("4294967296/s", "the number of requests must be at most 4294967295"),
+            ("99999999999999999999/s", "the number of requests must be at most"),
+            ("1/18446744073709551615s", too_long),
+            ("1/18446744073709551616s", too_long),
+            ("1/99999999999999999999999h", too_long),
+            ("5/4611686018427387904min", too_long),
+            ("1/307445734561825861h", too_long),
+            ("1/25h", too_long),
+            ("1/86401s", too_long),
+            ("1000001/s", too_fast),
+            ("4294967295/s", too_fast),
+        ];
+        for (text, reason) in table {
+            let err = parse_rate(text).expect_err(text);
+            assert!(err.starts_with(&format!("'{text}'")), "{text}: {err}");
+            assert!(err.contains(reason), "{text}: {err}");
         }
     }
 

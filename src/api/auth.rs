@@ -14,7 +14,7 @@ use super::Pace;
 use super::config::{Credentials, Endpoints, Grant, join};
 use super::error::ApiError;
 use super::redact::Scrubber;
-use super::transport;
+use super::transport::{self, Effect};
 
 /// Renew when less than this is left (or a tenth of the lifetime, for short-lived tokens).
 const RENEW_MARGIN: Duration = Duration::from_secs(5 * 60);
@@ -29,7 +29,21 @@ const EARLY_RETRY_PAUSE: Duration = Duration::from_secs(30);
 pub(crate) struct Lease {
     pub access: SecretString,
     pub issued_by: u64,
+    /// After this, the token is too close to its expiry to send a request with.
+    use_by: Instant,
 }
+
+impl Lease {
+    /// Still good to send a request with at `now`.
+    pub(crate) fn good_at(&self, now: Instant) -> bool {
+        now < self.use_by
+    }
+}
+
+/// The least time a token must have left for a request to go out with it: the time a request
+/// may take to reach the server, at most the renewal margin (a short-lived token's margin is
+/// shorter).
+const LEAVE_ROOM: Duration = Duration::from_secs(1);
 
 struct Token {
     access: SecretString,
@@ -48,7 +62,9 @@ impl Token {
     }
 
     fn lease(&self) -> Lease {
-        Lease { access: self.access.clone(), issued_by: self.issued_by }
+        let room = self.margin.min(LEAVE_ROOM);
+        let use_by = self.expires_at.checked_sub(room).unwrap_or(self.expires_at);
+        Lease { access: self.access.clone(), issued_by: self.issued_by, use_by }
     }
 }
 
@@ -178,6 +194,14 @@ impl TokenManager {
         });
     }
 
+    /// Make the current token expire `left` from now, as if time had passed.
+    #[cfg(test)]
+    pub(crate) async fn age_for_tests(&self, left: Duration) {
+        if let Some(token) = self.state.lock().await.token.as_mut() {
+            token.expires_at = Instant::now() + left;
+        }
+    }
+
     /// One renewal: refresh when there is a refresh token (a new grant if the refresh token is
     /// refused), else a new grant. Called with the state locked, so it runs alone.
     async fn renew(&self, state: &mut State) -> Result<Lease, ApiError> {
@@ -257,7 +281,7 @@ impl TokenManager {
         Err(match status {
             // The token endpoint refuses bad credentials with 400 (OAuth) or 401.
             400 | 401 => ApiError::Auth { status, body: answer.error_body(&self.scrubber) },
-            _ => answer.into_error(|| format!("the token endpoint {url}"), &self.scrubber),
+            _ => answer.into_error(|| format!("the token endpoint {url}"), Effect::Harmless, &self.scrubber),
         })
     }
 }

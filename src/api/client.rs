@@ -15,7 +15,7 @@ use super::auth::TokenManager;
 use super::config::{Credentials, Endpoints, Grant, join};
 use super::error::ApiError;
 use super::redact::Scrubber;
-use super::transport::{self, Answer};
+use super::transport::{self, Answer, Effect};
 use crate::invitation::Invitation;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -144,6 +144,12 @@ impl Client {
         self.inner.tokens.adopt_for_tests(access).await;
     }
 
+    /// Make the current token expire `left` from now, as if time had passed.
+    #[cfg(test)]
+    pub(crate) async fn age_token_for_tests(&self, left: Duration) {
+        self.inner.tokens.age_for_tests(left).await;
+    }
+
     /// The business unit of a domain (`example.com`), found with the API key alone.
     pub async fn find_business_unit(&self, domain: &str) -> Result<BusinessUnit, ApiError> {
         let inner = &self.inner;
@@ -153,7 +159,7 @@ impl Client {
         inner.pace.ready().await;
         let answer = transport::send(request, &inner.scrubber).await?;
         let value = self.json_or_error(answer, || format!("a business unit for the domain '{domain}'"))?;
-        parse_business_unit(&value)
+        parse_business_unit(&value, &inner.scrubber)
             .ok_or_else(|| ApiError::Protocol { reason: "the business unit answer has no id".to_string() })
     }
 
@@ -166,7 +172,7 @@ impl Client {
         let value = self.json_or_error(answer, || {
             format!("business unit '{business_unit_id}' on {}", inner.endpoints.invitations)
         })?;
-        parse_templates(&value)
+        parse_templates(&value, &inner.scrubber)
             .ok_or_else(|| ApiError::Protocol { reason: "the templates answer has no list of templates".to_string() })
     }
 
@@ -198,10 +204,12 @@ impl Client {
         let answer = self.private(pace, || inner.http.post(url.clone()).json(&body)).await?;
         if answer.status.is_success() {
             // The body does not matter (a dropped body after a 2xx is still a success).
-            return Ok(Accepted { status: answer.status.as_u16(), correlation_id: answer.correlation_id() });
+            let correlation_id = answer.correlation_id(&inner.scrubber);
+            return Ok(Accepted { status: answer.status.as_u16(), correlation_id });
         }
         Err(answer.into_error(
             || format!("business unit '{business_unit_id}' on {}", inner.endpoints.invitations),
+            Effect::Creates,
             &inner.scrubber,
         ))
     }
@@ -223,13 +231,20 @@ impl Client {
         Ok(answer)
     }
 
-    /// Waits for the pace, then takes the token: the wait may be long (a 429 pause, a slow
-    /// budget), and a token taken before it could expire on the way. Returns which renewal
-    /// issued the token used.
+    /// Takes the token, then waits for the pace, so that a renewal (a request of its own,
+    /// paced like any other) takes its own slot and this request the next one: taken the other
+    /// way round, the renewal's request would use this request's slot and push it into the
+    /// next, where it would leave together with the request of that slot. The wait may be long
+    /// (a 429 pause): if the token is no longer good to use when the slot comes, it is renewed
+    /// and the request waits for a new slot, once. Returns which renewal issued the token used.
     async fn send_with(&self, pace: &dyn Pace, request: RequestBuilder) -> Result<(Answer, u64), ApiError> {
         let inner = &self.inner;
+        let mut lease = inner.tokens.current().await.map_err(not_sent)?;
         pace.ready().await;
-        let lease = inner.tokens.current().await.map_err(not_sent)?;
+        if !lease.good_at(tokio::time::Instant::now()) {
+            lease = inner.tokens.current().await.map_err(not_sent)?;
+            pace.ready().await;
+        }
         let mut request = request.bearer_auth(lease.access.expose_secret());
         if let Some(id) = &inner.business_user_id {
             request = request.header(BUSINESS_USER_HEADER, id.clone());
@@ -240,14 +255,13 @@ impl Client {
     /// The JSON of a 2xx answer, or the answer as an error.
     fn json_or_error(&self, answer: Answer, what: impl FnOnce() -> String) -> Result<Value, ApiError> {
         if !answer.status.is_success() {
-            return Err(answer.into_error(what, &self.inner.scrubber));
+            return Err(answer.into_error(what, Effect::Harmless, &self.inner.scrubber));
         }
         let text = answer.text?;
-        serde_json::from_str(&text).map_err(|_| ApiError::Protocol {
-            reason: format!(
-                "expected JSON, got \"{}\"",
-                self.inner.scrubber.scrub(&text.chars().take(80).collect::<String>())
-            ),
+        serde_json::from_str(&text).map_err(|_| {
+            // Scrubbed before it is cut short, so the cut cannot leave part of a secret.
+            let shown: String = self.inner.scrubber.clean(text.trim()).chars().take(80).collect();
+            ApiError::Protocol { reason: format!("expected JSON, got \"{shown}\"") }
         })
     }
 }
@@ -256,31 +270,34 @@ impl Client {
 /// happened to the token request itself.
 fn not_sent(err: ApiError) -> ApiError {
     match err {
-        ApiError::Unknown { reason } => {
+        ApiError::Unknown { reason, .. } => {
             ApiError::NotSent { reason: format!("no access token could be obtained: {reason}") }
         }
         other => other,
     }
 }
 
-fn text_of(value: Option<&Value>) -> Option<String> {
-    match value? {
-        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
+/// A string or number of an answer, without secrets and with its control characters escaped:
+/// names and ids from the server are printed.
+fn text_of(value: Option<&Value>, scrubber: &Scrubber) -> Option<String> {
+    let text = match value? {
+        Value::String(s) if !s.trim().is_empty() => s.trim().to_string(),
+        Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    Some(scrubber.clean(&text))
 }
 
-fn parse_business_unit(value: &Value) -> Option<BusinessUnit> {
+fn parse_business_unit(value: &Value, scrubber: &Scrubber) -> Option<BusinessUnit> {
     Some(BusinessUnit {
-        id: text_of(value.get("id"))?,
-        display_name: text_of(value.get("displayName")),
-        identifying_name: text_of(value.get("name").and_then(|n| n.get("identifying"))),
+        id: text_of(value.get("id"), scrubber)?,
+        display_name: text_of(value.get("displayName"), scrubber),
+        identifying_name: text_of(value.get("name").and_then(|n| n.get("identifying")), scrubber),
     })
 }
 
 /// `{"templates":[...]}` (or a bare list); entries without an id are skipped.
-fn parse_templates(value: &Value) -> Option<Vec<Template>> {
+fn parse_templates(value: &Value, scrubber: &Scrubber) -> Option<Vec<Template>> {
     let list = match value {
         Value::Array(list) => list,
         other => other.get("templates")?.as_array()?,
@@ -289,15 +306,15 @@ fn parse_templates(value: &Value) -> Option<Vec<Template>> {
         list.iter()
             .filter_map(|t| {
                 Some(Template {
-                    id: text_of(t.get("id"))?,
-                    name: text_of(t.get("name")).unwrap_or_default(),
-                    locale: text_of(t.get("locale")),
+                    id: text_of(t.get("id"), scrubber)?,
+                    name: text_of(t.get("name"), scrubber).unwrap_or_default(),
+                    locale: text_of(t.get("locale"), scrubber),
                     is_default: match t.get("isDefaultTemplate") {
                         Some(Value::Bool(b)) => *b,
                         Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
                         _ => false,
                     },
-                    kind: text_of(t.get("type")),
+                    kind: text_of(t.get("type"), scrubber),
                 })
             })
             .collect(),
@@ -311,12 +328,16 @@ mod tests {
 
     #[test]
     fn business_unit_answer() {
-        let bu = parse_business_unit(&json!({
-            "id": "46d6a890000064000500e0c3",
-            "displayName": "Example Shop",
-            "name": {"identifying": "example.com", "referring": ["example.com"]},
-            "links": []
-        }))
+        let none = Scrubber::default();
+        let bu = parse_business_unit(
+            &json!({
+                "id": "46d6a890000064000500e0c3",
+                "displayName": "Example Shop",
+                "name": {"identifying": "example.com", "referring": ["example.com"]},
+                "links": []
+            }),
+            &none,
+        )
         .unwrap();
         assert_eq!(
             bu,
@@ -326,16 +347,20 @@ mod tests {
                 identifying_name: Some("example.com".into()),
             }
         );
-        assert_eq!(parse_business_unit(&json!({"displayName": "x"})), None);
+        assert_eq!(parse_business_unit(&json!({"displayName": "x"}), &none), None);
     }
 
     #[test]
     fn templates_answer() {
-        let list = parse_templates(&json!({"templates": [
-            {"id": "t1", "name": "Default", "isDefaultTemplate": true, "locale": "en-US", "type": "service"},
-            {"id": "t2", "name": "Danish", "isDefaultTemplate": "false", "locale": "da-DK"},
-            {"name": "no id"}
-        ]}))
+        let none = Scrubber::default();
+        let list = parse_templates(
+            &json!({"templates": [
+                {"id": "t1", "name": "Default", "isDefaultTemplate": true, "locale": "en-US", "type": "service"},
+                {"id": "t2", "name": "Danish", "isDefaultTemplate": "false", "locale": "da-DK"},
+                {"name": "no id"}
+            ]}),
+            &none,
+        )
         .unwrap();
         assert_eq!(list.len(), 2);
         assert_eq!(
@@ -349,7 +374,7 @@ mod tests {
             }
         );
         assert!(!list[1].is_default);
-        assert_eq!(parse_templates(&json!([])), Some(vec![]));
-        assert_eq!(parse_templates(&json!({"other": 1})), None);
+        assert_eq!(parse_templates(&json!([]), &none), Some(vec![]));
+        assert_eq!(parse_templates(&json!({"other": 1}), &none), None);
     }
 }

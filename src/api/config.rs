@@ -6,6 +6,8 @@ use std::net::IpAddr;
 use secrecy::{ExposeSecret, SecretString};
 use url::{Host, Url};
 
+use super::redact::Scrubber;
+
 /// The default base URL for tokens and business units.
 pub const DEFAULT_API_URL: &str = "https://api.trustpilot.com";
 /// The default base URL for invitations.
@@ -72,12 +74,21 @@ impl Endpoints {
         let pick = |var: &'static str, default: &str| -> Result<String, ConfigError> {
             Ok(get(var)?.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string()))
         };
+        // A credential pasted into a URL variable (as a query, a path, or the whole value) is
+        // never printed back by the message that refuses the URL.
+        let secrets = [API_KEY_VAR, API_SECRET_VAR, PASSWORD_VAR]
+            .into_iter()
+            .filter_map(|var| get(var).ok().flatten())
+            .flat_map(|value| [value.trim().to_string(), value])
+            .collect();
+        let scrubber = Scrubber::new(secrets);
         Ok(Endpoints {
-            api: base_url(API_URL_VAR, &pick(API_URL_VAR, DEFAULT_API_URL)?, DEFAULT_API_URL)?,
+            api: base_url(API_URL_VAR, &pick(API_URL_VAR, DEFAULT_API_URL)?, DEFAULT_API_URL, &scrubber)?,
             invitations: base_url(
                 INVITATIONS_API_URL_VAR,
                 &pick(INVITATIONS_API_URL_VAR, DEFAULT_INVITATIONS_API_URL)?,
                 DEFAULT_INVITATIONS_API_URL,
+                &scrubber,
             )?,
         })
     }
@@ -85,9 +96,10 @@ impl Endpoints {
     /// From explicit base URLs, with the same rules as [`Endpoints::from_env`] (errors name the
     /// variable each URL stands for).
     pub fn new(api: &str, invitations: &str) -> Result<Endpoints, ConfigError> {
+        let none = Scrubber::default();
         Ok(Endpoints {
-            api: base_url(API_URL_VAR, api.trim(), DEFAULT_API_URL)?,
-            invitations: base_url(INVITATIONS_API_URL_VAR, invitations.trim(), DEFAULT_INVITATIONS_API_URL)?,
+            api: base_url(API_URL_VAR, api.trim(), DEFAULT_API_URL, &none)?,
+            invitations: base_url(INVITATIONS_API_URL_VAR, invitations.trim(), DEFAULT_INVITATIONS_API_URL, &none)?,
         })
     }
 }
@@ -102,10 +114,10 @@ pub(crate) fn join(base: &Url, segments: &[&str]) -> Url {
     url
 }
 
-fn base_url(var: &'static str, value: &str, example: &'static str) -> Result<Url, ConfigError> {
+fn base_url(var: &'static str, value: &str, example: &'static str, scrubber: &Scrubber) -> Result<Url, ConfigError> {
     let invalid = |reason: &str| ConfigError::InvalidUrl {
         var,
-        value: hide_userinfo(value),
+        value: shown_url(value, scrubber),
         reason: reason.to_string(),
         example,
     };
@@ -122,7 +134,7 @@ fn base_url(var: &'static str, value: &str, example: &'static str) -> Result<Url
     match url.scheme() {
         "https" => Ok(url),
         "http" if is_loopback(&host) => Ok(url),
-        "http" => Err(ConfigError::InsecureUrl { var, value: url.to_string() }),
+        "http" => Err(ConfigError::InsecureUrl { var, value: shown_url(value, scrubber) }),
         _ => Err(invalid("it must start with https://")),
     }
 }
@@ -138,13 +150,52 @@ fn is_loopback(host: &Host<&str>) -> bool {
     }
 }
 
-/// The value as it may be printed: a user name and password before the host are hidden.
-fn hide_userinfo(value: &str) -> String {
+/// The most of a URL value an error message shows.
+const SHOWN_URL_CHARS: usize = 200;
+
+/// A URL value as it may be printed: a user name and password, a query and a fragment (each a
+/// place a secret gets pasted) show as `***`, any credential elsewhere in it is scrubbed, and
+/// control characters are escaped.
+fn shown_url(value: &str, scrubber: &Scrubber) -> String {
+    // With an `@` anywhere, a URL parser may split a password that holds `@`, `/`, `?` or `#`
+    // differently from what the user meant, and show part of it as the host or path: hide
+    // everything up to the last `@` instead.
+    let parsed = Url::parse(value).ok().filter(|url| url.has_host() && !value.contains('@'));
+    let shown = match parsed {
+        Some(url) => {
+            let mut bare = url.clone();
+            bare.set_query(None);
+            bare.set_fragment(None);
+            let mut text = bare.to_string();
+            if url.query().is_some() {
+                text.push_str("?***");
+            }
+            if url.fragment().is_some() {
+                text.push_str("#***");
+            }
+            text
+        }
+        None => hide_by_hand(value),
+    };
+    let shown = scrubber.clean(&shown);
+    match shown.char_indices().nth(SHOWN_URL_CHARS) {
+        Some((cut, _)) => format!("{}…", &shown[..cut]),
+        None => shown,
+    }
+}
+
+/// [`shown_url`] for a value that is not a URL at all: the same parts hidden, found by hand.
+fn hide_by_hand(value: &str) -> String {
     let start = value.find("://").map_or(0, |i| i + 3);
-    // The last `@`, not the first: a password may itself hold `@` or `/`.
-    match value[start..].rfind('@') {
-        Some(at) => format!("{}***{}", &value[..start], &value[start + at..]),
-        None => value.to_string(),
+    let (head, rest) = value.split_at(start);
+    // The last `@`, not the first: a password may itself hold `@`, `/`, `?` or `#`.
+    let rest = match rest.rfind('@') {
+        Some(at) => format!("***{}", &rest[at..]),
+        None => rest.to_string(),
+    };
+    match rest.find(['?', '#']) {
+        Some(mark) => format!("{head}{}{}***", &rest[..mark], &rest[mark..mark + 1]),
+        None => format!("{head}{rest}"),
     }
 }
 
@@ -261,9 +312,13 @@ impl Credentials {
         })
     }
 
-    /// The secret values, for scrubbing text that came from elsewhere.
+    /// The secret values, for scrubbing text that came from elsewhere: also the base64 of
+    /// `key:secret`, which the token requests' Basic header carries.
     pub(crate) fn secret_values(&self) -> Vec<String> {
-        let mut values = vec![self.api_key.expose_secret().to_string(), self.api_secret.expose_secret().to_string()];
+        use base64::Engine;
+        let (key, secret) = (self.api_key.expose_secret(), self.api_secret.expose_secret());
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{key}:{secret}"));
+        let mut values = vec![key.to_string(), secret.to_string(), basic];
         if let Grant::Password { password, .. } = &self.grant {
             values.push(password.expose_secret().to_string());
         }
@@ -344,6 +399,41 @@ mod tests {
         assert!(text.contains("https://***@api.example.com"), "{text}");
         let err = Endpoints::new("https://me:hunter 22@api.example.com", DEFAULT_INVITATIONS_API_URL).unwrap_err();
         assert!(!err.to_string().contains("hunter"), "{err}");
+    }
+
+    #[test]
+    fn url_messages_never_print_a_secret_pasted_into_the_url() {
+        const KEY: &str = "k3y-0f-the-app";
+        const SECRET: &str = "s3cret-0f-the-app";
+        const PASSWORD: &str = "pa:ss@w/rd?#x";
+        let table: &[(&str, &str)] = &[
+            ("https://user:pass1234@api.example.com", "https://***@api.example.com"),
+            ("https://api.example.com/?apikey=k3y-0f-the-app", "https://api.example.com/?***"),
+            ("https://api.example.com/v1#s3cret-0f-the-app", "https://api.example.com/v1#***"),
+            ("ftp://api.example.com/k3y-0f-the-app/", "ftp://api.example.com/[redacted]/"),
+            ("http://api.example.com/?k=k3y-0f-the-app", "http://api.example.com/?***"),
+            ("https://me:pa:ss@w/rd?#x@api.example.com", "https://***@api.example.com"),
+            ("https://me:pa%3Ass%40w%2Frd%3F%23x@api.example.com", "https://***@api.example.com"),
+            ("k3y-0f-the-app", "[redacted]"),
+            ("api.example.com?key=k3y", "api.example.com?***"),
+            ("s3cret-0f-the-app@api", "***@api"),
+            ("\u{1b}[31mhttps://x", "\\u{1b}[31mhttps://x"),
+        ];
+        for (url, shown) in table {
+            for var in [API_URL_VAR, INVITATIONS_API_URL_VAR] {
+                let pairs = [(var, *url), (API_KEY_VAR, KEY), (API_SECRET_VAR, SECRET), (PASSWORD_VAR, PASSWORD)];
+                let err = Endpoints::from_vars(vars(&pairs)).expect_err(url);
+                let text = err.to_string();
+                assert!(text.contains(&format!("({shown})")), "{url}: {text}");
+                for secret in [KEY, SECRET, PASSWORD, "pass1234", "k3y-0f", "s3cret", "pa:ss", "pa%3Ass"] {
+                    assert!(!text.contains(secret) && !format!("{err:?}").contains(secret), "{url}: {text}");
+                }
+            }
+        }
+        let long = format!("ftp://example.com/{}", "x".repeat(500));
+        let text = Endpoints::new(&long, DEFAULT_INVITATIONS_API_URL).unwrap_err().to_string();
+        assert!(text.contains("xxx…)"), "{text}");
+        assert!(text.len() < 500, "{text}");
     }
 
     #[test]

@@ -47,9 +47,10 @@ pub enum ApiError {
     /// Certainly not sent: connection refused, DNS failure, TLS handshake failure, or the
     /// access token for the request could not be obtained.
     NotSent { reason: String },
-    /// Maybe sent: a timeout, or the connection dropped after the request was written.
-    /// Never retried automatically.
-    Unknown { reason: String },
+    /// Maybe sent: a timeout, the connection dropped after the request was written, or an
+    /// answer to an invitation that may come after it was created (504, a redirect; `status`
+    /// and `body` then hold it). Never retried automatically.
+    Unknown { reason: String, status: Option<u16>, body: ErrorBody },
     /// An answer we could not understand from a token / business unit / templates call, or a
     /// redirect (which the client does not follow).
     Protocol { reason: String },
@@ -64,13 +65,11 @@ impl ApiError {
             ApiError::Rejected { status, .. } | ApiError::Auth { status, .. } | ApiError::Server { status, .. } => {
                 Some(*status)
             }
+            ApiError::Unknown { status, .. } => *status,
             ApiError::Forbidden { .. } => Some(403),
             ApiError::NotFound { .. } => Some(404),
             ApiError::Throttled { .. } => Some(429),
-            ApiError::NotSent { .. }
-            | ApiError::Unknown { .. }
-            | ApiError::Protocol { .. }
-            | ApiError::NoBusinessUnit => None,
+            ApiError::NotSent { .. } | ApiError::Protocol { .. } | ApiError::NoBusinessUnit => None,
         }
     }
 
@@ -82,7 +81,7 @@ impl ApiError {
         }
         Some(match self {
             ApiError::NotSent { .. } => "transport.not_sent".to_string(),
-            ApiError::Unknown { .. } => "transport.unknown".to_string(),
+            ApiError::Unknown { status: None, .. } => "transport.unknown".to_string(),
             ApiError::Protocol { .. } => "protocol.unexpected_answer".to_string(),
             ApiError::NoBusinessUnit => "config.business_unit_missing".to_string(),
             other => format!("http.{}", other.http_status().unwrap_or(0)),
@@ -94,16 +93,19 @@ impl ApiError {
         self.body().and_then(|b| b.correlation_id.clone())
     }
 
-    /// The run cannot go on: every further request would fail the same way.
+    /// The run cannot go on: every further request would fail the same way. A redirected
+    /// invitation is both: its own outcome is unknown, and every further one would be
+    /// redirected too (a wrong base URL or a proxy in the way).
     pub fn is_fatal(&self) -> bool {
-        matches!(
-            self,
+        match self {
             ApiError::Auth { .. }
-                | ApiError::Forbidden { .. }
-                | ApiError::NotFound { .. }
-                | ApiError::Protocol { .. }
-                | ApiError::NoBusinessUnit
-        )
+            | ApiError::Forbidden { .. }
+            | ApiError::NotFound { .. }
+            | ApiError::Protocol { .. }
+            | ApiError::NoBusinessUnit => true,
+            ApiError::Unknown { status: Some(status), .. } => (300..400).contains(status),
+            _ => false,
+        }
     }
 
     /// Trying the same request again later may succeed, and cannot create a duplicate.
@@ -117,7 +119,8 @@ impl ApiError {
             | ApiError::Auth { body, .. }
             | ApiError::Forbidden { body }
             | ApiError::NotFound { body, .. }
-            | ApiError::Server { body, .. } => Some(body),
+            | ApiError::Server { body, .. }
+            | ApiError::Unknown { status: Some(_), body, .. } => Some(body),
             _ => None,
         }
     }
@@ -187,12 +190,17 @@ impl fmt::Display for ApiError {
                  connection (and {API_URL_VAR} / {INVITATIONS_API_URL_VAR} if they are set), \
                  then try again."
             ),
-            ApiError::Unknown { reason } => write!(
+            ApiError::Unknown { reason, status: None, .. } => write!(
                 f,
                 "The connection failed after the request was sent ({reason}), so it is not known \
-                 whether Trustpilot acted on it. Such an invitation is recorded `unknown` and not \
-                 re-sent automatically: check the invitation history in Trustpilot Business before \
-                 using `tp-invite retry --include-unknown`."
+                 whether Trustpilot acted on it. {UNKNOWN_ADVICE}"
+            ),
+            ApiError::Unknown { reason, status: Some(status), body } => write!(
+                f,
+                "Trustpilot answered {}{}: {reason}. It is not known whether the invitation was \
+                 created. {UNKNOWN_ADVICE}",
+                http(*status),
+                body.said()
             ),
             ApiError::Protocol { reason } => write!(
                 f,
@@ -209,6 +217,11 @@ impl fmt::Display for ApiError {
     }
 }
 
+/// What to do about an invitation whose outcome is unknown.
+const UNKNOWN_ADVICE: &str = "Such an invitation is recorded `unknown` and not re-sent automatically: check the \
+                              invitation history in Trustpilot Business before using `tp-invite retry \
+                              --include-unknown`.";
+
 /// `HTTP 503 Service Unavailable`.
 fn http(status: u16) -> String {
     match StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()) {
@@ -218,6 +231,9 @@ fn http(status: u16) -> String {
 }
 
 fn seconds(wait: Duration) -> String {
+    if wait >= MAX_RETRY_AFTER {
+        return "a day or more".to_string();
+    }
     let secs = wait.as_secs_f64().ceil() as u64;
     if secs == 1 { "1 second".to_string() } else { format!("{secs} seconds") }
 }
@@ -257,54 +273,54 @@ fn auth_hint(body: &ErrorBody) -> String {
 impl ErrorBody {
     /// Parse an error answer leniently: Trustpilot's own style, the API gateway's `fault`
     /// style, OAuth's `error`/`error_description`, or plain text. The correlation id may also
-    /// come from a header.
-    pub fn parse(text: &str, headers: &HeaderMap) -> ErrorBody {
-        let mut body = ErrorBody::from_text(text);
+    /// come from a header. Every field is scrubbed of secrets and has its control characters
+    /// escaped *before* it is clipped, so a clip never leaves part of a secret behind.
+    pub(crate) fn parse(text: &str, headers: &HeaderMap, scrubber: &Scrubber) -> ErrorBody {
+        let mut body = ErrorBody::read(text, scrubber);
         if body.correlation_id.is_none() {
-            body.correlation_id = correlation_header(headers);
+            body.correlation_id = correlation_header(headers, scrubber);
         }
         body
     }
 
-    /// [`ErrorBody::parse`] without headers.
+    /// `ErrorBody::parse` without headers, and with no secrets to remove (control characters
+    /// are still escaped).
     pub fn from_text(text: &str) -> ErrorBody {
+        ErrorBody::read(text, &Scrubber::default())
+    }
+
+    fn read(text: &str, scrubber: &Scrubber) -> ErrorBody {
+        // Each field once the JSON is decoded, where the scrubber sees through one more layer
+        // of escapes (a field may hold JSON text itself); the raw text as it is. Not the raw
+        // JSON before decoding: a secret escaped twice there would be matched only up to its
+        // first doubled escape, and the rest of it would show once decoded.
         let text = text.trim();
+        let keep = |value: Option<String>| value.and_then(|v| clip(&scrubber.clean(&v)));
         let mut body = ErrorBody::default();
         match serde_json::from_str::<Value>(text) {
             Ok(Value::Object(map)) => {
                 let root = Value::Object(map);
                 let fault = field(&root, "fault");
-                body.message = first_text(&[
+                body.message = keep(first_text(&[
                     field(&root, "message"),
                     fault.and_then(|f| field(f, "faultstring")),
                     field(&root, "error_description"),
-                ]);
-                body.error_code = first_text(&[
+                ]));
+                body.error_code = keep(first_text(&[
                     field(&root, "errorCode"),
                     field(&root, "code"),
                     fault.and_then(|f| field(f, "detail")).and_then(|d| field(d, "errorcode")),
                     field(&root, "error"),
-                ]);
-                body.details = first_text(&[field(&root, "details"), field(&root, "detail")]);
-                body.correlation_id = first_text(&[field(&root, "correlationId")]);
+                ]));
+                body.details = keep(first_text(&[field(&root, "details"), field(&root, "detail")]));
+                body.correlation_id = keep(first_text(&[field(&root, "correlationId")]));
                 if body.message.is_none() && body.error_code.is_none() && body.details.is_none() {
-                    body.raw = clip(text);
+                    body.raw = keep(Some(text.to_string()));
                 }
             }
-            _ => body.raw = clip(text),
+            _ => body.raw = keep(Some(text.to_string())),
         }
         body
-    }
-
-    /// The same body with every secret value replaced.
-    pub(crate) fn scrubbed(self, scrubber: &Scrubber) -> ErrorBody {
-        ErrorBody {
-            message: scrubber.scrub_opt(self.message),
-            error_code: scrubber.scrub_opt(self.error_code),
-            details: scrubber.scrub_opt(self.details),
-            correlation_id: scrubber.scrub_opt(self.correlation_id),
-            raw: scrubber.scrub_opt(self.raw),
-        }
     }
 
     /// What Trustpilot said, in one sentence: the message and details.
@@ -352,17 +368,19 @@ fn field<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
 fn first_text(values: &[Option<&Value>]) -> Option<String> {
     values.iter().flatten().find_map(|value| match value {
         Value::Null => None,
-        Value::String(s) => clip(s),
+        Value::String(s) if s.trim().is_empty() => None,
+        Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
         Value::Array(a) if a.is_empty() => None,
         Value::Object(o) if o.is_empty() => None,
-        other => clip(&other.to_string()),
+        other => Some(other.to_string()),
     })
 }
 
-/// The text on one line, at most [`KEEP_CHARS`] characters; `None` when empty.
-fn clip(text: &str) -> Option<String> {
+/// The text on one line, at most [`KEEP_CHARS`] characters; `None` when empty. Only for text
+/// that has been through [`Scrubber::clean`].
+pub(crate) fn clip(text: &str) -> Option<String> {
     let one_line: String = text
         .split(|c: char| c.is_whitespace() || c.is_control())
         .filter(|w| !w.is_empty())
@@ -379,32 +397,49 @@ fn clip(text: &str) -> Option<String> {
     Some(cut)
 }
 
-/// A correlation id from a header such as `x-correlation-id`.
-pub(crate) fn correlation_header(headers: &HeaderMap) -> Option<String> {
+/// A correlation id from a header such as `x-correlation-id`, made safe like a body's fields.
+pub(crate) fn correlation_header(headers: &HeaderMap, scrubber: &Scrubber) -> Option<String> {
     headers
         .iter()
         .find(|(name, _)| name.as_str().contains("correlation"))
         .and_then(|(_, value)| value.to_str().ok())
-        .and_then(clip)
+        .and_then(|value| clip(&scrubber.clean(value)))
 }
+
+/// The longest wait a `Retry-After` is taken at. A longer one (`99999999999999999999`, a date
+/// in the year 9999) is read as this: far longer than any run waits (it stops the run, see
+/// `Sending::max_throttle`), and small enough that no `Instant + Duration` can overflow.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// How long a 429 asked us to wait: `Retry-After` as seconds or as an HTTP date.
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
-    parse_retry_after(value, chrono::Utc::now())
+    parse_retry_after(value, std::time::SystemTime::now())
 }
 
-pub(crate) fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+/// `Retry-After` (RFC 9110 section 10.2.3): whole seconds or an HTTP date; leniently also
+/// fractions and exponents. Whatever the value, the wait is at most [`MAX_RETRY_AFTER`]; a
+/// date in the past is no wait; a negative or unreadable value is `None` (as if the header
+/// were absent: the caller backs off by itself).
+pub(crate) fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+    if value.is_empty() {
+        return None;
+    }
+    if value.bytes().all(|b| b.is_ascii_digit()) {
+        // Digits only: a failed parse means more than u64 holds, which is simply very long.
+        let secs = value.parse::<u64>().unwrap_or(u64::MAX);
+        return Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER));
     }
     if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        if secs.is_nan() || secs < 0.0 {
+            return None;
+        }
+        // Infinite or beyond what a Duration holds: the longest wait.
+        return Some(Duration::try_from_secs_f64(secs).map_or(MAX_RETRY_AFTER, |d| d.min(MAX_RETRY_AFTER)));
     }
-    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    let wait = when.with_timezone(&chrono::Utc) - now;
-    Some(wait.to_std().unwrap_or(Duration::ZERO))
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(now).map_or(Duration::ZERO, |d| d.min(MAX_RETRY_AFTER)))
 }
 
 #[cfg(test)]
@@ -515,25 +550,80 @@ mod tests {
     }
 
     #[test]
+    fn secrets_are_removed_before_a_field_is_clipped() {
+        const TOKEN: &str = "AbCdEfGhIjKlMnOpQrStUvWxYz01";
+        let scrubber = Scrubber::new(vec!["the-api-key-123".into()]);
+        scrubber.add_token(&secrecy::SecretString::from(TOKEN));
+        let pad = "x".repeat(KEEP_CHARS - 10);
+        let bodies = [
+            format!("{pad} Bearer {TOKEN} and more"),
+            format!(r#"{{"message":"{pad} Bearer {TOKEN}","errorCode":"{TOKEN}"}}"#),
+            format!(r#"{{"details":"{pad}\u0041bCdEfGh{}"}}"#, &TOKEN[8..]),
+            // The server cut it short itself.
+            r#"{"message":"token AbCdEfGh…","correlationId":"the-api-key-123"}"#.to_string(),
+        ];
+        for text in &bodies {
+            let body = ErrorBody::parse(text, &HeaderMap::new(), &scrubber);
+            let shown = format!("{body:?} {}", ApiError::Rejected { status: 400, body: body.clone() });
+            assert!(!shown.contains("AbCdEf") && !shown.contains("the-api"), "{text}\n{shown}");
+            assert!(shown.contains("[r"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn control_and_bidi_characters_from_a_body_are_escaped() {
+        let body = ErrorBody::from_text(
+            r#"{"message":"\u001b[2J\u001b[31mInvalid\u202e gnp.exe","details":"a\u0007b\u009bc","errorCode":"\u2066x"}"#,
+        );
+        assert_eq!(body.message.as_deref(), Some("\\u{1b}[2J\\u{1b}[31mInvalid\\u{202e} gnp.exe"));
+        assert_eq!(body.details.as_deref(), Some("a\\u{7}b\\u{9b}c"));
+        assert_eq!(body.error_code.as_deref(), Some("\\u{2066}x"));
+        let raw = ErrorBody::from_text("<b>\u{1b}]8;;http://evil\u{7}click\u{1b}]8;;\u{7}</b>");
+        assert_eq!(raw.raw.as_deref(), Some("<b>\\u{1b}]8;;http://evil\\u{7}click\\u{1b}]8;;\\u{7}</b>"));
+        let text = ApiError::Rejected { status: 400, body }.to_string();
+        assert!(!text.chars().any(|c| c.is_control() || c == '\u{202e}'), "{text:?}");
+    }
+
+    #[test]
     fn correlation_id_from_header_when_body_has_none() {
         let mut headers = HeaderMap::new();
         headers.insert("x-correlation-id", HeaderValue::from_static("hdr-1"));
-        assert_eq!(ErrorBody::parse("oops", &headers).correlation_id.as_deref(), Some("hdr-1"));
-        let body = ErrorBody::parse(r#"{"message":"m","correlationId":"body-1"}"#, &headers);
+        let none = Scrubber::default();
+        assert_eq!(ErrorBody::parse("oops", &headers, &none).correlation_id.as_deref(), Some("hdr-1"));
+        let body = ErrorBody::parse(r#"{"message":"m","correlationId":"body-1"}"#, &headers, &none);
         assert_eq!(body.correlation_id.as_deref(), Some("body-1"));
     }
 
     #[test]
-    fn retry_after_seconds_or_date() {
-        let now = chrono::DateTime::parse_from_rfc3339("2015-10-21T07:27:00Z").unwrap().with_timezone(&chrono::Utc);
+    fn retry_after_seconds_or_date_and_never_absurd() {
+        // 2015-10-21T07:27:00Z
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_445_412_420);
+        let max = Some(MAX_RETRY_AFTER);
         let table: &[(&str, Option<Duration>)] = &[
             ("120", Some(Duration::from_secs(120))),
             (" 0 ", Some(Duration::ZERO)),
             ("1.5", Some(Duration::from_millis(1500))),
             ("Wed, 21 Oct 2015 07:28:00 GMT", Some(Duration::from_secs(60))),
             ("Wed, 21 Oct 2015 07:26:00 GMT", Some(Duration::ZERO)),
+            ("Wednesday, 21-Oct-15 07:28:00 GMT", Some(Duration::from_secs(60))),
+            ("Wed Oct 21 07:28:00 2015", Some(Duration::from_secs(60))),
+            ("Thu, 01 Jan 1970 00:00:00 GMT", Some(Duration::ZERO)),
+            ("Fri, 31 Dec 9999 23:59:59 GMT", max),
+            ("86400", max),
+            ("86401", max),
+            ("1e30", max),
+            ("1e309", max),
+            ("inf", max),
+            ("99999999999999999999", max),
+            ("18446744073709551615", max),
+            ("18446744073709551616", max),
+            (&"9".repeat(500), max),
+            ("-0", Some(Duration::ZERO)),
             ("-5", None),
+            ("-1e30", None),
+            ("NaN", None),
             ("soon", None),
+            ("Wed, 32 Oct 2015 07:28:00 GMT", None),
             ("", None),
         ];
         for (value, expected) in table {
@@ -552,7 +642,24 @@ mod tests {
             (ApiError::Throttled { retry_after: None }, Some(429), "http.429", false),
             (ApiError::Server { status: 503, body: body.clone() }, Some(503), "http.503", false),
             (ApiError::NotSent { reason: "r".into() }, None, "transport.not_sent", false),
-            (ApiError::Unknown { reason: "r".into() }, None, "transport.unknown", false),
+            (
+                ApiError::Unknown { reason: "r".into(), status: None, body: body.clone() },
+                None,
+                "transport.unknown",
+                false,
+            ),
+            (
+                ApiError::Unknown { reason: "r".into(), status: Some(504), body: body.clone() },
+                Some(504),
+                "http.504",
+                false,
+            ),
+            (
+                ApiError::Unknown { reason: "r".into(), status: Some(303), body: body.clone() },
+                Some(303),
+                "http.303",
+                true,
+            ),
             (ApiError::Protocol { reason: "r".into() }, None, "protocol.unexpected_answer", true),
             (ApiError::NoBusinessUnit, None, "config.business_unit_missing", true),
         ];
@@ -587,6 +694,11 @@ mod tests {
             "Trustpilot answered HTTP 429 Too Many Requests: its rate limit is reached and it \
              asked to wait 30 seconds. Sending pauses and resumes by itself; if this keeps \
              happening, lower --rate."
+        );
+        assert!(
+            ApiError::Throttled { retry_after: Some(MAX_RETRY_AFTER) }
+                .to_string()
+                .contains("and it asked to wait a day or more. ")
         );
         assert_eq!(
             ApiError::Server { status: 503, body: ErrorBody::from_text("busy") }.to_string(),

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 
+use super::error::MAX_RETRY_AFTER;
 use super::*;
 use crate::invitation::Invitation;
 
@@ -240,8 +241,8 @@ async fn a_401_under_concurrency_renews_the_token_once() {
         task.await.unwrap().unwrap();
     }
     assert_eq!(sandbox.accepted().len(), 8);
-    // The token is taken after the pace: a task that reaches it once another has renewed goes
-    // out with the new token and meets no 401. Most meet one; each renews at most once.
+    // Each task took the (revoked) token before its wait, so most meet a 401; each renews at most
+    // once, and the tasks that come after the renewal share it.
     let refused = answered(&sandbox, "/email-invitations", 401);
     assert!((1..=8).contains(&refused), "{refused} refused");
     assert_eq!(sandbox.token_requests(), 2, "the first token and exactly one renewal");
@@ -249,6 +250,81 @@ async fn a_401_under_concurrency_renews_the_token_once() {
     // Every request waited on the pace: 2 token requests, the refused ones, 8 accepted.
     assert_eq!(pace.calls.load(Ordering::SeqCst), sandbox.requests().len());
     assert_eq!(sandbox.requests().len(), 2 + refused + 8);
+}
+
+/// Notes, each time a request waits on it, how many requests the sandbox has answered so far:
+/// with requests made one after another, each request should leave after its own wait, so the
+/// notes count up by one.
+struct NotingPace {
+    sandbox: Arc<Sandbox>,
+    notes: std::sync::Mutex<Vec<usize>>,
+    /// The wait with this number (0-based) lasts this long.
+    slow: Option<(usize, Duration)>,
+}
+
+impl NotingPace {
+    fn new(sandbox: &Arc<Sandbox>, slow: Option<(usize, Duration)>) -> Arc<NotingPace> {
+        Arc::new(NotingPace { sandbox: sandbox.clone(), notes: Default::default(), slow })
+    }
+
+    fn notes(&self) -> Vec<usize> {
+        self.notes.lock().unwrap().clone()
+    }
+}
+
+impl Pace for NotingPace {
+    fn ready(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        let mut notes = self.notes.lock().unwrap();
+        let call = notes.len();
+        notes.push(self.sandbox.requests().len());
+        let wait = self.slow.filter(|(at, _)| *at == call).map(|(_, wait)| wait);
+        Box::pin(async move {
+            if let Some(wait) = wait {
+                tokio::time::sleep(wait).await;
+            }
+        })
+    }
+}
+
+fn paths(sandbox: &Sandbox) -> Vec<String> {
+    sandbox.requests().iter().map(|r| r.path.rsplit('/').next().unwrap_or_default().to_string()).collect()
+}
+
+#[tokio::test]
+async fn a_token_renewal_takes_its_own_slot_before_the_request_takes_the_next() {
+    let sandbox = Arc::new(sandbox(SandboxConfig::default()).await);
+    let pace = NotingPace::new(&sandbox, None);
+    let endpoints = Endpoints::new(&sandbox.api_url(), &sandbox.invitations_url()).unwrap();
+    let client = Client::new(endpoints, demo_password(), pace.clone()).unwrap();
+    client.create_invitation(DEMO_BUSINESS_UNIT_ID, &invitation(1)).await.unwrap();
+    // Close to its expiry, as a short-lived token gets between two requests.
+    client.age_token_for_tests(Duration::from_millis(100)).await;
+    client.create_invitation(DEMO_BUSINESS_UNIT_ID, &invitation(2)).await.unwrap();
+    client.create_invitation(DEMO_BUSINESS_UNIT_ID, &invitation(3)).await.unwrap();
+
+    let invitations = "email-invitations";
+    assert_eq!(paths(&sandbox), ["accesstoken", invitations, "refresh", invitations, invitations]);
+    // Each request left right after its own wait, the refresh too.
+    assert_eq!(pace.notes(), [0, 1, 2, 3, 4]);
+    assert_eq!(answered(&sandbox, "/email-invitations", 401), 0);
+}
+
+#[tokio::test]
+async fn a_token_that_expires_while_the_request_waits_is_renewed_and_the_request_waits_again() {
+    // One-second tokens (renewed when 0.1 s is left), and a wait for the invitation's slot
+    // that outlasts its token.
+    let config = SandboxConfig { token_lifetime: Duration::from_secs(1), ..SandboxConfig::default() };
+    let sandbox = Arc::new(sandbox(config).await);
+    let pace = NotingPace::new(&sandbox, Some((1, Duration::from_millis(950))));
+    let endpoints = Endpoints::new(&sandbox.api_url(), &sandbox.invitations_url()).unwrap();
+    let client = Client::new(endpoints, demo_password(), pace.clone()).unwrap();
+    client.create_invitation(DEMO_BUSINESS_UNIT_ID, &invitation(1)).await.unwrap();
+
+    assert_eq!(paths(&sandbox), ["accesstoken", "refresh", "email-invitations"]);
+    // The token's wait, the invitation's (which outlasted the token and is given up), the
+    // refresh's, the invitation's again.
+    assert_eq!(pace.notes(), [0, 1, 1, 2]);
+    assert_eq!(answered(&sandbox, "/email-invitations", 401), 0);
 }
 
 #[tokio::test]
@@ -581,7 +657,109 @@ async fn a_timeout_is_unknown_but_a_timed_out_token_request_sends_nothing() {
     let hasty = Client::with_timeout(endpoints, demo_password(), Arc::new(NoPace), Duration::from_millis(500)).unwrap();
     hasty.adopt_token_for_tests(&token).await;
     let err = hasty.create_invitation(DEMO_BUSINESS_UNIT_ID, &invitation(2)).await.unwrap_err();
-    let ApiError::Unknown { reason } = &err else { panic!("{err:?}") };
+    let ApiError::Unknown { reason, status: None, .. } = &err else { panic!("{err:?}") };
     assert!(reason.starts_with("operation timed out (calling http://"), "{reason}");
     assert!(!err.to_string().contains(&token));
+}
+
+// ----- a misbehaving server -----
+
+#[tokio::test]
+async fn an_invitation_answered_504_after_it_was_created_is_unknown() {
+    let sandbox = sandbox(SandboxConfig { timeout_rate: 1.0, ..SandboxConfig::default() }).await;
+    let client = client_for(&sandbox, demo_password());
+    let err = client.create_invitation(DEMO_BUSINESS_UNIT_ID, &invitation(1)).await.unwrap_err();
+    assert!(matches!(err, ApiError::Unknown { status: Some(504), .. }), "{err:?}");
+    assert!(!err.is_retryable() && !err.is_fatal());
+    assert_eq!(err.error_code().as_deref(), Some("messaging.adaptors.http.flow.GatewayTimeout"));
+    assert!(err.correlation_id().is_some(), "{err:?}");
+    assert_eq!(sandbox.accepted().len(), 1);
+    assert_eq!(answered(&sandbox, "/email-invitations", 504), 1, "sent once");
+}
+
+#[tokio::test]
+async fn a_redirected_invitation_is_unknown_and_stops_the_run() {
+    let sandbox = sandbox(SandboxConfig { redirect_rate: 1.0, ..SandboxConfig::default() }).await;
+    let client = client_for(&sandbox, demo_password());
+    let err = client.create_invitation(DEMO_BUSINESS_UNIT_ID, &invitation(1)).await.unwrap_err();
+    assert!(matches!(err, ApiError::Unknown { status: Some(303), .. }), "{err:?}");
+    assert!(!err.is_retryable() && err.is_fatal());
+    assert!(err.to_string().contains("a redirect to /v1/private/business-units/"), "{err}");
+    assert_eq!(sandbox.accepted().len(), 1);
+    // Not followed: the token and the invitation, nothing else.
+    assert_eq!(sandbox.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn an_absurd_retry_after_is_read_without_panic_and_clamped() {
+    let table: &[(&str, Option<Duration>)] = &[
+        ("1e30", Some(MAX_RETRY_AFTER)),
+        ("99999999999999999999", Some(MAX_RETRY_AFTER)),
+        ("18446744073709551615", Some(MAX_RETRY_AFTER)),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", Some(MAX_RETRY_AFTER)),
+        ("Thu, 01 Jan 1970 00:00:00 GMT", Some(Duration::ZERO)),
+        ("-5", None),
+        ("in a while", None),
+    ];
+    for (text, expected) in table {
+        let config = SandboxConfig {
+            quota: Some((1, Duration::from_secs(60))),
+            retry_after_text: Some(text.to_string()),
+            ..SandboxConfig::default()
+        };
+        let sandbox = sandbox(config).await;
+        let client = client_for(&sandbox, demo_password());
+        client.authenticate().await.unwrap();
+        let err = client.create_invitation(DEMO_BUSINESS_UNIT_ID, &invitation(1)).await.unwrap_err();
+        match &err {
+            ApiError::Throttled { retry_after } => assert_eq!(retry_after, expected, "{text}"),
+            other => panic!("{text}: {other:?}"),
+        }
+        let _ = err.to_string();
+    }
+}
+
+/// No form of any of the secrets, nor its first 6 characters, shows in `text`.
+#[track_caller]
+fn assert_no_secret(text: &str, secrets: &[String]) {
+    if let Some(piece) = crate::sandbox::leaked(text, secrets) {
+        panic!("{piece} shows in:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn a_token_endpoint_that_echoes_the_request_shows_no_secret() {
+    use base64::Engine;
+    let sandbox = sandbox(SandboxConfig { echo_token_requests: true, ..SandboxConfig::default() }).await;
+    let (key, secret, password) = ("key-\"q/+ é1", "sec&=ret%20\\x", "pa ss+wörd\"&=%");
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{key}:{secret}"));
+    let secrets: Vec<String> = [key, secret, password, &basic].iter().map(|s| s.to_string()).collect();
+    let client = client_for(&sandbox, password_credentials(key, secret, password));
+    let err = client.authenticate().await.unwrap_err();
+    assert!(matches!(err, ApiError::Auth { status: 400, .. }), "{err:?}");
+    let shown = format!("{err}\n{err:?}\n{:?}", err.body());
+    // The echo did reach the message, with every secret in it removed.
+    assert!(shown.contains("Authorization: Basic [redacted]; body: grant_type=password"), "{shown}");
+    assert_no_secret(&shown, &secrets);
+    let err = client.create_invitation(DEMO_BUSINESS_UNIT_ID, &invitation(1)).await.unwrap_err();
+    assert_no_secret(&format!("{err}\n{err:?}"), &secrets);
+}
+
+#[tokio::test]
+async fn an_answer_that_echoes_the_token_shows_no_part_of_it_wherever_the_clip_falls() {
+    let sandbox = sandbox(SandboxConfig { echo_invitation_requests: true, ..SandboxConfig::default() }).await;
+    let client = client_for(&sandbox, demo_password());
+    let mut shown = String::new();
+    // Names of every length from 100 to 160 characters move the token across the 300th
+    // character of the details, where they are clipped.
+    for n in 100..=160 {
+        let invitation = Invitation { name: "N".repeat(n), ..invitation(n) };
+        let err = client.create_invitation(DEMO_BUSINESS_UNIT_ID, &invitation).await.unwrap_err();
+        assert!(matches!(err, ApiError::Rejected { status: 400, .. }), "{err:?}");
+        shown.push_str(&format!("{err}\n{err:?}\n"));
+    }
+    assert!(shown.contains("Bearer [redacted]"), "{shown}");
+    assert!(shown.contains("Bearer [re…"), "the clip never fell inside the redacted token:\n{shown}");
+    assert!(shown.contains("Bearer …") || shown.contains("Bearer […"), "nor just before it:\n{shown}");
+    assert_no_secret(&shown, &sandbox.issued_tokens());
 }

@@ -326,7 +326,13 @@ pub fn finish_summary(
 
 fn humantime(duration: Duration) -> String {
     let secs = duration.as_secs();
-    if secs >= 120 { Count(secs / 60, "minute").to_string() } else { Count(secs, "second").to_string() }
+    match secs {
+        // Retry-After is capped at a day (api::MAX_RETRY_AFTER): longer says no more.
+        86_400.. => "a day or more".to_string(),
+        7_200.. => Count(secs / 3600, "hour").to_string(),
+        120.. => Count(secs / 60, "minute").to_string(),
+        _ => Count(secs, "second").to_string(),
+    }
 }
 
 /// This command line again, without `--dry-run`, `--limit`, `--resume`, `--json`, `--quiet`.

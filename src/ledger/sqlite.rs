@@ -856,14 +856,19 @@ mod tests {
         assert!(matches!(reserve(&mut store, id, 1, &k, false), Reserved::Go { attempts: 1, before: None }));
         assert_eq!(status(&mut store, id, &k), Some(S::InFlight { live: false }));
         // Another run meets it in flight: taken.
-        assert!(matches!(reserve(&mut store, id, 2, &k, true), Reserved::Taken(p) if p.status == S::InFlight { live: true }));
+        assert!(
+            matches!(reserve(&mut store, id, 2, &k, true), Reserved::Taken(p) if p.status == S::InFlight { live: true })
+        );
         settle(&mut store, id, 1, &k, S::Failed);
         // Failed: sent again, the attempts add up.
         assert!(matches!(reserve(&mut store, id, 2, &k, false), Reserved::Go { attempts: 2, before: Some(_) }));
         settle(&mut store, id, 2, &k, S::Sent);
         let prior = store.lookup(id, std::slice::from_ref(&k)).unwrap()[0].clone().unwrap();
         assert_eq!((prior.status, prior.attempts), (S::Sent, 2));
-        assert_eq!((prior.file.as_str(), prior.row, prior.sent_at.as_str()), ("orders.csv", Some(7), "2026-11-30T06:00:00Z"));
+        assert_eq!(
+            (prior.file.as_str(), prior.row, prior.sent_at.as_str()),
+            ("orders.csv", Some(7), "2026-11-30T06:00:00Z")
+        );
         // Sent: never again, whatever is asked.
         assert!(matches!(reserve(&mut store, id, 3, &k, true), Reserved::Taken(p) if p.status == S::Sent));
     }

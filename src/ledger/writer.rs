@@ -216,7 +216,8 @@ mod tests {
         let path = dir.path().join("ledger.sqlite");
         let scope = Scope { api_url: "http://127.0.0.1:1/".into(), business_unit_id: "bu".into() };
         let id = SqliteStore::open(&path).unwrap().scope(&scope, None).unwrap();
-        let journal = Arc::new(LedgerJournal::start(Box::new(SqliteStore::open(&path).unwrap()), id, 42, Some("in.csv".into())));
+        let journal =
+            Arc::new(LedgerJournal::start(Box::new(SqliteStore::open(&path).unwrap()), id, 42, Some("in.csv".into())));
         // Many workers at once: their reservations share commits and each gets its answer.
         let mut tasks = Vec::new();
         for seq in 0..64 {

@@ -10,23 +10,44 @@ pub(crate) enum Fault {
     ServerError(u16),
     /// Accept (and record) the invitation, then close the connection without an answer.
     Drop,
+    /// Accept (and record) the invitation, then answer 504 Gateway Timeout.
+    GatewayTimeout,
+    /// Accept (and record) the invitation, then answer 303 See Other.
+    Redirect,
 }
 
 /// The statuses a failing request is answered with, drawn uniformly.
 const SERVER_ERRORS: [u16; 3] = [500, 502, 503];
 
+/// The share of invitation requests that meet each fault.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Shares {
+    pub fail: f64,
+    pub drop: f64,
+    pub timeout: f64,
+    pub redirect: f64,
+}
+
 /// Roll the dice for one invitation request. Always draws twice, so the sequence of outcomes
-/// depends only on the seed and the order of the requests, never on earlier outcomes.
-pub(crate) fn roll(rng: &mut fastrand::Rng, fail_rate: f64, drop_rate: f64) -> Option<Fault> {
+/// depends only on the seed and the order of the requests, never on earlier outcomes. The
+/// shares are stacked in the order above; beyond 1 in all, the later ones get the remainder.
+pub(crate) fn roll(rng: &mut fastrand::Rng, shares: Shares) -> Option<Fault> {
     let dice = rng.f64();
     let status = SERVER_ERRORS[rng.usize(..SERVER_ERRORS.len())];
-    if dice < fail_rate {
-        Some(Fault::ServerError(status))
-    } else if dice < fail_rate + drop_rate {
-        Some(Fault::Drop)
-    } else {
-        None
+    let stacked = [
+        (shares.fail, Fault::ServerError(status)),
+        (shares.drop, Fault::Drop),
+        (shares.timeout, Fault::GatewayTimeout),
+        (shares.redirect, Fault::Redirect),
+    ];
+    let mut bound = 0.0;
+    for (share, fault) in stacked {
+        bound += share;
+        if dice < bound {
+            return Some(fault);
+        }
     }
+    None
 }
 
 /// `latency` plus a uniform offset in `-jitter..=jitter` (microsecond grain), never negative.
@@ -64,7 +85,9 @@ impl SlidingWindow {
         }
         if self.admitted.len() >= self.limit {
             let oldest = self.admitted.front().copied().unwrap_or(now);
-            return Err((oldest + self.per).saturating_duration_since(now));
+            // A window beyond what the clock holds never has room again.
+            let room_at = oldest.checked_add(self.per);
+            return Err(room_at.map_or(self.per, |at| at.saturating_duration_since(now)));
         }
         self.admitted.push_back(now);
         Ok(())
@@ -92,9 +115,18 @@ mod tests {
     }
 
     #[test]
+    fn a_window_longer_than_the_clock_holds_does_not_overflow() {
+        let mut window = SlidingWindow::new(1, Duration::MAX);
+        let now = Instant::now();
+        assert_eq!(window.admit(now), Ok(()));
+        assert_eq!(window.admit(now), Err(Duration::MAX));
+    }
+
+    #[test]
     fn rolls_follow_the_rates_and_the_seed() {
+        let shares = |fail, drop| Shares { fail, drop, ..Shares::default() };
         let mut rng = fastrand::Rng::with_seed(7);
-        let rolls: Vec<_> = (0..10_000).map(|_| roll(&mut rng, 0.2, 0.1)).collect();
+        let rolls: Vec<_> = (0..10_000).map(|_| roll(&mut rng, shares(0.2, 0.1))).collect();
         let failed = rolls.iter().filter(|r| matches!(r, Some(Fault::ServerError(_)))).count();
         let dropped = rolls.iter().filter(|r| **r == Some(Fault::Drop)).count();
         assert!((1_800..2_200).contains(&failed), "{failed}");
@@ -103,13 +135,21 @@ mod tests {
             assert!(rolls.contains(&Some(Fault::ServerError(status))), "{status}");
         }
         let mut again = fastrand::Rng::with_seed(7);
-        let replay: Vec<_> = (0..10_000).map(|_| roll(&mut again, 0.2, 0.1)).collect();
+        let replay: Vec<_> = (0..10_000).map(|_| roll(&mut again, shares(0.2, 0.1))).collect();
         assert_eq!(rolls, replay);
 
         let mut rng = fastrand::Rng::with_seed(7);
-        assert!((0..1000).all(|_| roll(&mut rng, 0.0, 0.0).is_none()));
-        assert!((0..1000).all(|_| roll(&mut rng, 1.0, 0.0).is_some()));
-        assert!((0..1000).all(|_| roll(&mut rng, 0.0, 1.0) == Some(Fault::Drop)));
+        assert!((0..1000).all(|_| roll(&mut rng, shares(0.0, 0.0)).is_none()));
+        assert!((0..1000).all(|_| roll(&mut rng, shares(1.0, 0.0)).is_some()));
+        assert!((0..1000).all(|_| roll(&mut rng, shares(0.0, 1.0)) == Some(Fault::Drop)));
+        let timeouts = Shares { timeout: 1.0, ..Shares::default() };
+        assert!((0..1000).all(|_| roll(&mut rng, timeouts) == Some(Fault::GatewayTimeout)));
+        let redirects = Shares { redirect: 1.0, ..Shares::default() };
+        assert!((0..1000).all(|_| roll(&mut rng, redirects) == Some(Fault::Redirect)));
+        let half = Shares { timeout: 0.5, redirect: 0.5, ..Shares::default() };
+        let rolls: Vec<_> = (0..1000).map(|_| roll(&mut rng, half)).collect();
+        assert!(rolls.contains(&Some(Fault::GatewayTimeout)) && rolls.contains(&Some(Fault::Redirect)));
+        assert!(rolls.iter().all(Option::is_some));
     }
 
     #[test]

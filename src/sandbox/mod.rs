@@ -12,6 +12,8 @@
 //! - The quota knob counts every request, token requests included, as Trustpilot does.
 //! - A 202 comes without a body and with a small JSON body, alternately.
 //! - A dropped request is logged with status 0 (no answer was sent).
+//! - The misbehaviours a client must survive are knobs too: 504 or 303 after creating an
+//!   invitation, an absurd `Retry-After`, endpoints that echo credentials and tokens back.
 
 mod conn;
 mod faults;
@@ -59,6 +61,22 @@ pub const DEMO_DOMAIN: &str = "example.com";
 /// per request (`"kind": "request"`) and per accepted invitation (`"kind": "accepted"`).
 pub const RECORD_ENV: &str = "TP_INVITE_SANDBOX_RECORD";
 
+/// The first piece of a secret that shows in `text`, if any: the first 6 characters of the
+/// secret as it is, form-encoded, percent-encoded or JSON-escaped (the forms a server that
+/// echoes a request gives it back in). For tests that check a client never shows one.
+pub fn leaked(text: &str, secrets: &[String]) -> Option<String> {
+    secrets.iter().find_map(|secret| {
+        let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        let percent = form.replace('+', "%20");
+        let json = serde_json::to_string(secret).unwrap_or_default();
+        let escaped = json.get(1..json.len().saturating_sub(1)).unwrap_or_default().to_string();
+        [secret.clone(), form, percent, escaped].into_iter().find_map(|spelled| {
+            let head: String = spelled.chars().take(6).collect();
+            text.contains(&head).then(|| format!("{head:?} (of {secret:?}, spelled {spelled:?})"))
+        })
+    })
+}
+
 /// The fault knobs and token lifetime of a sandbox.
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
@@ -75,6 +93,22 @@ pub struct SandboxConfig {
     pub quota: Option<(u32, Duration)>,
     /// Sent as `Retry-After` (whole seconds) with a quota 429; no header when `None`.
     pub retry_after: Option<Duration>,
+    /// Sent as the `Retry-After` of a quota 429 as it is, instead of `retry_after`: for the
+    /// absurd values a client must survive (`1e30`, `-5`, a date in the year 9999).
+    pub retry_after_text: Option<String>,
+    /// Share of invitation requests accepted, recorded, and then answered 504 Gateway Timeout,
+    /// as a gateway answers when it stops waiting for a service that goes on to create it.
+    pub timeout_rate: f64,
+    /// Share of invitation requests accepted, recorded, and then answered 303 See Other, as a
+    /// server that redirects after creating something does.
+    pub redirect_rate: f64,
+    /// Refuse every token request with 400 and echo it in the error: its `Authorization`
+    /// header (the base64 of key:secret) and its form body (the password, URL-encoded), and
+    /// the form's values as JSON. A client must not print any of it.
+    pub echo_token_requests: bool,
+    /// Refuse every invitation that passes its checks with 400 and echo its body and its
+    /// `Authorization` header (the access token) in the error's details.
+    pub echo_invitation_requests: bool,
     /// How long an access token is valid (`expires_in` says it in whole seconds).
     pub token_lifetime: Duration,
     /// At most this many token requests in this window, beyond: 429 (`None`: no limit).
@@ -92,6 +126,11 @@ impl Default for SandboxConfig {
             drop_rate: 0.0,
             quota: None,
             retry_after: None,
+            retry_after_text: None,
+            timeout_rate: 0.0,
+            redirect_rate: 0.0,
+            echo_token_requests: false,
+            echo_invitation_requests: false,
             token_lifetime: Duration::from_secs(359_999),
             token_limit: Some((state::TOKEN_LIMIT, state::TOKEN_WINDOW)),
             seed: 1,
@@ -108,6 +147,11 @@ impl From<&crate::cli::FaultArgs> for SandboxConfig {
             drop_rate: args.drop_rate,
             quota: args.quota.map(|rate| (rate.count, rate.per)),
             retry_after: args.retry_after.map(Duration::from_secs),
+            retry_after_text: args.retry_after_text.clone(),
+            timeout_rate: args.timeout_rate,
+            redirect_rate: args.redirect_rate,
+            echo_token_requests: args.echo_token_requests,
+            echo_invitation_requests: args.echo_invitation_requests,
             token_lifetime: Duration::from_secs(args.token_lifetime),
             seed: args.seed,
             ..SandboxConfig::default()
@@ -249,6 +293,11 @@ impl Sandbox {
     /// day, then a good one, at the same address).
     pub fn set_faults(&self, faults: Faults) {
         self.shared.set_faults(faults);
+    }
+
+    /// Every access and refresh token issued so far, for tests that check none is ever shown.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.shared.issued_tokens()
     }
 
     /// How many requests reached the token endpoints (access token and refresh).

@@ -110,8 +110,14 @@ async fn pass_gate(State(gate): State<Gate>, mut request: Request, next: Next) -
                 "Rate limit quota violation. Quota limit exceeded.",
                 "policies.ratelimit.QuotaViolation",
             );
-            if let Some(retry_after) = gate.shared.config.retry_after {
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after.as_secs()));
+            let config = &gate.shared.config;
+            let retry_after = match (&config.retry_after_text, config.retry_after) {
+                (Some(text), _) => HeaderValue::from_str(text).ok(),
+                (None, Some(retry_after)) => Some(HeaderValue::from(retry_after.as_secs())),
+                (None, None) => None,
+            };
+            if let Some(retry_after) = retry_after {
+                response.headers_mut().insert(header::RETRY_AFTER, retry_after);
             }
             response
         }
@@ -310,7 +316,35 @@ async fn access_token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if shared.config.echo_token_requests {
+        return echo_token_request(&headers, &body, &ctx);
+    }
     respond(&ctx, grant_token(&shared, &headers, &body))
+}
+
+/// The `echo_token_requests` knob: a 400 whose description quotes the request's
+/// `Authorization` header and form body as they came and the form's values decoded, and whose
+/// details hold the decoded credentials and form values as JSON text (so escaped once more).
+fn echo_token_request(headers: &HeaderMap, body: &[u8], ctx: &Ctx) -> Response {
+    let authorization = header_text(headers, header::AUTHORIZATION.as_str()).unwrap_or("(none)");
+    let credentials = strip_scheme(authorization, "Basic")
+        .and_then(|encoded| base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok())
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+    let fields: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+    let decoded = fields.iter().map(|(name, value)| format!("{name} '{value}'")).collect::<Vec<_>>().join(", ");
+    let form: serde_json::Map<String, serde_json::Value> =
+        fields.into_iter().map(|(name, value)| (name, json!(value))).collect();
+    let details = json!({"credentials": credentials, "form": form}).to_string();
+    let body = json!({
+        "error": "invalid_request",
+        "error_description": format!(
+            "Could not read the request. Authorization: {authorization}; body: {}; fields: {decoded}",
+            String::from_utf8_lossy(body)
+        ),
+        "details": details,
+        "correlationId": ctx.correlation_id,
+    });
+    (StatusCode::BAD_REQUEST, Json(body)).into_response()
 }
 
 fn grant_token(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Response, Refusal> {
@@ -347,6 +381,9 @@ async fn refresh(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if shared.config.echo_token_requests {
+        return echo_token_request(&headers, &body, &ctx);
+    }
     let outcome = token_form(&headers, &body).and_then(|form| match form_value(&form, "grant_type") {
         Some("refresh_token") => refresh_grant(&shared, &form),
         Some(other) => Err(oauth(
@@ -495,8 +532,24 @@ fn invite(
         ));
     }
     let checked = rules::check_invitation(body).map_err(Refusal::InvalidRequest)?;
+    if shared.config.echo_invitation_requests {
+        let authorization = header_text(headers, header::AUTHORIZATION.as_str()).unwrap_or("(none)");
+        return Err(Refusal::InvalidRequest(format!(
+            "Could not process {} (Authorization: {authorization}).",
+            String::from_utf8_lossy(body)
+        )));
+    }
     Ok(match ctx.fault {
         Some(Fault::ServerError(status)) => server_error(status, ctx),
+        Some(Fault::GatewayTimeout) => {
+            shared.accept(checked.email, checked.reference, checked.body);
+            gateway_fault(StatusCode::GATEWAY_TIMEOUT, "Gateway Timeout", "messaging.adaptors.http.flow.GatewayTimeout")
+        }
+        Some(Fault::Redirect) => {
+            shared.accept(checked.email, checked.reference, checked.body);
+            let location = format!("/v1/private/business-units/{business_unit_id}/invitations/{}", ctx.correlation_id);
+            (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
+        }
         Some(Fault::Drop) => {
             shared.accept(checked.email, checked.reference, checked.body);
             let mut response = StatusCode::ACCEPTED.into_response();

@@ -98,12 +98,25 @@ fn describe(faults: &FaultArgs) -> String {
     if faults.drop_rate > 0.0 {
         parts.push(format!("{}% accepted then dropped", percent(faults.drop_rate)));
     }
+    if faults.timeout_rate > 0.0 {
+        parts.push(format!("{}% accepted then answered 504", percent(faults.timeout_rate)));
+    }
+    if faults.redirect_rate > 0.0 {
+        parts.push(format!("{}% accepted then answered 303", percent(faults.redirect_rate)));
+    }
     if let Some(quota) = faults.quota {
-        let retry = match faults.retry_after {
-            Some(seconds) => format!(", Retry-After: {seconds}"),
-            None => String::new(),
+        let retry = match (&faults.retry_after_text, faults.retry_after) {
+            (Some(text), _) => format!(", Retry-After: {text:?}"),
+            (None, Some(seconds)) => format!(", Retry-After: {seconds}"),
+            (None, None) => String::new(),
         };
         parts.push(format!("quota {quota}{retry}"));
+    }
+    if faults.echo_token_requests {
+        parts.push("token requests refused and echoed".to_string());
+    }
+    if faults.echo_invitation_requests {
+        parts.push("invitations refused and echoed".to_string());
     }
     let mut text = if parts.is_empty() { "none".to_string() } else { parts.join(", ") };
     text.push_str(&format!("; tokens live {} s; seed {}", faults.token_lifetime, faults.seed));
@@ -136,11 +149,29 @@ mod tests {
             retry_after: Some(30),
             token_lifetime: 60,
             seed: 7,
+            ..FaultArgs::default()
         };
         assert_eq!(
             describe(&some),
             "latency 50 ms ± 10 ms, 10% answered 5xx, 5% accepted then dropped, \
              quota 833/5min, Retry-After: 30; tokens live 60 s; seed 7"
+        );
+        let odd = FaultArgs {
+            timeout_rate: 0.25,
+            redirect_rate: 0.125,
+            quota: Some(crate::cli::parse_rate("1/min").unwrap()),
+            retry_after_text: Some("1e30".into()),
+            echo_token_requests: true,
+            echo_invitation_requests: true,
+            token_lifetime: 2,
+            seed: 1,
+            ..FaultArgs::default()
+        };
+        assert_eq!(
+            describe(&odd),
+            "25% accepted then answered 504, 12.5% accepted then answered 303, quota 1/min, \
+             Retry-After: \"1e30\", token requests refused and echoed, invitations refused and \
+             echoed; tokens live 2 s; seed 1"
         );
         assert_eq!(count(1, "request"), "1 request");
         assert_eq!(count(2, "request"), "2 requests");

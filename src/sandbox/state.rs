@@ -84,11 +84,20 @@ pub struct Faults {
     pub jitter: Duration,
     pub fail_rate: f64,
     pub drop_rate: f64,
+    pub timeout_rate: f64,
+    pub redirect_rate: f64,
 }
 
 impl Faults {
     /// None at all.
-    pub const NONE: Faults = Faults { latency: Duration::ZERO, jitter: Duration::ZERO, fail_rate: 0.0, drop_rate: 0.0 };
+    pub const NONE: Faults = Faults {
+        latency: Duration::ZERO,
+        jitter: Duration::ZERO,
+        fail_rate: 0.0,
+        drop_rate: 0.0,
+        timeout_rate: 0.0,
+        redirect_rate: 0.0,
+    };
 }
 
 struct State {
@@ -98,7 +107,10 @@ struct State {
     id_rng: fastrand::Rng,
     quota: Option<SlidingWindow>,
     token_window: Option<SlidingWindow>,
-    access_tokens: HashMap<String, (Grant, Instant)>,
+    /// The grant and expiry (`None`: never) of each access token.
+    access_tokens: HashMap<String, (Grant, Option<Instant>)>,
+    /// Every access and refresh token issued, in order.
+    issued: Vec<String>,
     refresh_tokens: HashSet<String>,
     accepted: Vec<Accepted>,
     requests: Vec<RequestLog>,
@@ -116,6 +128,8 @@ impl Shared {
                 jitter: config.jitter,
                 fail_rate: config.fail_rate,
                 drop_rate: config.drop_rate,
+                timeout_rate: config.timeout_rate,
+                redirect_rate: config.redirect_rate,
             },
             latency_rng: fastrand::Rng::with_seed(seed),
             fault_rng: fastrand::Rng::with_seed(seed ^ 0x9e37_79b9_7f4a_7c15),
@@ -123,6 +137,7 @@ impl Shared {
             quota: config.quota.map(|(count, per)| SlidingWindow::new(count, per)),
             token_window: config.token_limit.map(|(count, per)| SlidingWindow::new(count, per)),
             access_tokens: HashMap::new(),
+            issued: Vec::new(),
             refresh_tokens: HashSet::new(),
             accepted: Vec::new(),
             requests: Vec::new(),
@@ -147,7 +162,15 @@ impl Shared {
         // Every invitation rolls the dice, throttled or not, so the sequence of faults depends
         // only on the seed and the order of invitation requests.
         let fault = match kind {
-            RouteKind::Invitation => faults::roll(&mut state.fault_rng, knobs.fail_rate, knobs.drop_rate),
+            RouteKind::Invitation => {
+                let shares = faults::Shares {
+                    fail: knobs.fail_rate,
+                    drop: knobs.drop_rate,
+                    timeout: knobs.timeout_rate,
+                    redirect: knobs.redirect_rate,
+                };
+                faults::roll(&mut state.fault_rng, shares)
+            }
             _ => None,
         };
         if kind == RouteKind::Token {
@@ -176,12 +199,16 @@ impl Shared {
     pub(crate) fn issue(&self, grant: Grant) -> Issued {
         let mut state = self.state();
         let access_token = random_token(&mut state.id_rng, 28);
-        let expires = Instant::now() + self.config.token_lifetime;
+        // A lifetime beyond what the clock holds (`--token-lifetime 18446744073709551615`):
+        // the token never expires.
+        let expires = Instant::now().checked_add(self.config.token_lifetime);
         state.access_tokens.insert(access_token.clone(), (grant, expires));
+        state.issued.push(access_token.clone());
         let refresh_token = match grant {
             Grant::Password => {
                 let token = random_token(&mut state.id_rng, 32);
                 state.refresh_tokens.insert(token.clone());
+                state.issued.push(token.clone());
                 Some(token)
             }
             Grant::ClientCredentials => None,
@@ -205,7 +232,7 @@ impl Shared {
     pub(crate) fn bearer(&self, access_token: &str) -> Result<Grant, BadToken> {
         match self.state().access_tokens.get(access_token) {
             None => Err(BadToken::Unknown),
-            Some(&(_, expires)) if Instant::now() >= expires => Err(BadToken::Expired),
+            Some(&(_, Some(expires))) if Instant::now() >= expires => Err(BadToken::Expired),
             Some(&(grant, _)) => Ok(grant),
         }
     }
@@ -257,6 +284,10 @@ impl Shared {
         let mut requests = self.state().requests.clone();
         requests.sort_by_key(|request| request.at);
         requests
+    }
+
+    pub(crate) fn issued_tokens(&self) -> Vec<String> {
+        self.state().issued.clone()
     }
 
     pub(crate) fn token_requests(&self) -> usize {

@@ -139,7 +139,8 @@ impl Budget {
                 cap.mul_f64(state.rng.f64())
             }
         };
-        let until = now + pause;
+        // A pause that would overflow the clock is as good as endless: a year.
+        let until = now.checked_add(pause).unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600));
         state.paused_until = Some(state.paused_until.map_or(until, |p| p.max(until)));
         now - since
     }
@@ -244,6 +245,16 @@ mod tests {
         budget.throttled(Some(Duration::from_secs(7)), Duration::from_secs(1));
         budget.ready().await;
         assert!(Instant::now() - start >= Duration::from_secs(7));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_absurd_retry_after_pauses_without_overflow() {
+        let budget = Budget::new(&[Rate { count: 100, per: Duration::from_secs(1) }]);
+        let start = Instant::now();
+        assert_eq!(budget.throttled(Some(Duration::MAX), Duration::from_secs(1)), Duration::ZERO);
+        budget.throttled(Some(Duration::from_secs(u64::MAX)), Duration::from_secs(1));
+        budget.ready().await;
+        assert!(Instant::now() - start >= Duration::from_secs(365 * 24 * 3600));
     }
 
     #[tokio::test(start_paused = true)]

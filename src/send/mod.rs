@@ -306,6 +306,14 @@ impl Sender {
                     }
                 }
                 ApiError::Unknown { .. } => {
+                    // An answer that may mean "created" (a 504, a redirect) is still an answer.
+                    if error.http_status().is_some() {
+                        self.budget.answered();
+                    }
+                    // A redirect means a wrong base URL: every further row would meet it.
+                    if error.is_fatal() {
+                        self.stop.stop(StopReason::Fatal(error.to_string()));
+                    }
                     return self.journal.record(&job, Outcome::Unknown { attempts, failure: failure(&error) }).await;
                 }
                 _ => {
