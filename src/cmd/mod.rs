@@ -337,7 +337,8 @@ fn humantime(duration: Duration) -> String {
 
 /// This command line again, without `--dry-run`, `--limit`, `--resume`, `--json`, `--quiet`.
 pub fn same_command() -> String {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // Not `env::args`, which panics on a file name that is not Unicode.
+    let args: Vec<String> = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
     let mut out = vec!["tp-invite".to_string()];
     let mut skip_value = false;
     for arg in &args {

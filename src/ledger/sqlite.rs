@@ -67,6 +67,24 @@ CREATE INDEX entries_by_hash ON entries (hash);
 CREATE INDEX entries_in_flight ON entries (scope) WHERE status = 'in_flight';
 "];
 
+/// The entries among a batch of hashes. `+scope`: the scope is checked, but the probe must go
+/// through the hash index (without statistics, the planner would walk every entry of the
+/// scope instead).
+fn lookup_sql() -> String {
+    format!("SELECT kind, email, reference, {ENTRY_COLUMNS} FROM entries WHERE hash IN rarray(?1) AND +scope = ?2")
+}
+
+/// The latest email invitation to an address at or after a time.
+const INVITED_SINCE_SQL: &str = "SELECT reference, last_attempt_at FROM entries
+     WHERE scope = ?1 AND kind = 'email' AND email = ?2 AND status IN ('sent', 'unknown', 'in_flight')
+       AND last_attempt_at >= ?3
+     ORDER BY last_attempt_at DESC LIMIT 1";
+
+/// The `in_flight` entries of runs that are gone become `unknown`.
+const SETTLE_IN_FLIGHT_SQL: &str = "UPDATE entries SET status = 'unknown', error = ?2,
+         error_code = 'transport.unknown', run = NULL
+     WHERE scope = ?1 AND status = 'in_flight'";
+
 const ENTRY_COLUMNS: &str = "status, attempts, first_attempt_at, last_attempt_at, sent_at, http_status, \
                              error_code, error, correlation_id, run, file, row, link, request";
 
@@ -349,10 +367,7 @@ impl Store for SqliteStore {
     fn lookup(&mut self, scope: ScopeId, keys: &[Key]) -> Result<Vec<Option<Prior>>, LedgerError> {
         let mut found = vec![None; keys.len()];
         let result = (|| {
-            let sql = format!(
-                "SELECT kind, email, reference, {ENTRY_COLUMNS} FROM entries WHERE hash IN rarray(?1) AND scope = ?2"
-            );
-            let mut statement = self.conn.prepare_cached(&sql)?;
+            let mut statement = self.conn.prepare_cached(&lookup_sql())?;
             for (chunk_index, chunk) in keys.chunks(LOOKUP_BATCH).enumerate() {
                 let mut hashes: Vec<i64> = chunk.iter().map(|key| key_hash(scope, key)).collect();
                 let mut wanted: HashMap<(Kind, &str, &str), Vec<usize>> = HashMap::with_capacity(chunk.len());
@@ -392,12 +407,7 @@ impl Store for SqliteStore {
         since: &str,
     ) -> Result<Option<(String, String)>, LedgerError> {
         self.conn
-            .prepare_cached(
-                "SELECT reference, last_attempt_at FROM entries
-                 WHERE scope = ?1 AND kind = 'email' AND email = ?2 AND status IN ('sent', 'unknown', 'in_flight')
-                   AND last_attempt_at >= ?3
-                 ORDER BY last_attempt_at DESC LIMIT 1",
-            )
+            .prepare_cached(INVITED_SINCE_SQL)
             .and_then(|mut statement| {
                 statement.query_row(params![scope.0, email, since], |row| Ok((row.get(0)?, row.get(1)?))).optional()
             })
@@ -407,14 +417,7 @@ impl Store for SqliteStore {
     fn settle_in_flight(&mut self, scope: ScopeId) -> Result<u64, LedgerError> {
         let error = "The run that sent this request ended before Trustpilot answered (it was stopped or the \
                      machine went down): the invitation may or may not have been created.";
-        self.conn
-            .execute(
-                "UPDATE entries SET status = 'unknown', error = ?2, error_code = 'transport.unknown', run = NULL
-                 WHERE scope = ?1 AND status = 'in_flight'",
-                params![scope.0, error],
-            )
-            .map(|n| n as u64)
-            .map_err(|e| self.fail(e))
+        self.conn.execute(SETTLE_IN_FLIGHT_SQL, params![scope.0, error]).map(|n| n as u64).map_err(|e| self.fail(e))
     }
 
     fn apply(&mut self, scope: ScopeId, run: i64, ops: &mut [Op]) -> Result<(), LedgerError> {
@@ -734,7 +737,7 @@ impl Store for SqliteStore {
                             empty_null(&row.sent_at),
                             row.http_status,
                             empty_null(&row.error_code),
-                            format!("Imported from {} (row {}).", row.file, row.row),
+                            None::<&str>,
                             empty_null(&row.correlation_id),
                             row.file,
                             line,
@@ -924,6 +927,23 @@ mod tests {
         // The same key twice in one batch is answered twice.
         let twice = store.lookup(id, &[keys[0].clone(), keys[0].clone(), keys[1].clone()]).unwrap();
         assert_eq!(twice.iter().map(Option::is_some).collect::<Vec<_>>(), [true, true, false]);
+    }
+
+    #[test]
+    fn every_query_probes_an_index() {
+        let (_dir, store, _) = open();
+        let plans = [
+            (lookup_sql(), "entries_by_hash"),
+            (SETTLE_IN_FLIGHT_SQL.to_string(), "entries_in_flight"),
+            (INVITED_SINCE_SQL.to_string(), "(scope=? AND kind=? AND email=?)"),
+        ];
+        for (sql, index) in plans {
+            let mut statement = store.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let nulls = std::iter::repeat_n(rusqlite::types::Null, statement.parameter_count());
+            let rows = statement.query_map(rusqlite::params_from_iter(nulls), |row| row.get(3)).unwrap();
+            let details: Vec<String> = rows.map(Result::unwrap).collect();
+            assert!(details.iter().any(|d| d.contains(index)), "{sql}: {details:?}");
+        }
     }
 
     #[test]
