@@ -26,7 +26,10 @@ const APPLICATION_ID: i64 = 0x7470_6976;
 /// The schema this build writes; [`MIGRATIONS`] leads up to it.
 pub const SCHEMA_VERSION: i64 = 1;
 /// How long to wait for another process's write transaction.
+#[cfg(not(test))]
 const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
+#[cfg(test)]
+const BUSY_TIMEOUT: Duration = Duration::from_millis(200);
 /// Keys per lookup query.
 const LOOKUP_BATCH: usize = 1024;
 
@@ -1019,6 +1022,26 @@ mod tests {
         drop(conn);
         assert!(matches!(SqliteStore::open(&path), Err(LedgerError::Newer { found: 2, known: 1, .. })));
         assert!(matches!(SqliteStore::open_read_only(&path), Err(LedgerError::Newer { .. })));
+    }
+
+    #[test]
+    fn a_ledger_locked_by_another_program_is_a_clear_error() {
+        let (dir, mut store, id) = open();
+        let other = Connection::open(dir.path().join("ledger.sqlite")).unwrap();
+        other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        let error = store.scope(&Scope { business_unit_id: "bu-2".into(), ..scope() }, None).unwrap_err();
+        assert!(matches!(error, LedgerError::Locked { .. }), "{error:?}");
+        assert!(error.to_string().contains("is locked by another program"), "{error}");
+        let mut ops = [Op::Reserve {
+            key: key("a@example.com", "R"),
+            request: "{}".into(),
+            origin: None,
+            resend_unknown: false,
+            answer: None,
+        }];
+        assert!(matches!(store.apply(id, 1, &mut ops), Err(LedgerError::Locked { .. })));
+        other.execute_batch("COMMIT").unwrap();
+        store.apply(id, 1, &mut ops).unwrap();
     }
 
     #[cfg(unix)]

@@ -108,6 +108,14 @@ fn a_second_send_while_the_first_is_sending_stops_at_once_and_names_it() {
             first.id()
         ))
         .expect_stderr("Wait for it to finish, or add --wait to wait for it and then go on.");
+    // Any command that sends for the business unit: a retry of another file too.
+    t.write(
+        "other.results.csv",
+        format!("{}\n1,2,failed,1,500,,,,,z@example.com,Z,R-Z,,,,,,,,,\n", crate::support::RESULTS_HEADER),
+    );
+    t.run(["retry", "other.results.csv", "--rate", "40/s"])
+        .expect_code(1)
+        .expect_stderr("another run is sending for business unit");
     let json = t.run(["send", "in.csv", "--rate", "40/s", "--json"]);
     json.expect_code(1);
     let object = json.json();
