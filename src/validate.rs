@@ -648,7 +648,11 @@ fn plain_web_address(b: &[u8]) -> bool {
     });
     let tail_ok = tail.iter().all(|&c| c.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=%".contains(&c));
     // A numeric last label makes the host an IPv4 address to the URL standard: left to `url`.
-    let numeric_end = host.rsplit(|&c| c == b'.').next().is_some_and(|last| last.iter().all(u8::is_ascii_digit));
+    // So does a hexadecimal one (`0x`, `0x1f`).
+    let numeric_end = host.rsplit(|&c| c == b'.').next().is_some_and(|last| {
+        last.iter().all(u8::is_ascii_digit)
+            || matches!(last, [b'0', b'x' | b'X', hex @ ..] if hex.iter().all(u8::is_ascii_hexdigit))
+    });
     !host.is_empty() && labels_ok && tail_ok && !numeric_end
 }
 
@@ -997,6 +1001,8 @@ mod tests {
             "https://a.com:/",
             "https://a.com/ x",
             "https://a.com:123456",
+            "http://a.0x?",
+            "https://shop.0x1f/",
         ] {
             assert!(!plain_web_address(value.as_bytes()), "{value}");
         }
