@@ -6,5 +6,6 @@ mod support;
 
 mod commands;
 mod dry_run;
+mod layouts;
 mod resume;
 mod send;
