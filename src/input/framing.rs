@@ -88,12 +88,13 @@ pub(crate) fn title(record: &csv::StringRecord) -> Option<String> {
 pub(crate) fn footer(record: &csv::StringRecord, mapping: &Mapping) -> Option<String> {
     // Most records have an address in the email column: one look says so.
     let email = match mapping.chosen(Field::Email).map(|chosen| chosen.source) {
-        Some(Source::Column(i)) => record.get(i).map_or("", str::trim),
+        Some(Source::Column(i)) => record.get(i).unwrap_or(""),
         _ => "",
     };
     if email.contains('@') {
         return None;
     }
+    let email = email.trim();
     let mut cells: Vec<(usize, &str)> = Vec::with_capacity(3);
     for (i, cell) in record.iter().enumerate() {
         let cell = cell.trim();

@@ -826,6 +826,10 @@ fn missing_columns(path: &Path, columns: &Columns, missing: &[Field], context: &
     for &field in missing {
         let fits = |i: usize| {
             let (shown, norm) = (&headers[i], &columns.norms[i]);
+            // The column a `--map FIELD=` turned off is not offered back.
+            if off.contains(&field) && by_alias(columns, field).is_some_and(|c| c.source == Source::Column(i)) {
+                return false;
+            }
             match field {
                 Field::Email => aliases::address_like(norm),
                 Field::Name => aliases::person_like(norm) && !aliases::identifier_like(shown, norm),
@@ -1226,6 +1230,7 @@ mod tests {
                 .contains("  reference: --map reference= says no column holds it, but every invitation needs one\n"),
             "{error}"
         );
+        assert!(error.to_string().contains("e.g. --map reference=\"<column name>\""), "{error}");
         // Without a header too.
         let maps = vec![("email".to_string(), String::new())];
         let error = resolve(Path::new("in.csv"), None, &maps).unwrap_err();

@@ -378,6 +378,21 @@ fn a_million_rows_stream_quickly() {
     assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
 }
 
+/// Reads every record up to the end or an error, asking each for every field: lines only go
+/// forward.
+fn walk(input: &mut Input) -> Result<(), proptest::test_runner::TestCaseError> {
+    let mut last_line = 0;
+    while let Ok(Some(record)) = input.next_record() {
+        proptest::prop_assert!(record.line() > last_line);
+        last_line = record.line();
+        for field in Field::ALL {
+            let _ = record.get(field);
+        }
+        let _ = record.short();
+    }
+    Ok(())
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
 
@@ -388,12 +403,7 @@ proptest::proptest! {
         let options = InputOptions { no_header, ..InputOptions::default() };
         if let Ok(mut input) = Input::open(file.path(), &options) {
             let _ = input.mapping().describe();
-            while let Ok(Some(record)) = input.next_record() {
-                for field in Field::ALL {
-                    let _ = record.get(field);
-                }
-                let _ = record.short();
-            }
+            walk(&mut input)?;
         }
     }
 
@@ -407,14 +417,7 @@ proptest::proptest! {
         let file = file_with(text.as_bytes());
         if let Ok(mut input) = Input::open(file.path(), &InputOptions::default()) {
             let _ = input.mapping().describe();
-            let mut last_line = 0;
-            while let Ok(Some(record)) = input.next_record() {
-                proptest::prop_assert!(record.line() > last_line);
-                last_line = record.line();
-                for field in Field::ALL {
-                    let _ = record.get(field);
-                }
-            }
+            walk(&mut input)?;
             for skipped in input.skipped_lines() {
                 proptest::prop_assert!(skipped.line >= 1 && !skipped.describe().is_empty());
             }
@@ -429,15 +432,7 @@ proptest::proptest! {
         let with_header = file_with(header.as_bytes());
         for path in [file.path(), with_header.path()] {
             if let Ok(mut input) = Input::open(path, &options) {
-                let mut last_line = 0;
-                while let Ok(Some(record)) = input.next_record() {
-                    // Lines only go forward.
-                    proptest::prop_assert!(record.line() > last_line);
-                    last_line = record.line();
-                    for field in Field::ALL {
-                        let _ = record.get(field);
-                    }
-                }
+                walk(&mut input)?;
             }
         }
     }
