@@ -102,9 +102,9 @@ pub struct Mapping {
     shopify: bool,
     /// Lines shown after the fields: what was passed over and why, with the `--map` that
     /// changes it.
-    notes: Vec<String>,
-    /// Columns the notes name, so that they are not listed as ignored too.
-    noted: Vec<usize>,
+    passed_over: Vec<String>,
+    /// Columns those lines name, so that they are not listed as ignored too.
+    passed_over_columns: Vec<usize>,
     /// How many fields a record must have not to be short.
     expected: usize,
 }
@@ -147,13 +147,13 @@ impl Mapping {
             };
             lines.push(format!("  {name:<width$} <- {text}{note}"));
         }
-        lines.extend(self.notes.iter().cloned());
+        lines.extend(self.passed_over.iter().cloned());
         let used = self.used_columns();
         let ignored: Vec<&str> = self
             .headers
             .iter()
             .enumerate()
-            .filter(|(i, name)| !used.contains(i) && !self.noted.contains(i) && !name.is_empty())
+            .filter(|(i, name)| !used.contains(i) && !self.passed_over_columns.contains(i) && !name.is_empty())
             .map(|(_, name)| name.as_str())
             .collect();
         if ignored.len() > SHOWN {
@@ -394,8 +394,15 @@ fn resolve_positions(path: &Path, explicit: &[Explicit]) -> Result<Mapping, Inpu
             ),
         });
     }
-    let mut mapping =
-        Mapping { headers: Vec::new(), chosen, off, shopify: false, notes: Vec::new(), noted: Vec::new(), expected: 0 };
+    let mut mapping = Mapping {
+        headers: Vec::new(),
+        chosen,
+        off,
+        shopify: false,
+        passed_over: Vec::new(),
+        passed_over_columns: Vec::new(),
+        expected: 0,
+    };
     mapping.expected = mapping.used_columns().into_iter().max().map_or(0, |i| i + 1);
     Ok(mapping)
 }
@@ -546,14 +553,14 @@ fn resolve_header(path: &Path, header: &[String], explicit: &[Explicit]) -> Resu
     let missing: Vec<Field> = Field::REQUIRED.into_iter().filter(|f| chosen[f.index()].is_none()).collect();
     let name_mapped =
         [Slot::Field(Field::Name), Slot::FirstName, Slot::LastName].into_iter().any(|s| map_of(s).is_some());
-    let notes = Notes::new(&columns, &chosen, name_mapped);
+    let passed_over = PassedOver::new(&columns, &chosen, name_mapped);
     if !missing.is_empty() {
         let context = Missing {
             off: switched_off(explicit),
             lone_last_name: map_of(Slot::LastName).flatten(),
             email: chosen[Field::Email.index()].and_then(|c| c.source.columns().next()),
         };
-        return Err(missing_columns(path, &columns, &missing, &context, &notes));
+        return Err(missing_columns(path, &columns, &missing, &context, &passed_over));
     }
     let named = columns.headers.iter().rposition(|h| !h.is_empty()).map_or(0, |i| i + 1);
     let mut mapping = Mapping {
@@ -561,8 +568,8 @@ fn resolve_header(path: &Path, header: &[String], explicit: &[Explicit]) -> Resu
         chosen,
         off: switched_off(explicit),
         shopify: columns.shopify,
-        notes: notes.lines,
-        noted: notes.columns,
+        passed_over: passed_over.lines,
+        passed_over_columns: passed_over.columns,
         expected: 0,
     };
     let used = mapping.used_columns().into_iter().max().map_or(0, |i| i + 1);
@@ -668,14 +675,14 @@ fn resolve_name(
 
 /// What [`Mapping::describe`] says beyond the fields read: the columns an alias would have
 /// taken and did not, and why.
-struct Notes {
+struct PassedOver {
     lines: Vec<String>,
     columns: Vec<usize>,
 }
 
-impl Notes {
-    fn new(columns: &Columns, chosen: &[Option<Chosen>; 12], name_mapped: bool) -> Notes {
-        let mut notes = Notes { lines: Vec::new(), columns: Vec::new() };
+impl PassedOver {
+    fn new(columns: &Columns, chosen: &[Option<Chosen>; 12], name_mapped: bool) -> PassedOver {
+        let mut found = PassedOver { lines: Vec::new(), columns: Vec::new() };
         let used: Vec<usize> = chosen
             .iter()
             .flatten()
@@ -690,14 +697,14 @@ impl Notes {
 
         // A bare `Name` beside product columns.
         if let Some((b, beside)) = columns.product_name.filter(|&(b, _)| !name_mapped && !used.contains(&b)) {
-            notes.lines.push(format!(
+            found.lines.push(format!(
                 "  not the customer's name: {} (beside {}, it names the product; if it holds the customer's name, add \
                  --map name={})",
                 columns.quoted(b),
                 columns.quoted(beside),
                 columns.quoted(b)
             ));
-            notes.columns.push(b);
+            found.columns.push(b);
         }
 
         // A bare `Name` passed over for a better name.
@@ -726,9 +733,9 @@ impl Notes {
                         columns.quoted(b)
                     ),
                 };
-                notes.lines.push(line);
+                found.lines.push(line);
                 if !used.contains(&b) {
-                    notes.columns.push(b);
+                    found.columns.push(b);
                 }
             }
         }
@@ -749,15 +756,15 @@ impl Notes {
                 };
                 let whose = if columns.shopify { "Shopify's own order data" } else { "the shop's own data" };
                 let it = if names.len() == 1 { "it" } else { "one" };
-                notes.lines.push(format!(
+                found.lines.push(format!(
                     "  not sent: {} ({whose}, not Trustpilot's; to send {it} anyway, add --map {field}={})",
                     quoted_list(&names),
                     columns.quoted(first)
                 ));
-                notes.columns.extend(held);
+                found.columns.extend(held);
             }
         }
-        notes
+        found
     }
 }
 
@@ -772,7 +779,13 @@ struct Missing {
     email: Option<usize>,
 }
 
-fn missing_columns(path: &Path, columns: &Columns, missing: &[Field], context: &Missing, notes: &Notes) -> InputError {
+fn missing_columns(
+    path: &Path,
+    columns: &Columns,
+    missing: &[Field],
+    context: &Missing,
+    passed_over: &PassedOver,
+) -> InputError {
     use std::fmt::Write;
     let Missing { off, lone_last_name, email } = context;
     let headers = &columns.headers;
@@ -799,7 +812,7 @@ fn missing_columns(path: &Path, columns: &Columns, missing: &[Field], context: &
         );
     }
     if missing.contains(&Field::Name) {
-        for line in notes.lines.iter().filter(|line| line.starts_with("  not the customer's name")) {
+        for line in passed_over.lines.iter().filter(|line| line.starts_with("  not the customer's name")) {
             let _ = writeln!(message, "{line}");
         }
     }
