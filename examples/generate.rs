@@ -400,8 +400,9 @@ impl Generator {
         buf.push(b',');
 
         // reference
+        // A leading `#` is dropped from any reference (Shopify's `#1001`); one inside stays a problem.
         if problem == Some(Problem::ReferenceHash) {
-            buf.push(b'#');
+            buf.extend_from_slice(b"ORD#");
         } else {
             buf.extend_from_slice(b"ORD-");
         }

@@ -207,9 +207,12 @@ pub struct UnitArgs {
 /// How to read the input file.
 #[derive(Debug, Args, Clone, Default)]
 pub struct InputArgs {
-    /// Which input column holds a field, e.g. --map email="Customer E-mail". Repeatable.
-    /// Fields: email, name, first_name, last_name, reference, locale, tags, redirect_uri,
-    /// preferred_send_time, template_id, sender_email, sender_name, reply_to, location_id.
+    /// Which input column holds a field, by its header or its number counted from 1, e.g.
+    /// --map email="Customer E-mail" or --map email=3. `--map FIELD=` (nothing after `=`)
+    /// means no column holds it: it turns a guessed column off. One column may serve two
+    /// fields (--map reference=Email). Repeatable. Fields: email, name, first_name,
+    /// last_name, reference, locale, tags, redirect_uri, preferred_send_time, template_id,
+    /// sender_email, sender_name, reply_to, location_id.
     #[arg(long = "map", value_name = "FIELD=HEADER", value_parser = parse_map)]
     pub maps: Vec<(String, String)>,
 
@@ -493,9 +496,6 @@ fn parse_map(text: &str) -> Result<(String, String), String> {
     if !known.clone().any(|name| name == field) {
         return Err(format!("'{field}' is not a field; the fields are: {}", known.collect::<Vec<_>>().join(", ")));
     }
-    if header.trim().is_empty() {
-        return Err(format!("'{text}': name the column after '='"));
-    }
     Ok((field, header.trim().to_string()))
 }
 
@@ -596,6 +596,7 @@ mod tests {
         assert_eq!(parse_map("First-Name=Vorname"), Ok(("first_name".into(), "Vorname".into())));
         assert!(parse_map("mail=x").is_err());
         assert!(parse_map("email").is_err());
+        assert_eq!(parse_map("tags="), Ok(("tags".into(), String::new())), "switches a guessed column off");
     }
 
     #[test]

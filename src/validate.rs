@@ -171,33 +171,106 @@ fn row_hash(key: &mut String, email: &str, reference: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(key.as_bytes())
 }
 
+/// Values the validator reduced to what Trustpilot takes, counted in rows, for the summary.
+///
+/// Spreadsheets and CRMs write an address in forms a mail server does not take as they are:
+/// Excel's text marker (`'jane@example.com`), a link (`mailto:jane@example.com`) or a mail
+/// header (`Jane Doe <jane@example.com>`); each is reduced to the address. A reference loses a
+/// leading `#` (Shopify's `#1001`) or `'` (Shopify's and Excel's text marker on numbers,
+/// `'0042`), which Trustpilot's review links would break on.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Notes {
+    /// Emails written `'jane@example.com`.
+    pub email_quote: u64,
+    /// Emails written `mailto:jane@example.com`.
+    pub email_mailto: u64,
+    /// Emails written `Jane Doe <jane@example.com>` (or `<jane@example.com>`).
+    pub email_display_name: u64,
+    /// References written `#1001`.
+    pub reference_hash: u64,
+    /// References written `'1001`.
+    pub reference_quote: u64,
+}
+
+impl Notes {
+    /// Rows whose email was reduced to the address (a row counts once).
+    pub fn emails_reduced(&self) -> u64 {
+        self.email_quote + self.email_mailto + self.email_display_name
+    }
+
+    /// Rows whose reference lost a leading `#` or `'`.
+    pub fn references_reduced(&self) -> u64 {
+        self.reference_hash + self.reference_quote
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == Notes::default()
+    }
+
+    /// One sentence per kind of value reduced, for the summary; none when nothing was.
+    ///
+    /// `3 emails were reduced to the address: 2 written 'jane@example.com, 1 written Jane Doe <jane@example.com>.`
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        let forms = |parts: &[(u64, &str)]| -> String {
+            parts
+                .iter()
+                .filter(|(n, _)| *n > 0)
+                .map(|(n, form)| format!("{n} written {form}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let emails = self.emails_reduced();
+        if emails > 0 {
+            let (noun, verb) = if emails == 1 { ("email", "was") } else { ("emails", "were") };
+            lines.push(format!(
+                "{emails} {noun} {verb} reduced to the address: {}.",
+                forms(&[
+                    (self.email_quote, "'jane@example.com"),
+                    (self.email_mailto, "mailto:jane@example.com"),
+                    (self.email_display_name, "Jane Doe <jane@example.com>"),
+                ])
+            ));
+        }
+        let references = self.references_reduced();
+        if references > 0 {
+            let (noun, verb) = if references == 1 { ("reference", "was") } else { ("references", "were") };
+            lines.push(format!(
+                "{references} {noun} {verb} sent without a leading '#' or \"'\": {}.",
+                forms(&[(self.reference_hash, "#1001"), (self.reference_quote, "'1001")])
+            ));
+        }
+        lines
+    }
+}
+
+/// The order the rows before belong to, to tell an order's further line items from customers.
+#[derive(Debug, Default)]
+struct Order {
+    reference: String,
+    email: String,
+    /// The order has a valid row: a row repeating its email and reference adds nothing.
+    valid: bool,
+}
+
 /// Checks rows one after the other, remembering a compact hash of each valid row's email and
-/// reference to find duplicates (not the rows).
+/// reference to find duplicates (not the rows), and the order of the row before.
 pub struct Validator {
     defaults: Defaults,
-    strip_reference_hash: bool,
     /// `None` when the caller finds duplicates itself ([`Validator::leave_duplicates`]).
     seen: Option<Seen>,
-    /// The reference and email of the last valid row (Shopify exports only).
-    last_reference: String,
-    last_email: String,
+    order: Order,
+    notes: Notes,
 }
 
 impl Validator {
     pub fn new(defaults: Defaults) -> Validator {
-        Validator {
-            defaults,
-            strip_reference_hash: false,
-            seen: Some(Seen::new()),
-            last_reference: String::new(),
-            last_email: String::new(),
-        }
+        Validator { defaults, seen: Some(Seen::new()), order: Order::default(), notes: Notes::default() }
     }
 
-    /// A Shopify order export's order name is `#1001`; Trustpilot breaks on `#`, so drop it.
-    pub fn strip_reference_hash(mut self, yes: bool) -> Validator {
-        self.strip_reference_hash = yes;
-        self
+    /// The values reduced so far (emails to their address, references without `#` or `'`).
+    pub fn notes(&self) -> Notes {
+        self.notes
     }
 
     /// Checks one row into `out`, reusing its buffers.
@@ -227,7 +300,12 @@ impl Validator {
                         set(required_slot(&mut out.invitation, field), "");
                         continue; // already reported as a short row
                     }
-                    check_required(field, value, self.strip_reference_hash, &mut out.invitation, &mut out.problems);
+                    let value = match field {
+                        Field::Email => reduce_email(value, &mut self.notes),
+                        Field::Reference => reduce_reference(value, &mut self.notes),
+                        _ => value,
+                    };
+                    check_required(field, value, &mut out.invitation, &mut out.problems);
                 }
                 _ => match value {
                     Some(value) => check_optional(field, value, &mut out.invitation, &mut out.problems),
@@ -235,27 +313,25 @@ impl Validator {
                 },
             }
         }
-        // A Shopify order with several items has one line per item; only the first carries
-        // the customer. The others are the same order, not invalid rows.
+        // An order with several items often has one row per item, and only the first carries
+        // the customer (Shopify, Squarespace ...): the others belong to that order.
         let inv = &out.invitation;
-        let same_customer = inv.email.is_empty() || inv.email.eq_ignore_ascii_case(&self.last_email);
-        if self.strip_reference_hash
-            && same_customer
-            && !inv.reference.is_empty()
-            && inv.reference == self.last_reference
-        {
+        let order = &mut self.order;
+        let same_order = !inv.reference.is_empty() && inv.reference == order.reference;
+        if same_order && (inv.email.is_empty() || (order.valid && inv.email.eq_ignore_ascii_case(&order.email))) {
             out.problems.clear();
             out.duplicate = true;
             return;
         }
-        if out.problems.is_empty() {
-            if self.strip_reference_hash {
-                set(&mut self.last_reference, &out.invitation.reference);
-                set(&mut self.last_email, &out.invitation.email);
-            }
-            if let Some(seen) = &mut self.seen {
-                out.duplicate = !seen.insert_row(&out.invitation.email, &out.invitation.reference);
-            }
+        if !inv.reference.is_empty() {
+            set(&mut order.reference, &inv.reference);
+            set(&mut order.email, &inv.email);
+            order.valid = out.problems.is_empty();
+        }
+        if out.problems.is_empty()
+            && let Some(seen) = &mut self.seen
+        {
+            out.duplicate = !seen.insert_row(&out.invitation.email, &out.invitation.reference);
         }
     }
 
@@ -325,7 +401,50 @@ fn clear_optional(inv: &mut Invitation, field: Field) {
     }
 }
 
-fn check_required(field: Field, value: &str, strip_hash: bool, inv: &mut Invitation, problems: &mut Vec<Problem>) {
+/// The address inside the forms spreadsheets and CRMs write it in (see [`Notes`]), counted.
+fn reduce_email<'v>(value: &'v str, notes: &mut Notes) -> &'v str {
+    let mut value = value;
+    let b = value.as_bytes();
+    // Most addresses are none of these: three byte tests say so.
+    if b.first() != Some(&b'\'') && !matches!(b.first(), Some(b'm' | b'M')) && b.last() != Some(&b'>') {
+        return value;
+    }
+    if let Some(rest) = value.strip_prefix('\'') {
+        notes.email_quote += 1;
+        value = rest.trim_start();
+    }
+    if value.len() > 7 && value.is_char_boundary(7) && value[..7].eq_ignore_ascii_case("mailto:") {
+        notes.email_mailto += 1;
+        // A link may carry a subject or body after `?`.
+        value = value[7..].split('?').next().unwrap_or("").trim();
+    }
+    if let Some(inner) = value.strip_suffix('>')
+        && let Some(open) = inner.rfind('<')
+    {
+        let address = inner[open + 1..].trim();
+        if address.contains('@') {
+            notes.email_display_name += 1;
+            value = address;
+        }
+    }
+    value
+}
+
+/// The reference without a leading `'` (a text marker) or `#` (an order name), counted.
+fn reduce_reference<'v>(value: &'v str, notes: &mut Notes) -> &'v str {
+    let mut value = value;
+    if let Some(rest) = value.strip_prefix('\'') {
+        notes.reference_quote += 1;
+        value = rest.trim_start();
+    }
+    if let Some(rest) = value.strip_prefix('#') {
+        notes.reference_hash += 1;
+        value = rest.trim_start();
+    }
+    value
+}
+
+fn check_required(field: Field, value: &str, inv: &mut Invitation, problems: &mut Vec<Problem>) {
     let name = field.name();
     if value.is_empty() {
         let what = match field {
@@ -354,7 +473,6 @@ fn check_required(field: Field, value: &str, strip_hash: bool, inv: &mut Invitat
             set(&mut inv.name, value);
         }
         _ => {
-            let value = if strip_hash { value.strip_prefix('#').unwrap_or(value).trim_start() } else { value };
             check_text(field, value, problems);
             let forbidden = value.bytes().any(|b| REFERENCE_FORBIDDEN.contains(&char::from(b)));
             let bad: Vec<char> = match forbidden {
@@ -503,8 +621,26 @@ pub fn normalise_locale(value: &str) -> Option<&'static str> {
         b[3].to_ascii_uppercase(),
         b[4].to_ascii_uppercase(),
     ];
-    LOCALES.binary_search_by(|locale| locale.as_bytes().cmp(&key[..])).ok().map(|i| LOCALES[i])
+    // Every row of most files has a locale: compared as numbers, not strings.
+    LOCALE_KEYS.binary_search(&locale_key(key)).ok().map(|i| LOCALES[i])
 }
+
+/// A locale's five bytes as one number that sorts as the text does.
+const fn locale_key(b: [u8; 5]) -> u64 {
+    u64::from_be_bytes([0, 0, 0, b[0], b[1], b[2], b[3], b[4]])
+}
+
+/// [`LOCALES`] as [`locale_key`]s, in the same order.
+const LOCALE_KEYS: [u64; LOCALES.len()] = {
+    let mut keys = [0; LOCALES.len()];
+    let mut i = 0;
+    while i < LOCALES.len() {
+        let b = LOCALES[i].as_bytes();
+        keys[i] = locale_key([b[0], b[1], b[2], b[3], b[4]]);
+        i += 1;
+    }
+    keys
+};
 
 /// A date-time (ISO 8601, with or without offset; without one it is UTC) or a date, to UTC
 /// `YYYY-MM-DDTHH:MM:SS`.
@@ -660,7 +796,11 @@ fn plain_web_address(b: &[u8]) -> bool {
     });
     let tail_ok = tail.iter().all(|&c| c.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=%".contains(&c));
     // A numeric last label makes the host an IPv4 address to the URL standard: left to `url`.
-    let numeric_end = host.rsplit(|&c| c == b'.').next().is_some_and(|last| last.iter().all(u8::is_ascii_digit));
+    // So does a hexadecimal one (`0x`, `0x1f`).
+    let numeric_end = host.rsplit(|&c| c == b'.').next().is_some_and(|last| {
+        last.iter().all(u8::is_ascii_digit)
+            || matches!(last, [b'0', b'x' | b'X', hex @ ..] if hex.iter().all(u8::is_ascii_hexdigit))
+    });
     !host.is_empty() && labels_ok && tail_ok && !numeric_end
 }
 
@@ -702,6 +842,17 @@ fn check_email_fully(field: &'static str, value: &str) -> Result<(), Problem> {
                 "The address '{value}' contains an invisible character (U+{:04X}), often pasted in by accident; \
                  retype the address.",
                 c as u32
+            ),
+        );
+    }
+    if let Some(wide) = value.chars().find(|&c| narrow(c).is_some()) {
+        let retyped: String = value.chars().map(|c| narrow(c).unwrap_or(c)).collect();
+        return fail(
+            "invalid",
+            format!(
+                "The address '{value}' contains the full-width character '{wide}' (U+{:04X}), as typed on a Chinese, \
+                 Japanese or Korean keyboard; mail servers do not take it. Retype the address as '{retyped}'.",
+                wide as u32
             ),
         );
     }
@@ -801,6 +952,14 @@ fn is_invisible(c: char) -> bool {
     matches!(c, '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
 }
 
+/// The ordinary ASCII character a full-width one (`ｇ`, `＠`, `１`) stands for.
+fn narrow(c: char) -> Option<char> {
+    match c {
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0),
+        _ => None,
+    }
+}
+
 /// `field.suffix` as a static code, for the fields whose text rules are shared.
 fn leak_code(field: Field, suffix: &str) -> &'static str {
     macro_rules! codes {
@@ -878,7 +1037,7 @@ mod tests {
             ("jane..doe@example.com", &["email.invalid"]),
             ("a@example.com, b@example.com", &["email.multiple"]),
             ("a@b@example.com", &["email.multiple"]),
-            ("Jane <jane@example.com>", &["email.invalid"]),
+            ("Jane <jane@example.com>", &[]),
             ("ann\u{200B}@example.com", &["email.invalid"]),
             (long, &["email.too_long"]),
         ];
@@ -891,14 +1050,15 @@ mod tests {
     fn name_and_reference_rules() {
         let long = Box::leak("x".repeat(256).into_boxed_str());
         let ok = Box::leak("é".repeat(255).into_boxed_str());
-        let table: [(Field, &'static str, &[&str]); 14] = [
+        let table: [(Field, &'static str, &[&str]); 15] = [
             (Field::Name, "", &["name.required"]),
             (Field::Name, "Jane\tDoe", &["name.control_char"]),
             (Field::Name, "Jane\nDoe", &["name.control_char"]),
             (Field::Name, long, &["name.too_long"]),
             (Field::Name, ok, &[]),
             (Field::Reference, "", &["reference.required"]),
-            (Field::Reference, "#1001", &["reference.invalid_char"]),
+            (Field::Reference, "#1001", &[]),
+            (Field::Reference, "A#1001", &["reference.invalid_char"]),
             (Field::Reference, "A*1", &["reference.invalid_char"]),
             (Field::Reference, "A+1", &["reference.invalid_char"]),
             (Field::Reference, "A\"1", &["reference.invalid_char"]),
@@ -974,6 +1134,10 @@ mod tests {
     #[test]
     fn locales_are_sorted_for_binary_search() {
         assert!(LOCALES.windows(2).all(|pair| pair[0] < pair[1]));
+        assert!(LOCALE_KEYS.windows(2).all(|pair| pair[0] < pair[1]));
+        for locale in LOCALES {
+            assert_eq!(normalise_locale(locale), Some(locale));
+        }
     }
 
     #[test]
@@ -1009,6 +1173,8 @@ mod tests {
             "https://a.com:/",
             "https://a.com/ x",
             "https://a.com:123456",
+            "http://a.0x?",
+            "https://shop.0x1f/",
         ] {
             assert!(!plain_web_address(value.as_bytes()), "{value}");
         }
@@ -1044,7 +1210,7 @@ mod tests {
         let out = check_with(vec![
             (Field::Email, " bad "),
             (Field::Name, ""),
-            (Field::Reference, "#1"),
+            (Field::Reference, "R#1"),
             (Field::Locale, "xx"),
             (Field::Tags, "a b"),
         ]);
@@ -1144,21 +1310,167 @@ mod tests {
         assert_eq!(codes, ["row.too_few_fields"]);
     }
 
-    #[test]
-    fn shopify_order_names_lose_their_hash() {
-        let mut validator = Validator::new(Defaults::default()).strip_reference_hash(true);
+    /// Checks `rows` (email, name, reference) in turn; what each came out as.
+    fn statuses(rows: &[(&'static str, &'static str, &'static str)]) -> Vec<&'static str> {
+        let mut validator = Validator::new(Defaults::default());
         let mut out = Checked::default();
-        let row = Row(vec![(Field::Email, "a@example.com"), (Field::Name, "A"), (Field::Reference, "#1001")], None);
-        validator.check(&row, &mut out);
-        assert!(out.is_valid(), "{:?}", out.problems);
-        assert_eq!(out.invitation.reference, "1001");
-        // The order's second line item: no customer, same order.
-        let item = Row(vec![(Field::Email, ""), (Field::Name, ""), (Field::Reference, "#1001")], None);
-        validator.check(&item, &mut out);
-        assert!(out.duplicate && out.problems.is_empty());
-        let other = Row(vec![(Field::Email, ""), (Field::Name, ""), (Field::Reference, "#1002")], None);
-        validator.check(&other, &mut out);
-        assert!(!out.duplicate && !out.problems.is_empty());
+        rows.iter()
+            .map(|&(email, name, reference)| {
+                let row = Row(vec![(Field::Email, email), (Field::Name, name), (Field::Reference, reference)], None);
+                validator.check(&row, &mut out);
+                match (out.duplicate, out.problems.is_empty()) {
+                    (true, true) => "duplicate",
+                    (false, true) => "ready",
+                    _ => "invalid",
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn further_line_items_of_an_order_are_duplicates_in_any_file() {
+        type Rows<'a> = &'a [(&'static str, &'static str, &'static str)];
+        let table: &[(&str, Rows, &[&str])] = &[
+            (
+                "Shopify: the order name repeats, the items carry the email but no billing name",
+                &[("a@example.com", "Ann", "#1001"), ("a@example.com", "", "#1001"), ("a@example.com", "", "#1001")],
+                &["ready", "duplicate", "duplicate"],
+            ),
+            (
+                "Squarespace: the order id repeats with no email and no name",
+                &[
+                    ("a@example.com", "Ann", "00123"),
+                    ("", "", "00123"),
+                    ("", "", "00123"),
+                    ("b@example.com", "Bo", "00124"),
+                ],
+                &["ready", "duplicate", "duplicate", "ready"],
+            ),
+            (
+                "an item without an email belongs to its order even when the order's row is invalid",
+                &[("a@example", "Ann", "7"), ("", "", "7")],
+                &["invalid", "duplicate"],
+            ),
+            (
+                "an invalid row does not make the next row of the same order a duplicate",
+                &[("a@example.com", "", "7"), ("a@example.com", "Ann", "7"), ("A@EXAMPLE.COM", "", "7")],
+                &["invalid", "ready", "duplicate"],
+            ),
+            (
+                "another customer on the same reference is not a line item",
+                &[("a@example.com", "Ann", "7"), ("b@example.com", "", "7")],
+                &["ready", "invalid"],
+            ),
+            (
+                "only the row before counts: a later row of an earlier order without email is invalid",
+                &[("a@example.com", "Ann", "7"), ("b@example.com", "Bo", "8"), ("", "", "7")],
+                &["ready", "ready", "invalid"],
+            ),
+            ("no reference, no order", &[("a@example.com", "Ann", ""), ("", "", "")], &["invalid", "invalid"]),
+        ];
+        for (what, rows, expected) in table {
+            assert_eq!(statuses(rows), *expected, "{what}");
+        }
+    }
+
+    #[test]
+    fn spreadsheet_forms_of_an_email_are_reduced_to_the_address_and_counted() {
+        let table: &[(&'static str, &str, Notes)] = &[
+            ("jane@example.com", "jane@example.com", Notes::default()),
+            ("'jane@example.com", "jane@example.com", Notes { email_quote: 1, ..Notes::default() }),
+            ("mailto:jane@example.com", "jane@example.com", Notes { email_mailto: 1, ..Notes::default() }),
+            ("MAILTO:jane@example.com?subject=Hi", "jane@example.com", Notes { email_mailto: 1, ..Notes::default() }),
+            ("Jane Doe <jane@example.com>", "jane@example.com", Notes { email_display_name: 1, ..Notes::default() }),
+            (
+                "\"Doe, Jane\" < jane@example.com >",
+                "jane@example.com",
+                Notes { email_display_name: 1, ..Notes::default() },
+            ),
+            ("<jane@example.com>", "jane@example.com", Notes { email_display_name: 1, ..Notes::default() }),
+            (
+                "'Jane <mailto:jane@example.com>",
+                "mailto:jane@example.com",
+                Notes { email_quote: 1, email_display_name: 1, ..Notes::default() },
+            ),
+            ("mary@example.com", "mary@example.com", Notes::default()),
+            ("o'brien@example.ie", "o'brien@example.ie", Notes::default()),
+            ("Jane <no address>", "Jane <no address>", Notes::default()),
+        ];
+        for (value, address, notes) in table {
+            let mut counted = Notes::default();
+            assert_eq!(reduce_email(value, &mut counted), *address, "{value:?}");
+            assert_eq!(counted, *notes, "{value:?}");
+        }
+        let mut validator = Validator::new(Defaults::default());
+        let mut out = Checked::default();
+        for email in ["'ann@example.com", "Bo <bo@example.com>", "mailto:cy@example.com", "di@example.com"] {
+            validator
+                .check(&Row(vec![(Field::Email, email), (Field::Name, "X"), (Field::Reference, "R")], None), &mut out);
+            assert!(out.is_valid(), "{email}: {:?}", out.problems);
+        }
+        assert_eq!(out.invitation.email, "di@example.com");
+        let notes = validator.notes();
+        assert_eq!((notes.emails_reduced(), notes.references_reduced()), (3, 0));
+        assert_eq!(
+            notes.lines(),
+            ["3 emails were reduced to the address: 1 written 'jane@example.com, 1 written mailto:jane@example.com, \
+              1 written Jane Doe <jane@example.com>."]
+        );
+    }
+
+    #[test]
+    fn a_leading_hash_or_quote_is_dropped_from_any_reference_and_counted() {
+        let table: &[(&'static str, &str, Notes)] = &[
+            ("1001", "1001", Notes::default()),
+            ("#1001", "1001", Notes { reference_hash: 1, ..Notes::default() }),
+            ("'0042", "0042", Notes { reference_quote: 1, ..Notes::default() }),
+            ("'#1001", "1001", Notes { reference_hash: 1, reference_quote: 1, ..Notes::default() }),
+            ("##1001", "#1001", Notes { reference_hash: 1, ..Notes::default() }),
+            ("# 1001", "1001", Notes { reference_hash: 1, ..Notes::default() }),
+            ("A#1", "A#1", Notes::default()),
+        ];
+        for (value, reference, notes) in table {
+            let mut counted = Notes::default();
+            assert_eq!(reduce_reference(value, &mut counted), *reference, "{value:?}");
+            assert_eq!(counted, *notes, "{value:?}");
+        }
+        // What is left is checked as any reference: a second '#' is still refused, and a lone
+        // '#' is an empty reference.
+        assert_eq!(codes(Field::Reference, "##1001"), ["reference.invalid_char"]);
+        assert_eq!(codes(Field::Reference, "#"), ["reference.required"]);
+        assert_eq!(
+            check_with(vec![(Field::Email, "a@example.com"), (Field::Name, "A"), (Field::Reference, "'#7")])
+                .invitation
+                .reference,
+            "7"
+        );
+
+        let mut validator = Validator::new(Defaults::default());
+        let mut out = Checked::default();
+        for reference in ["#1001", "#1002", "'7"] {
+            validator.check(
+                &Row(vec![(Field::Email, "a@example.com"), (Field::Name, "A"), (Field::Reference, reference)], None),
+                &mut out,
+            );
+        }
+        assert_eq!(
+            validator.notes().lines(),
+            ["3 references were sent without a leading '#' or \"'\": 2 written #1001, 1 written '1001."]
+        );
+    }
+
+    #[test]
+    fn full_width_characters_in_an_address_are_named() {
+        let out = check_with(vec![(Field::Email, "jane@ｇｍａｉｌ.com"), (Field::Name, "J"), (Field::Reference, "R")]);
+        assert_eq!(out.problems.len(), 1);
+        assert_eq!(out.problems[0].code, "email.invalid");
+        assert_eq!(
+            out.problems[0].message,
+            "The address 'jane@ｇｍａｉｌ.com' contains the full-width character 'ｇ' (U+FF47), as typed on a Chinese, \
+             Japanese or Korean keyboard; mail servers do not take it. Retype the address as 'jane@gmail.com'."
+        );
+        assert!(codes(Field::Email, "ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ") == ["email.invalid"]);
+        assert_eq!(codes(Field::SenderEmail, "shop＠example.com"), ["sender_email.invalid"]);
     }
 
     #[test]
@@ -1172,6 +1484,17 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn reducing_an_email_never_panics_and_never_grows_it(value in "('|mailto:|MAILTO:)?.{0,16}(<.{0,16}>?)?") {
+            let mut notes = Notes::default();
+            let reduced = reduce_email(&value, &mut notes);
+            proptest::prop_assert!(value.contains(reduced));
+            let out = check_with(vec![(Field::Email, Box::leak(value.into_boxed_str())), (Field::Name, "A"), (Field::Reference, "R")]);
+            for problem in &out.problems {
+                proptest::prop_assert!(!problem.message.is_empty());
+            }
+        }
+
         #[test]
         fn never_panics(email in ".{0,300}", name in ".{0,300}", reference in ".{0,80}", extra in ".{0,60}") {
             let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };

@@ -117,8 +117,32 @@ fn delimiter_name(delimiter: u8) -> String {
     }
 }
 
-fn validator(config: &SendConfig, input: &Input) -> Validator {
-    Validator::new(config.defaults.clone()).strip_reference_hash(input.mapping().shopify())
+fn validator(config: &SendConfig) -> Validator {
+    Validator::new(config.defaults.clone())
+}
+
+/// What reading the file did that the user should know: values reduced (emails to their
+/// address, references without `#` or `'`) and lines skipped as a report's framing.
+fn reading_notes(notes: &crate::validate::Notes, input: &Input) -> Vec<String> {
+    let mut lines = notes.lines();
+    let skipped = input.skipped_lines();
+    if let Some(first) = skipped.first() {
+        let count = input.skipped_count();
+        let more = match count.saturating_sub(skipped.len() as u64) {
+            0 => String::new(),
+            n => format!(" (and {n} more)"),
+        };
+        let list: Vec<String> = skipped.iter().take(3).map(|line| line.describe()).collect();
+        let rest =
+            if skipped.len() > 3 && more.is_empty() { format!(" (and {} more)", skipped.len() - 3) } else { more };
+        lines.push(format!(
+            "Skipped {} that {} not customers: {}{rest}.",
+            Count(count, "line"),
+            if count == 1 { "is" } else { "are" },
+            if list.len() == 1 { first.describe() } else { list.join("; ") }
+        ));
+    }
+    lines
 }
 
 /// The input file as the ledger will name it: an absolute path.
@@ -135,6 +159,8 @@ struct Pending {
     unknown: u64,
     /// Valid rows the limit leaves for later.
     beyond_limit: u64,
+    /// What reading the file did (see [`reading_notes`]).
+    notes: Vec<String>,
 }
 
 impl Pending {
@@ -227,7 +253,7 @@ impl CheckedRows {
 
 /// The first pass: every row checked, the error report written, what is left counted.
 fn check_all(config: &SendConfig, input: Input, bound: &mut Bound, interrupts: &EarlyInterrupts) -> Result<Pending> {
-    let validator = validator(config, &input);
+    let validator = validator(config);
     let ledger = bound.reopen()?;
     let mut rows = CheckedRows::new(input, validator, ledger, bound.scope_id);
     let mut errors = ErrorReport::create(&config.errors)?;
@@ -250,6 +276,7 @@ fn check_all(config: &SendConfig, input: Input, bound: &mut Bound, interrupts: &
         }
     }
     errors.finish()?;
+    pending.notes = reading_notes(&rows.validator.notes(), &rows.input);
     Ok(pending)
 }
 
@@ -296,7 +323,7 @@ async fn send(
     // since reading is blocking work.
     let feed = {
         let input = Input::open(&config.input, &config.input_options)?;
-        let validator = validator(&config, &input);
+        let validator = validator(&config);
         let rows = CheckedRows::new(input, validator, bound.reopen()?, bound.scope_id);
         let feeder = Feeder { report: report.handle(), jobs: jobs_tx, stop: stop.clone(), limit: config.limit };
         std::thread::spawn(move || feeder.run(rows))
@@ -315,6 +342,7 @@ async fn send(
     if bound.is_kept() {
         summary.ledger = Some(bound.path().to_path_buf());
     }
+    summary.advice.extend(pending.notes);
     let exit = finish_summary(
         &mut summary,
         stop.reason(),
@@ -386,7 +414,7 @@ fn dry_run(config: &SendConfig, interrupts: &EarlyInterrupts) -> Result<Exit> {
     let mut input = open_input(config)?;
     let (view, note) = ledger_view(config)?;
     let results = resolve_link(&config.results);
-    let mut validator = validator(config, &input).leave_duplicates();
+    let mut validator = validator(config).leave_duplicates();
     let (writer, temp) = ResultsWriter::create_beside(&results, Layout::default())?;
     let mut background = BackgroundWriter::start(writer, ErrorReport::create(&config.errors)?, view);
     let mut checked = Checked::default();
@@ -421,6 +449,7 @@ fn dry_run(config: &SendConfig, interrupts: &EarlyInterrupts) -> Result<Exit> {
     };
     writer.sync()?;
     drop(writer);
+    let notes = reading_notes(&validator.notes(), &input);
     let kept = crate::record::report::place(temp, &results, Placement::KeepRealSends)?;
     let errors_path = errors.finish()?.then(|| config.errors.clone());
     let mut summary = Summary::from_counts(&counts, config.results.clone(), errors_path);
@@ -428,6 +457,7 @@ fn dry_run(config: &SendConfig, interrupts: &EarlyInterrupts) -> Result<Exit> {
     let exit = summary.completed_exit();
     summary.exit_code = exit.code();
     summary.next = Some(crate::cmd::same_command());
+    summary.advice.extend(notes);
     if let Some(note) = note {
         summary.advice.push(note);
     }

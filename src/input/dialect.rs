@@ -53,6 +53,35 @@ fn shape(sample: &[u8], complete: bool, delimiter: u8) -> Option<(usize, usize)>
     counts.chunk_by(|a, b| a == b).map(|run| (run.len(), run[0])).max().map(|(consistent, fields)| (fields, consistent))
 }
 
+/// The delimiter Excel's `sep=;` first line names (Excel writes it, and reads it to split the
+/// columns), or `None` when the file does not start with one. The line may be quoted.
+pub(crate) fn excel_sep(sample: &[u8]) -> Option<u8> {
+    let end = sample.iter().position(|&b| b == b'\n' || b == b'\r').unwrap_or(sample.len());
+    let mut line = &sample[..end];
+    // Spaces around it, but not a tab: `sep=<tab>` names the tab.
+    while let [b' ', rest @ ..] = line {
+        line = rest;
+    }
+    while let [rest @ .., b' '] = line {
+        line = rest;
+    }
+    if let [b'"', inner @ .., b'"'] = line {
+        line = inner;
+    }
+    match line {
+        [s, e, p, b'=', delimiter]
+            if s.eq_ignore_ascii_case(&b's')
+                && e.eq_ignore_ascii_case(&b'e')
+                && p.eq_ignore_ascii_case(&b'p')
+                && (delimiter.is_ascii_punctuation() || *delimiter == b'\t')
+                && *delimiter != b'"' =>
+        {
+            Some(*delimiter)
+        }
+        _ => None,
+    }
+}
+
 /// A record whose every field is empty or whitespace: a blank line, or Excel's `;;;;`.
 pub(crate) fn is_blank(record: &csv::ByteRecord) -> bool {
     // Most records have a visible byte in their first field: answer without decoding.
@@ -109,6 +138,28 @@ mod tests {
         let sample = "a,b;c,d\ne,f;g,h\ni,j;k,l\nm,n;o";
         assert_eq!(sniff(sample.as_bytes(), false), b',');
         assert_eq!(sniff(sample.as_bytes(), true), b';');
+    }
+
+    #[test]
+    fn excel_sep_lines_name_the_delimiter() {
+        let table: &[(&str, Option<u8>)] = &[
+            ("sep=;\r\nemail;name\r\n", Some(b';')),
+            ("sep=,\nemail,name\n", Some(b',')),
+            ("SEP=|\n", Some(b'|')),
+            ("sep=\t\nemail\tname\n", Some(b'\t')),
+            ("\"sep=;\"\nemail;name\n", Some(b';')),
+            ("sep=;  \n", Some(b';')),
+            ("sep=;", Some(b';')),
+            ("sep=\n", None),
+            ("sep=ab\n", None),
+            ("sep=a\n", None),
+            ("separator,name\n", None),
+            ("email,name\nsep=;\n", None),
+            ("", None),
+        ];
+        for (sample, expected) in table {
+            assert_eq!(excel_sep(sample.as_bytes()), *expected, "{sample:?}");
+        }
     }
 
     #[test]

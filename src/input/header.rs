@@ -1,15 +1,22 @@
-//! Which column holds which field: `--map`, then the names real exports use, then the
-//! Shopify order export's special case.
+//! Which column holds which field: `--map`, then the names real exports use ([`aliases`]).
 //!
 //! Header names are compared after [`normalise`]: lowercased, without spaces, `_`, `-`, `.`,
 //! quotes or a stray byte order mark. Each field has aliases in priority order, the more
 //! specific first, so `Billing Name` beats `Name` when a file has both.
+//!
+//! A platform's own column is not taken for a Trustpilot field it merely resembles: a Shopify
+//! order export's `Name` is the order number, a bare `Name` beside product columns is the
+//! product's, and outside a file laid out for this tool `Tags` and `Location` are the shop's.
+//! A required field may have a second column, read on the rows where the first is empty
+//! (`Billing Name`, else `Shipping Name`). [`Mapping::describe`] shows every guess, what was
+//! passed over, and the `--map` that changes it.
 
 use std::path::Path;
 
 use crate::invitation::Field;
 
 use super::InputError;
+use super::aliases;
 use super::error::quoted_list;
 
 /// What a `--map` or an alias can point at: a field, or one half of a split name.
@@ -41,6 +48,21 @@ pub(crate) enum Source {
     },
 }
 
+impl Source {
+    /// The column(s) it reads.
+    pub(crate) fn columns(self) -> impl Iterator<Item = usize> {
+        let (a, b) = match self {
+            Source::Column(i) => (i, None),
+            Source::Pair { first, last } => (first, last),
+        };
+        std::iter::once(a).chain(b)
+    }
+
+    fn overlaps(self, other: Source) -> bool {
+        self.columns().any(|i| other.columns().any(|j| i == j))
+    }
+}
+
 /// Why that column was chosen, for [`Mapping::describe`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum How {
@@ -50,6 +72,23 @@ enum How {
     Position,
     /// A Shopify order export's `Name`, which holds the order number.
     ShopifyOrderName,
+    /// A customer's id (`Customer ID`, `Record ID`): the file has no order number.
+    CustomerId,
+}
+
+/// The column(s) a field is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Chosen {
+    pub(crate) source: Source,
+    how: How,
+    /// Read on the rows where `source` is empty (required fields found by alias only).
+    pub(crate) fallback: Option<Source>,
+}
+
+impl Chosen {
+    fn new(source: Source, how: How) -> Chosen {
+        Chosen { source, how, fallback: None }
+    }
 }
 
 /// Which input column holds each field.
@@ -57,56 +96,64 @@ enum How {
 pub struct Mapping {
     /// The header's names, trimmed; empty with `--no-header`.
     headers: Vec<String>,
-    sources: [Option<(Source, How)>; 12],
+    chosen: [Option<Chosen>; 12],
+    /// Fields a `--map FIELD=` says no column holds.
+    off: Vec<Field>,
     shopify: bool,
-    /// Columns of a Shopify export that an alias would have taken, left out on purpose.
-    held_back: Vec<usize>,
+    /// Lines shown after the fields: what was passed over and why, with the `--map` that
+    /// changes it.
+    passed_over: Vec<String>,
+    /// Columns those lines name, so that they are not listed as ignored too.
+    passed_over_columns: Vec<usize>,
     /// How many fields a record must have not to be short.
     expected: usize,
 }
 
 impl Mapping {
-    /// Human lines printed before a run: one per mapped field, then the columns ignored.
+    /// Human lines printed before a run: one per field read, what was passed over and why,
+    /// then the columns ignored.
     pub fn describe(&self) -> String {
         /// Ignored columns named before "and N more".
         const SHOWN: usize = 12;
         let width = Field::ALL
             .iter()
-            .filter(|field| self.sources[field.index()].is_some())
+            .filter(|field| self.chosen[field.index()].is_some() || self.off.contains(field))
             .map(|field| field.name().len())
             .max()
             .unwrap_or(0);
         let mut lines = Vec::new();
         for field in Field::ALL {
-            let Some((source, how)) = self.sources[field.index()] else { continue };
-            let note = match how {
-                How::Map => " (--map)".to_string(),
-                How::ShopifyOrderName => " (Shopify order export: the order number, without its '#')".to_string(),
-                How::Alias if self.shopify && field == Field::Name => {
+            let name = field.name();
+            if self.off.contains(&field) {
+                lines.push(format!("  {name:<width$} <- nothing (--map {name}=)"));
+                continue;
+            }
+            let Some(chosen) = self.chosen[field.index()] else { continue };
+            let mut text = self.source_text(chosen.source, true);
+            if let Some(fallback) = chosen.fallback {
+                text = format!("{text}, else {}", self.source_text(fallback, true));
+            }
+            let also = self.shared_with(field).map(|other| format!("also the {other}"));
+            let note = match (chosen.how, also) {
+                (How::Map, None) => " (--map)".to_string(),
+                (How::Map, Some(also)) => format!(" (--map; {also})"),
+                (How::ShopifyOrderName, _) => " (Shopify order export: the order number, without its '#')".to_string(),
+                (How::CustomerId, _) => " (a customer id: the file has no order number)".to_string(),
+                (How::Alias, _) if self.shopify && field == Field::Name => {
                     " (Shopify order export: \"Name\" holds the order number)".to_string()
                 }
-                How::Alias | How::Position => String::new(),
+                (How::Alias | How::Position, Some(also)) => format!(" ({also})"),
+                (How::Alias | How::Position, None) => String::new(),
             };
-            lines.push(format!("  {:<width$} <- {}{note}", field.name(), self.source_text(source, true)));
+            lines.push(format!("  {name:<width$} <- {text}{note}"));
         }
-        if !self.held_back.is_empty() {
-            let names: Vec<&str> = self.held_back.iter().map(|&i| self.headers[i].as_str()).collect();
-            let example = match self.headers[self.held_back[0]].as_str() {
-                tags if normalise(tags).starts_with("tag") => format!("--map tags=\"{tags}\""),
-                other => format!("--map location_id=\"{other}\""),
-            };
-            let it = if names.len() == 1 { "it" } else { "one" };
-            lines.push(format!(
-                "  not sent: {} (Shopify's own order data, not Trustpilot's; to send {it} anyway, add {example})",
-                quoted_list(&names)
-            ));
-        }
+        lines.extend(self.passed_over.iter().cloned());
         let used = self.used_columns();
         let ignored: Vec<&str> = self
             .headers
             .iter()
             .enumerate()
-            .filter(|(i, name)| !used.contains(i) && !self.held_back.contains(i) && !name.is_empty())
+            .filter(|(i, name)| !used.contains(i) && !self.passed_over_columns.contains(i) && !name.is_empty())
             .map(|(_, name)| name.as_str())
             .collect();
         if ignored.len() > SHOWN {
@@ -120,7 +167,7 @@ impl Mapping {
     /// The header text(s) of the column(s) mapped to `field`, for messages:
     /// `E-mail Address`, `First Name + Last Name`, or `column 2` without a header.
     pub fn column_of(&self, field: Field) -> Option<String> {
-        self.sources[field.index()].map(|(source, _)| self.source_text(source, false))
+        self.chosen[field.index()].map(|chosen| self.source_text(chosen.source, false))
     }
 
     /// The file is a Shopify order export: `Name` holds the order number (`#1001`), which is
@@ -129,8 +176,8 @@ impl Mapping {
         self.shopify
     }
 
-    pub(crate) fn source(&self, field: Field) -> Option<Source> {
-        self.sources[field.index()].map(|(source, _)| source)
+    pub(crate) fn chosen(&self, field: Field) -> Option<Chosen> {
+        self.chosen[field.index()]
     }
 
     /// A record with fewer fields than this is short (ragged).
@@ -138,15 +185,23 @@ impl Mapping {
         self.expected
     }
 
-    fn used_columns(&self) -> Vec<usize> {
+    /// Every column read, fallbacks included.
+    pub(crate) fn used_columns(&self) -> Vec<usize> {
         let mut used = Vec::new();
-        for (source, _) in self.sources.iter().flatten() {
-            match *source {
-                Source::Column(i) => used.push(i),
-                Source::Pair { first, last } => used.extend(std::iter::once(first).chain(last)),
-            }
+        for chosen in self.chosen.iter().flatten() {
+            used.extend(chosen.source.columns());
+            used.extend(chosen.fallback.into_iter().flat_map(Source::columns));
         }
         used
+    }
+
+    /// The other field whose first column is `field`'s (one column serving two fields).
+    fn shared_with(&self, field: Field) -> Option<&'static str> {
+        let Source::Column(i) = self.chosen[field.index()]?.source else { return None };
+        Field::ALL.into_iter().filter(|&other| other != field).find_map(|other| {
+            let chosen = self.chosen[other.index()]?;
+            (chosen.source == Source::Column(i)).then_some(other.name())
+        })
     }
 
     fn column_text(&self, index: usize, quoted: bool) -> String {
@@ -200,250 +255,23 @@ fn display_name(name: &str) -> String {
     name.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}').to_string()
 }
 
-// Aliases, normalised, most specific first. Exports in English, German, French, Dutch, the
-// Nordic languages, Spanish, Italian and Polish, and the big shop systems' column names.
-const EMAIL: &[&str] = &[
-    "customeremail",
-    "customeremailaddress",
-    "consumeremail",
-    "consumeremailaddress",
-    "buyeremail",
-    "buyeremailaddress",
-    "purchaseremail",
-    "clientemail",
-    "billingemail",
-    "billingemailaddress",
-    "email(billing)",
-    "kundenemail",
-    "kundeemail",
-    "email",
-    "emailaddress",
-    "emailadresse",
-    "emailadres",
-    "emailadress",
-    "adresseemail",
-    "adressemail",
-    "adresseélectronique",
-    "courriel",
-    "adressecourriel",
-    "correoelectrónico",
-    "correoelectronico",
-    "correo",
-    "indirizzoemail",
-    "sähköposti",
-    "sähköpostiosoite",
-    "epost",
-    "epostadress",
-    "epostadresse",
-    "contactemail",
-    "shippingemail",
-    "mail",
-    "mailaddress",
-];
-
-const FULL_NAME: &[&str] = &[
-    "fullname",
-    "customerfullname",
-    "customername",
-    "consumername",
-    "buyername",
-    "purchasername",
-    "clientname",
-    "billingname",
-    "billtoname",
-    "name(billing)",
-    "kundenname",
-    "kundename",
-    "klantnaam",
-    "nomcomplet",
-    "nombrecompleto",
-    "nomecompleto",
-    "vollständigername",
-    "vollstandigername",
-    "volledigenaam",
-    "fuldenavn",
-    "contactname",
-    "shippingname",
-    "shiptoname",
-    "name",
-    "navn",
-    "naam",
-    "namn",
-    "nimi",
-];
-
-const FIRST_NAME: &[&str] = &[
-    "billingfirstname",
-    "firstname(billing)",
-    "customerfirstname",
-    "firstname",
-    "givenname",
-    "forename",
-    "vorname",
-    "prénom",
-    "prenom",
-    "voornaam",
-    "fornavn",
-    "förnamn",
-    "fornamn",
-    "etunimi",
-    "nombre",
-    "nome",
-    "imię",
-    "imie",
-    "shippingfirstname",
-    "firstname(shipping)",
-];
-
-const LAST_NAME: &[&str] = &[
-    "billinglastname",
-    "lastname(billing)",
-    "customerlastname",
-    "lastname",
-    "surname",
-    "familyname",
-    "nachname",
-    "familienname",
-    "nom",
-    "nomdefamille",
-    "achternaam",
-    "efternavn",
-    "etternavn",
-    "efternamn",
-    "sukunimi",
-    "cognome",
-    "apellidos",
-    "apellido",
-    "nazwisko",
-    "shippinglastname",
-    "lastname(shipping)",
-];
-
-const REFERENCE: &[&str] = &[
-    "reference",
-    "referencenumber",
-    "referenceno",
-    "referenceid",
-    "ref",
-    "refno",
-    "refnr",
-    "ordernumber",
-    "orderno",
-    "ordernr",
-    "order#",
-    "orderid",
-    "orderreference",
-    "orderref",
-    "order",
-    "invoicenumber",
-    "invoiceno",
-    "invoicenr",
-    "invoiceid",
-    "invoice",
-    "transactionid",
-    "transactionnumber",
-    "bookingreference",
-    "bookingref",
-    "bookingnumber",
-    "bookingid",
-    "reservationnumber",
-    "reservationid",
-    "confirmationnumber",
-    "referenz",
-    "referenznummer",
-    "bestellnummer",
-    "bestellnr",
-    "bestellid",
-    "auftragsnummer",
-    "auftragsnr",
-    "rechnungsnummer",
-    "rechnungsnr",
-    "référence",
-    "numérodecommande",
-    "numerodecommande",
-    "n°decommande",
-    "commande",
-    "numérodefacture",
-    "numerodefacture",
-    "ordrenummer",
-    "ordrenr",
-    "bestelnummer",
-    "ordernummer",
-    "factuurnummer",
-    "fakturanummer",
-    "fakturanr",
-    "númerodepedido",
-    "numerodepedido",
-    "pedido",
-    "numeroordine",
-    "tilausnumero",
-    "numerzamówienia",
-];
-
-/// Reference aliases too vague to beat a Shopify order name: identifiers, but not of an order.
-const WEAK_REFERENCE: &[&str] = &[
-    "id",
-    "customerid",
-    "customernumber",
-    "customerno",
-    "kundennummer",
-    "kundennr",
-    "kundenummer",
-    "klantnummer",
-    "numéroclient",
-    "numeroclient",
-];
-
-const LOCALE: &[&str] = &[
-    "locale",
-    "customerlocale",
-    "languagecode",
-    "language",
-    "customerlanguage",
-    "lang",
-    "sprache",
-    "langue",
-    "taal",
-    "sprog",
-    "språk",
-    "idioma",
-    "lingua",
-];
-const TAGS: &[&str] = &["tags", "tag", "invitationtags", "trustpilottags"];
-const REDIRECT_URI: &[&str] = &["redirecturi", "redirecturl", "redirect", "redirectlink", "returnurl"];
-const PREFERRED_SEND_TIME: &[&str] =
-    &["preferredsendtime", "preferredsenddate", "sendtime", "senddate", "sendat", "sendon", "sendafter"];
-const TEMPLATE_ID: &[&str] = &["templateid", "template", "invitationtemplateid", "invitationtemplate"];
-const SENDER_EMAIL: &[&str] = &["senderemail", "senderemailaddress", "fromemail"];
-const SENDER_NAME: &[&str] = &["sendername", "fromname"];
-const REPLY_TO: &[&str] = &["replyto", "replytoemail", "replytoaddress"];
-const LOCATION_ID: &[&str] = &["locationid", "trustpilotlocationid", "location"];
-
-fn aliases(slot: Slot) -> &'static [&'static str] {
-    match slot {
-        Slot::FirstName => FIRST_NAME,
-        Slot::LastName => LAST_NAME,
-        Slot::Field(field) => match field {
-            Field::Email => EMAIL,
-            Field::Name => FULL_NAME,
-            Field::Reference => REFERENCE,
-            Field::Locale => LOCALE,
-            Field::Tags => TAGS,
-            Field::RedirectUri => REDIRECT_URI,
-            Field::PreferredSendTime => PREFERRED_SEND_TIME,
-            Field::TemplateId => TEMPLATE_ID,
-            Field::SenderEmail => SENDER_EMAIL,
-            Field::SenderName => SENDER_NAME,
-            Field::ReplyTo => REPLY_TO,
-            Field::LocationId => LOCATION_ID,
-        },
-    }
+/// The aliases of an optional field; `own_layout` when the file is laid out for this tool.
+fn optional_aliases(field: Field, own_layout: bool) -> Vec<&'static str> {
+    let (aliases, own): (&[&str], &[&str]) = match field {
+        Field::Locale => (aliases::LOCALE, &[]),
+        Field::Tags => (aliases::TAGS, aliases::PLATFORM_TAGS),
+        Field::RedirectUri => (aliases::REDIRECT_URI, &[]),
+        Field::PreferredSendTime => (aliases::PREFERRED_SEND_TIME, &[]),
+        Field::TemplateId => (aliases::TEMPLATE_ID, &[]),
+        Field::SenderEmail => (aliases::SENDER_EMAIL, &[]),
+        Field::SenderName => (aliases::SENDER_NAME, &[]),
+        Field::ReplyTo => (aliases::REPLY_TO, &[]),
+        Field::LocationId => (aliases::LOCATION_ID, aliases::PLATFORM_LOCATION),
+        Field::Email | Field::Name | Field::Reference => (&[], &[]),
+    };
+    let own = if own_layout { own } else { &[] };
+    aliases.iter().chain(own).copied().collect()
 }
-
-/// Aliases a Shopify order export must not use: its `Name` is the order number, its `Tags`
-/// are the shop's order tags (often with spaces, which Trustpilot refuses) and its
-/// `Location` is a point-of-sale name, not a Trustpilot location id.
-const SHOPIFY_EXCLUDED: &[&str] = &["name", "tags", "tag", "location"];
 
 /// How an error message describes each required field's expected columns.
 fn expected_names(field: Field) -> &'static str {
@@ -452,19 +280,26 @@ fn expected_names(field: Field) -> &'static str {
         Field::Name => {
             "\"Name\", \"Full Name\", \"Customer Name\", \"Billing Name\", or \"First Name\" + \"Last Name\""
         }
-        Field::Reference => "\"Reference\", \"Order Number\", \"Order ID\", \"Invoice Number\"",
+        Field::Reference => {
+            "\"Reference\", \"Order Number\", \"Order ID\", \"Invoice Number\", or a customer id such as \
+             \"Customer ID\" or \"Record ID\""
+        }
         _ => "",
     }
 }
 
-/// Works out the mapping from the header (`None` with `--no-header`) and the `--map`s.
+/// A `--map`: the slot, the field name as typed, and the column (`None`: `--map FIELD=`).
+type Explicit<'a> = (Slot, &'a str, Option<&'a str>);
+
+/// Works out the mapping from the header (`None` with `--no-header`) and the `--map`s. An
+/// empty header in a `--map` (`--map tags=`) means no column holds the field.
 pub(crate) fn resolve(
     path: &Path,
     header: Option<&[String]>,
     maps: &[(String, String)],
 ) -> Result<Mapping, InputError> {
     // The last --map of a slot wins, as with any repeated flag.
-    let mut explicit: Vec<(Slot, &str, &str)> = Vec::new();
+    let mut explicit: Vec<Explicit> = Vec::new();
     for (name, column) in maps {
         let Some(slot) = Slot::from_name(name) else {
             return Err(InputError::UnknownMap {
@@ -479,7 +314,8 @@ pub(crate) fn resolve(
             });
         };
         explicit.retain(|(s, _, _)| *s != slot);
-        explicit.push((slot, name.as_str(), column.as_str()));
+        let column = Some(column.as_str()).filter(|c| !c.trim().is_empty());
+        explicit.push((slot, name.as_str(), column));
     }
     match header {
         None => resolve_positions(path, &explicit),
@@ -487,16 +323,28 @@ pub(crate) fn resolve(
     }
 }
 
+/// The fields a `--map FIELD=` switches off.
+fn switched_off(explicit: &[Explicit]) -> Vec<Field> {
+    explicit
+        .iter()
+        .filter_map(|&(slot, _, column)| match (slot, column) {
+            (Slot::Field(field), None) => Some(field),
+            _ => None,
+        })
+        .collect()
+}
+
 /// `--no-header`: email, name, reference are columns 1, 2, 3, unless `--map` gives numbers.
-fn resolve_positions(path: &Path, explicit: &[(Slot, &str, &str)]) -> Result<Mapping, InputError> {
-    let mut mapped: Vec<(Slot, usize, How)> = vec![
-        (Slot::Field(Field::Email), 0, How::Position),
-        (Slot::Field(Field::Name), 1, How::Position),
-        (Slot::Field(Field::Reference), 2, How::Position),
+fn resolve_positions(path: &Path, explicit: &[Explicit]) -> Result<Mapping, InputError> {
+    let mut mapped: Vec<(Slot, Option<usize>, How)> = vec![
+        (Slot::Field(Field::Email), Some(0), How::Position),
+        (Slot::Field(Field::Name), Some(1), How::Position),
+        (Slot::Field(Field::Reference), Some(2), How::Position),
     ];
     for &(slot, name, column) in explicit {
-        let Some(index) = column_number(column) else {
-            return Err(InputError::UnknownMap {
+        let index = match column {
+            None => None,
+            Some(column) => Some(column_number(column).ok_or_else(|| InputError::UnknownMap {
                 path: path.to_path_buf(),
                 field: name.to_string(),
                 column: column.to_string(),
@@ -505,26 +353,56 @@ fn resolve_positions(path: &Path, explicit: &[(Slot, &str, &str)]) -> Result<Map
                      column's number instead, e.g. --map {name}=4 for the fourth column of '{}'.",
                     path.display()
                 ),
-            });
+            })?),
         };
         mapped.retain(|(s, _, _)| *s != slot);
         mapped.push((slot, index, How::Map));
     }
     let find = |slot: Slot| mapped.iter().find(|(s, _, _)| *s == slot).map(|&(_, i, how)| (i, how));
-    let mut sources = [None; 12];
+    let mut chosen = [None; 12];
     for field in Field::ALL {
         if field != Field::Name {
-            sources[field.index()] = find(Slot::Field(field)).map(|(i, how)| (Source::Column(i), how));
+            chosen[field.index()] =
+                find(Slot::Field(field)).and_then(|(i, how)| Some(Chosen::new(Source::Column(i?), how)));
         }
     }
     // An explicit full name wins over an explicit first name, which wins over position 2.
-    sources[Field::Name.index()] = match (find(Slot::Field(Field::Name)), find(Slot::FirstName)) {
-        (Some((i, How::Map)), _) => Some((Source::Column(i), How::Map)),
-        (_, Some((first, how))) => Some((Source::Pair { first, last: find(Slot::LastName).map(|(i, _)| i) }, how)),
-        (Some((i, how)), None) => Some((Source::Column(i), how)),
+    let first = find(Slot::FirstName).and_then(|(i, how)| Some((i?, how)));
+    let last = find(Slot::LastName).and_then(|(i, _)| i);
+    chosen[Field::Name.index()] = match (find(Slot::Field(Field::Name)), first) {
+        (Some((i, How::Map)), _) => i.map(|i| Chosen::new(Source::Column(i), How::Map)),
+        (_, Some((first, how))) => Some(Chosen::new(Source::Pair { first, last }, how)),
+        (Some((i, how)), None) => i.map(|i| Chosen::new(Source::Column(i), how)),
         (None, None) => None,
     };
-    let mut mapping = Mapping { headers: Vec::new(), sources, shopify: false, held_back: Vec::new(), expected: 0 };
+    let off = switched_off(explicit);
+    let missing: Vec<Field> = Field::REQUIRED.into_iter().filter(|f| chosen[f.index()].is_none()).collect();
+    if !missing.is_empty() {
+        let names: Vec<&str> = missing.iter().map(|f| f.name()).collect();
+        let maps: Vec<String> = names.iter().map(|name| format!("--map {name}=")).collect();
+        let (says, it) = if names.len() == 1 { ("says", "it") } else { ("say", "them") };
+        return Err(InputError::MissingColumns {
+            path: path.to_path_buf(),
+            missing: names.clone(),
+            found: Vec::new(),
+            message: format!(
+                "has no column for {}: {} {says} no column holds {it}, but every invitation needs one. Give the \
+                 column's number instead, e.g. --map {}=3.",
+                names.join(" and "),
+                maps.join(" and "),
+                names[0]
+            ),
+        });
+    }
+    let mut mapping = Mapping {
+        headers: Vec::new(),
+        chosen,
+        off,
+        shopify: false,
+        passed_over: Vec::new(),
+        passed_over_columns: Vec::new(),
+        expected: 0,
+    };
     mapping.expected = mapping.used_columns().into_iter().max().map_or(0, |i| i + 1);
     Ok(mapping)
 }
@@ -535,12 +413,21 @@ fn column_number(text: &str) -> Option<usize> {
     digits.parse::<usize>().ok().filter(|&n| n >= 1).map(|n| n - 1)
 }
 
-/// The header being mapped: its names as shown and as compared, and which columns are taken.
+/// The header being mapped: its names as shown and as compared, which columns are taken, and
+/// what kind of file it is.
 struct Columns {
     headers: Vec<String>,
     norms: Vec<String>,
-    claimed: Vec<bool>,
+    /// Taken by a field (by alias or `--map`).
+    taken: Vec<bool>,
+    /// Named by a `--map`: no alias takes it, except the email's (one column may serve as
+    /// both email and reference).
+    mapped: Vec<bool>,
     shopify: bool,
+    /// The file has a column no platform writes: its `tags` and `location` are Trustpilot's.
+    own_layout: bool,
+    /// A bare `Name` beside a product column (`SKU`, `Quantity` ...), which names the product.
+    product_name: Option<(usize, usize)>,
 }
 
 impl Columns {
@@ -549,20 +436,45 @@ impl Columns {
         let norms: Vec<String> = headers.iter().map(|name| normalise(name)).collect();
         let has = |alias: &str| norms.iter().any(|n| n == alias);
         let shopify = has("name") && (has("financialstatus") || has("lineitemname"));
-        Columns { claimed: vec![false; headers.len()], headers, norms, shopify }
+        let own_layout = norms.iter().any(|n| aliases::OWN_LAYOUT.contains(&n.as_str()));
+        let product = |j: usize| norms.get(j).is_some_and(|n| aliases::PRODUCT_WORDS.iter().any(|w| n.contains(w)));
+        let product_name = match shopify {
+            true => None,
+            false => norms.iter().position(|n| aliases::BARE_NAME.contains(&n.as_str())).and_then(|b| {
+                [b.checked_sub(1), Some(b + 1)].into_iter().flatten().find(|&j| product(j)).map(|j| (b, j))
+            }),
+        };
+        let width = headers.len();
+        Columns {
+            headers,
+            norms,
+            taken: vec![false; width],
+            mapped: vec![false; width],
+            shopify,
+            own_layout,
+            product_name,
+        }
     }
 
-    /// The first column not taken yet whose normalised name is `norm`.
-    fn find(&self, norm: &str) -> Option<usize> {
-        (0..self.norms.len()).find(|&i| !self.claimed[i] && self.norms[i] == norm)
+    fn free(&self, i: usize, field: Field) -> bool {
+        !self.taken[i] && (!self.mapped[i] || field == Field::Email)
     }
 
-    /// The column of the best alias of `slot` that is not taken yet.
-    fn alias(&self, slot: Slot) -> Option<usize> {
-        aliases(slot)
-            .iter()
-            .filter(|alias| !(self.shopify && SHOPIFY_EXCLUDED.contains(alias)))
-            .find_map(|alias| self.find(alias))
+    /// The columns named by `aliases`, best alias first, that `field` may take.
+    fn matching(&self, aliases: &[&str], field: Field) -> Vec<usize> {
+        let mut found = Vec::new();
+        for alias in aliases {
+            for i in 0..self.norms.len() {
+                if self.norms[i] == *alias && self.free(i, field) && !found.contains(&i) {
+                    found.push(i);
+                }
+            }
+        }
+        found
+    }
+
+    fn first(&self, aliases: &[&str]) -> Option<usize> {
+        self.matching(aliases, Field::Name).first().copied()
     }
 
     /// The column a `--map` names: its exact text, then the same normalisation as aliases,
@@ -589,109 +501,293 @@ impl Columns {
             })
     }
 
-    fn claim(&mut self, source: Source) {
-        match source {
-            Source::Column(i) => self.claimed[i] = true,
-            Source::Pair { first, last } => {
-                self.claimed[first] = true;
-                if let Some(last) = last {
-                    self.claimed[last] = true;
-                }
-            }
+    fn take(&mut self, chosen: Chosen) {
+        for i in chosen.source.columns().chain(chosen.fallback.into_iter().flat_map(Source::columns)) {
+            self.taken[i] = true;
         }
+    }
+
+    fn quoted(&self, i: usize) -> String {
+        format!("\"{}\"", self.headers[i])
     }
 }
 
-fn resolve_header(path: &Path, header: &[String], explicit: &[(Slot, &str, &str)]) -> Result<Mapping, InputError> {
+fn resolve_header(path: &Path, header: &[String], explicit: &[Explicit]) -> Result<Mapping, InputError> {
     let mut columns = Columns::new(header);
 
     // --map first, then aliases, each taking the first column not taken yet.
-    let mut chosen: Vec<(Slot, usize)> = Vec::new();
+    let mut maps: Vec<(Slot, Option<usize>)> = Vec::new();
     for &(slot, name, column) in explicit {
-        let index = columns.named(path, name, column)?;
-        columns.claimed[index] = true;
-        chosen.push((slot, index));
+        let index = match column {
+            Some(column) => Some(columns.named(path, name, column)?),
+            None => None,
+        };
+        if let Some(i) = index {
+            columns.mapped[i] = true;
+        }
+        maps.push((slot, index));
     }
-    let explicit_of = |slot: Slot| chosen.iter().find(|(s, _)| *s == slot).map(|&(_, i)| i);
-    let mut sources: [Option<(Source, How)>; 12] = [None; 12];
+    let map_of = |slot: Slot| maps.iter().find(|(s, _)| *s == slot).map(|&(_, i)| i);
+    let mut chosen: [Option<Chosen>; 12] = [None; 12];
 
     // The name first, so its columns are not taken by anything else.
-    let name = resolve_name(
-        &columns,
-        explicit_of(Slot::Field(Field::Name)),
-        explicit_of(Slot::FirstName),
-        explicit_of(Slot::LastName),
-    );
-    if let Some((source, _)) = name {
-        columns.claim(source);
+    let name =
+        resolve_name(&columns, map_of(Slot::Field(Field::Name)), map_of(Slot::FirstName), map_of(Slot::LastName));
+    if let Some(name) = name {
+        columns.take(name);
     }
-    sources[Field::Name.index()] = name;
+    chosen[Field::Name.index()] = name;
 
     for field in Field::ALL.into_iter().filter(|&f| f != Field::Name) {
-        let slot = Slot::Field(field);
-        let source = if let Some(i) = explicit_of(slot) {
-            Some((i, How::Map))
-        } else if let Some(i) = columns.alias(slot) {
-            Some((i, How::Alias))
-        } else if field == Field::Reference && columns.shopify {
-            columns.find("name").map(|i| (i, How::ShopifyOrderName))
-        } else if field == Field::Reference {
-            WEAK_REFERENCE.iter().find_map(|alias| columns.find(alias)).map(|i| (i, How::Alias))
-        } else {
-            None
+        let found = match map_of(Slot::Field(field)) {
+            Some(Some(i)) => Some(Chosen::new(Source::Column(i), How::Map)),
+            Some(None) => None,
+            None => by_alias(&columns, field),
         };
-        if let Some((i, how)) = source {
-            columns.claimed[i] = true;
-            sources[field.index()] = Some((Source::Column(i), how));
+        if let Some(found) = found {
+            columns.take(found);
+            chosen[field.index()] = Some(found);
         }
     }
 
-    let missing: Vec<Field> = Field::REQUIRED.into_iter().filter(|f| sources[f.index()].is_none()).collect();
+    let missing: Vec<Field> = Field::REQUIRED.into_iter().filter(|f| chosen[f.index()].is_none()).collect();
+    let name_mapped =
+        [Slot::Field(Field::Name), Slot::FirstName, Slot::LastName].into_iter().any(|s| map_of(s).is_some());
+    let passed_over = PassedOver::new(&columns, &chosen, name_mapped);
     if !missing.is_empty() {
-        return Err(missing_columns(path, &columns, &missing, explicit_of(Slot::LastName)));
+        let context = Missing {
+            off: switched_off(explicit),
+            lone_last_name: map_of(Slot::LastName).flatten(),
+            email: chosen[Field::Email.index()].and_then(|c| c.source.columns().next()),
+        };
+        return Err(missing_columns(path, &columns, &missing, &context, &passed_over));
     }
-
-    let held_back: Vec<usize> = if columns.shopify {
-        ["tags", "location"].iter().filter_map(|norm| columns.find(norm)).collect()
-    } else {
-        Vec::new()
-    };
     let named = columns.headers.iter().rposition(|h| !h.is_empty()).map_or(0, |i| i + 1);
-    let mut mapping = Mapping { headers: columns.headers, sources, shopify: columns.shopify, held_back, expected: 0 };
+    let mut mapping = Mapping {
+        headers: columns.headers,
+        chosen,
+        off: switched_off(explicit),
+        shopify: columns.shopify,
+        passed_over: passed_over.lines,
+        passed_over_columns: passed_over.columns,
+        expected: 0,
+    };
     let used = mapping.used_columns().into_iter().max().map_or(0, |i| i + 1);
     mapping.expected = named.max(used);
     Ok(mapping)
 }
 
+/// The column of an email, a reference or an optional field, found by its aliases. A required
+/// field keeps the next candidate for the rows where the first is empty.
+fn by_alias(columns: &Columns, field: Field) -> Option<Chosen> {
+    let mut candidates: Vec<(usize, How)> = match field {
+        Field::Email => columns.matching(aliases::EMAIL, field).into_iter().map(|i| (i, How::Alias)).collect(),
+        Field::Reference => {
+            let mut found: Vec<(usize, How)> =
+                columns.matching(aliases::REFERENCE, field).into_iter().map(|i| (i, How::Alias)).collect();
+            if columns.shopify {
+                found.extend(columns.matching(&["name"], field).into_iter().map(|i| (i, How::ShopifyOrderName)));
+            }
+            for i in columns.matching(aliases::CUSTOMER_ID, field) {
+                // A bare `ID` is the row's own: an order's in an order export.
+                let how = if columns.norms[i] == "id" { How::Alias } else { How::CustomerId };
+                found.push((i, how));
+            }
+            found
+        }
+        _ => {
+            let aliases = optional_aliases(field, columns.own_layout);
+            columns.matching(&aliases, field).into_iter().take(1).map(|i| (i, How::Alias)).collect()
+        }
+    };
+    candidates.truncate(2);
+    let mut candidates = candidates.into_iter();
+    let (first, how) = candidates.next()?;
+    // Only a column of the same kind stands in: an order number's empty cell is not filled
+    // with a customer id.
+    let fallback = candidates.next().filter(|&(_, other)| other == how && how != How::ShopifyOrderName);
+    Some(Chosen { source: Source::Column(first), how, fallback: fallback.map(|(i, _)| Source::Column(i)) })
+}
+
 /// Where the name comes from: `--map name`, else `--map first_name` (with a last name mapped
-/// or found), else a full-name column, else a first-name column with an optional last name.
+/// or found), else the best of the name columns found, in this order: a full name that says
+/// whose it is (`Customer Name`, `Billing Name`), a billing first + last name, a bare `Name`
+/// (not beside product columns, not in a Shopify order export), a first + last name, the
+/// recipient's or cardholder's name, a shipping first + last name. The next one, on other
+/// columns, is read where the best is empty.
 fn resolve_name(
     columns: &Columns,
-    full: Option<usize>,
-    first: Option<usize>,
-    last: Option<usize>,
-) -> Option<(Source, How)> {
-    if let Some(i) = full {
-        return Some((Source::Column(i), How::Map));
+    full: Option<Option<usize>>,
+    first: Option<Option<usize>>,
+    last: Option<Option<usize>>,
+) -> Option<Chosen> {
+    use aliases::{
+        BARE_NAME, BILLING_FIRST_NAME, BILLING_LAST_NAME, FIRST_NAME, FULL_NAME, LAST_NAME, OTHER_NAME,
+        SHIPPING_FIRST_NAME, SHIPPING_LAST_NAME,
+    };
+    let all_last = || {
+        columns
+            .first(BILLING_LAST_NAME)
+            .or_else(|| columns.first(LAST_NAME))
+            .or_else(|| columns.first(SHIPPING_LAST_NAME))
+    };
+    match (full, first, last) {
+        (Some(Some(i)), _, _) => return Some(Chosen::new(Source::Column(i), How::Map)),
+        (Some(None), _, _) => return None,
+        (_, Some(Some(first)), last) => {
+            let last = last.unwrap_or_else(all_last);
+            return Some(Chosen::new(Source::Pair { first, last }, How::Map));
+        }
+        (_, first_off, Some(Some(last))) => {
+            if first_off.is_some() {
+                return None;
+            }
+            let first = columns
+                .first(BILLING_FIRST_NAME)
+                .or_else(|| columns.first(FIRST_NAME))
+                .or_else(|| columns.first(SHIPPING_FIRST_NAME))?;
+            return Some(Chosen::new(Source::Pair { first, last: Some(last) }, How::Map));
+        }
+        _ => {}
     }
-    if let Some(first) = first {
-        let last = last.or_else(|| columns.alias(Slot::LastName));
-        return Some((Source::Pair { first, last }, How::Map));
+    let pairs = first.is_none();
+    let last_off = last == Some(None);
+    let pair = |firsts: &[&str], lasts: &[&[&str]]| -> Option<Source> {
+        let first = columns.first(firsts).filter(|_| pairs)?;
+        let last = if last_off { None } else { lasts.iter().find_map(|list| columns.first(list)) };
+        Some(Source::Pair { first, last })
+    };
+    let mut candidates: Vec<Source> = Vec::new();
+    let columns_of = |list: &[&str]| columns.matching(list, Field::Name).into_iter().map(Source::Column);
+    candidates.extend(columns_of(FULL_NAME));
+    candidates.extend(pair(BILLING_FIRST_NAME, &[BILLING_LAST_NAME, LAST_NAME]));
+    if !columns.shopify {
+        let product = columns.product_name.map(|(b, _)| b);
+        candidates.extend(columns_of(BARE_NAME).filter(|s| Some(*s) != product.map(Source::Column)));
     }
-    if last.is_none()
-        && let Some(i) = columns.alias(Slot::Field(Field::Name))
-    {
-        return Some((Source::Column(i), How::Alias));
+    candidates.extend(pair(FIRST_NAME, &[LAST_NAME]));
+    candidates.extend(columns_of(OTHER_NAME));
+    candidates.extend(pair(SHIPPING_FIRST_NAME, &[SHIPPING_LAST_NAME]));
+    let primary = *candidates.first()?;
+    let fallback = candidates.iter().copied().find(|c| !c.overlaps(primary));
+    Some(Chosen { source: primary, how: How::Alias, fallback })
+}
+
+/// What [`Mapping::describe`] says beyond the fields read: the columns an alias would have
+/// taken and did not, and why.
+struct PassedOver {
+    lines: Vec<String>,
+    columns: Vec<usize>,
+}
+
+impl PassedOver {
+    fn new(columns: &Columns, chosen: &[Option<Chosen>; 12], name_mapped: bool) -> PassedOver {
+        let mut found = PassedOver { lines: Vec::new(), columns: Vec::new() };
+        let used: Vec<usize> = chosen
+            .iter()
+            .flatten()
+            .flat_map(|c| c.source.columns().chain(c.fallback.into_iter().flat_map(Source::columns)))
+            .collect();
+        let name = chosen[Field::Name.index()];
+        let name_text = |source: Source| match source {
+            Source::Column(i) => columns.quoted(i),
+            Source::Pair { first, last: None } => columns.quoted(first),
+            Source::Pair { first, last: Some(last) } => format!("{} + {}", columns.quoted(first), columns.quoted(last)),
+        };
+
+        // A bare `Name` beside product columns.
+        if let Some((b, beside)) = columns.product_name.filter(|&(b, _)| !name_mapped && !used.contains(&b)) {
+            found.lines.push(format!(
+                "  not the customer's name: {} (beside {}, it names the product; if it holds the customer's name, add \
+                 --map name={})",
+                columns.quoted(b),
+                columns.quoted(beside),
+                columns.quoted(b)
+            ));
+            found.columns.push(b);
+        }
+
+        // A bare `Name` passed over for a better name.
+        let bare = match columns.shopify {
+            true => None,
+            false => columns.norms.iter().position(|n| aliases::BARE_NAME.contains(&n.as_str())),
+        };
+        if let (Some(b), Some(name), false) = (bare, name, name_mapped) {
+            let stands_in = name.fallback == Some(Source::Column(b));
+            let elsewhere = columns.mapped[b] || (used.contains(&b) && !stands_in);
+            if Some(b) != columns.product_name.map(|(b, _)| b) && name.source != Source::Column(b) && !elsewhere {
+                let better = name_text(name.source);
+                let line = match stands_in {
+                    true => format!(
+                        "  passed over: {} for {better}, except where {} empty (to take every name from {}, add \
+                         --map name={})",
+                        columns.quoted(b),
+                        if matches!(name.source, Source::Pair { last: Some(_), .. }) { "both are" } else { "it is" },
+                        columns.quoted(b),
+                        columns.quoted(b)
+                    ),
+                    false => format!(
+                        "  passed over: {} for {better} (to take the name from {}, add --map name={})",
+                        columns.quoted(b),
+                        columns.quoted(b),
+                        columns.quoted(b)
+                    ),
+                };
+                found.lines.push(line);
+                if !used.contains(&b) {
+                    found.columns.push(b);
+                }
+            }
+        }
+
+        // The shop's own tags and locations, outside a file laid out for this tool.
+        if !columns.own_layout {
+            let held: Vec<usize> = [aliases::PLATFORM_TAGS, aliases::PLATFORM_LOCATION]
+                .iter()
+                .flat_map(|list| columns.matching(list, Field::Tags))
+                .filter(|i| !used.contains(i))
+                .collect();
+            if let Some(&first) = held.first() {
+                let names: Vec<&str> = held.iter().map(|&i| columns.headers[i].as_str()).collect();
+                let field = if aliases::PLATFORM_TAGS.contains(&columns.norms[first].as_str()) {
+                    "tags"
+                } else {
+                    "location_id"
+                };
+                let whose = if columns.shopify { "Shopify's own order data" } else { "the shop's own data" };
+                let it = if names.len() == 1 { "it" } else { "one" };
+                found.lines.push(format!(
+                    "  not sent: {} ({whose}, not Trustpilot's; to send {it} anyway, add --map {field}={})",
+                    quoted_list(&names),
+                    columns.quoted(first)
+                ));
+                found.columns.extend(held);
+            }
+        }
+        found
     }
-    let first = columns.alias(Slot::FirstName)?;
-    let how = if last.is_some() { How::Map } else { How::Alias };
-    Some((Source::Pair { first, last: last.or_else(|| columns.alias(Slot::LastName)) }, how))
 }
 
 /// The error for required fields without a column: what was looked for, what was found, and
-/// the `--map` that fixes it (guessing the column where a name suggests one).
-fn missing_columns(path: &Path, columns: &Columns, missing: &[Field], lone_last_name: Option<usize>) -> InputError {
+/// the `--map` that fixes it (a column whose name suggests the field, never a count, a phone
+/// number or free text).
+/// What [`missing_columns`] says beyond the header: the fields switched off, a last name
+/// mapped without a first name, the email's column.
+struct Missing {
+    off: Vec<Field>,
+    lone_last_name: Option<usize>,
+    email: Option<usize>,
+}
+
+fn missing_columns(
+    path: &Path,
+    columns: &Columns,
+    missing: &[Field],
+    context: &Missing,
+    passed_over: &PassedOver,
+) -> InputError {
     use std::fmt::Write;
+    let Missing { off, lone_last_name, email } = context;
     let headers = &columns.headers;
     let names: Vec<&'static str> = missing.iter().map(|f| f.name()).collect();
     let mut message = match names.as_slice() {
@@ -700,14 +796,25 @@ fn missing_columns(path: &Path, columns: &Columns, missing: &[Field], lone_last_
         [] => String::new(),
     };
     for field in missing {
-        let _ = writeln!(message, "  {}: looked for a column like {}", field.name(), expected_names(*field));
+        let name = field.name();
+        if off.contains(field) {
+            let _ =
+                writeln!(message, "  {name}: --map {name}= says no column holds it, but every invitation needs one");
+        } else {
+            let _ = writeln!(message, "  {name}: looked for a column like {}", expected_names(*field));
+        }
     }
-    if let (Some(i), true) = (lone_last_name, missing.contains(&Field::Name)) {
+    if let (Some(i), true) = (*lone_last_name, missing.contains(&Field::Name)) {
         let _ = writeln!(
             message,
             "  (\"{}\" is mapped as the last name, but there is no first-name column to go with it)",
             headers[i]
         );
+    }
+    if missing.contains(&Field::Name) {
+        for line in passed_over.lines.iter().filter(|line| line.starts_with("  not the customer's name")) {
+            let _ = writeln!(message, "{line}");
+        }
     }
     if headers.is_empty() {
         message.push_str("The header row has no columns.\n");
@@ -725,30 +832,54 @@ fn missing_columns(path: &Path, columns: &Columns, missing: &[Field], lone_last_
              --delimiter (e.g. --delimiter ';').\n",
         );
     }
-    // Guess a column for each missing field from what its name contains.
-    let mut taken = columns.claimed.clone();
+    // A column for each missing field whose name suggests it.
+    let mut taken = columns.taken.clone();
     let mut maps = Vec::new();
-    for field in missing {
-        let hints: &[&str] = match field {
-            Field::Email => &["mail"],
-            Field::Name => &["name", "navn", "naam", "namn", "nom", "kunde", "customer", "client"],
-            _ => &["order", "ref", "invoice", "bestell", "commande", "nummer", "number", "nr", "id"],
+    let mut others = Vec::new();
+    for &field in missing {
+        let fits = |i: usize| {
+            let (shown, norm) = (&headers[i], &columns.norms[i]);
+            // The column a `--map FIELD=` turned off is not offered back.
+            if off.contains(&field) && by_alias(columns, field).is_some_and(|c| c.source == Source::Column(i)) {
+                return false;
+            }
+            match field {
+                Field::Email => aliases::address_like(norm),
+                Field::Name => aliases::person_like(norm) && !aliases::identifier_like(shown, norm),
+                _ => aliases::identifier_like(shown, norm),
+            }
         };
-        let guess = hints.iter().find_map(|hint| {
-            (0..headers.len()).find(|&i| !taken[i] && !headers[i].is_empty() && columns.norms[i].contains(hint))
-        });
-        match guess {
-            Some(i) => {
+        let fitting: Vec<usize> = (0..headers.len())
+            .filter(|&i| !taken[i] && !columns.mapped[i] && !headers[i].is_empty() && fits(i))
+            .filter(|&i| Some(i) != columns.product_name.map(|(b, _)| b))
+            .collect();
+        match fitting.first() {
+            Some(&i) => {
                 taken[i] = true;
-                maps.push(format!("--map {}=\"{}\"", field.name(), headers[i]));
+                maps.push(format!("--map {}={}", field.name(), columns.quoted(i)));
+                if fitting.len() > 1 {
+                    let rest: Vec<&str> = fitting[1..].iter().map(|&i| headers[i].as_str()).collect();
+                    others.push(format!("{}: {}", field.name(), quoted_list(&rest)));
+                }
             }
             None => maps.push(format!("--map {}=\"<column name>\"", field.name())),
         }
     }
     let _ = write!(message, "Say which column holds each field, e.g. {}", maps.join(" "));
+    if !others.is_empty() {
+        let _ = write!(message, " (other candidates, {})", others.join("; "));
+    }
+    if missing.contains(&Field::Reference)
+        && let Some(i) = *email
+    {
+        let _ = write!(
+            message,
+            "\nA list without order numbers can use the email as the reference: --map reference={}",
+            columns.quoted(i)
+        );
+    }
     InputError::MissingColumns { path: path.to_path_buf(), missing: names, found: headers.clone(), message }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -792,14 +923,24 @@ mod tests {
                 &[("email", "email"), ("name", "name"), ("reference", "reference")],
             ),
             (
-                "spelled out",
+                "spelled out (the shop's own tags are not Trustpilot's)",
                 &["E-mail Address", "Full Name", "Order Number", "Language", "Tags"],
                 &[
                     ("email", "E-mail Address"),
                     ("name", "Full Name"),
                     ("reference", "Order Number"),
                     ("locale", "Language"),
-                    ("tags", "Tags"),
+                ],
+            ),
+            (
+                "the tool's own layout: its tags are Trustpilot's",
+                &["email", "name", "reference", "tags", "location"],
+                &[
+                    ("email", "email"),
+                    ("name", "name"),
+                    ("reference", "reference"),
+                    ("tags", "tags"),
+                    ("location_id", "location"),
                 ],
             ),
             (
@@ -926,10 +1067,10 @@ mod tests {
             mapping.describe(),
             [
                 "  email     <- \"Email\"",
-                "  name      <- \"Billing Name\" (Shopify order export: \"Name\" holds the order number)",
+                "  name      <- \"Billing Name\", else \"Shipping Name\" (Shopify order export: \"Name\" holds the order number)",
                 "  reference <- \"Name\" (Shopify order export: the order number, without its '#')",
                 "  not sent: \"Tags\", \"Location\" (Shopify's own order data, not Trustpilot's; to send one anyway, add --map tags=\"Tags\")",
-                "  ignored: \"Financial Status\", \"Paid at\", \"Lineitem name\", \"Shipping Name\", \"Id\"",
+                "  ignored: \"Financial Status\", \"Paid at\", \"Lineitem name\", \"Id\"",
             ]
             .join("\n")
         );
@@ -997,14 +1138,21 @@ mod tests {
             "'in.csv' has no column for the fields email, name and reference.\n\
              \x20 email: looked for a column like \"Email\", \"E-mail Address\", \"Customer Email\", \"Billing Email\"\n\
              \x20 name: looked for a column like \"Name\", \"Full Name\", \"Customer Name\", \"Billing Name\", or \"First Name\" + \"Last Name\"\n\
-             \x20 reference: looked for a column like \"Reference\", \"Order Number\", \"Order ID\", \"Invoice Number\"\n\
+             \x20 reference: looked for a column like \"Reference\", \"Order Number\", \"Order ID\", \"Invoice Number\", or a \
+             customer id such as \"Customer ID\" or \"Record ID\"\n\
              The columns found are: \"Mail Adr\", \"Kunde\", \"Beleg-Nr\", \"Datum\".\n\
              Say which column holds each field, e.g. --map email=\"Mail Adr\" --map name=\"Kunde\" --map reference=\"Beleg-Nr\""
         );
 
         let error = map(&["Email", "Name", "Total"], &[]).unwrap_err();
         assert!(error.to_string().starts_with("'in.csv' has no column for the field reference.\n"), "{error}");
-        assert!(error.to_string().ends_with("--map reference=\"<column name>\""), "{error}");
+        assert!(
+            error.to_string().ends_with(
+                "--map reference=\"<column name>\"\nA list without order numbers can use the email as the reference: \
+                 --map reference=\"Email\""
+            ),
+            "{error}"
+        );
 
         let error = map(&["ann@example.com", "Ann", "1001"], &[]).unwrap_err();
         assert!(error.to_string().contains("--no-header"), "{error}");
@@ -1053,5 +1201,158 @@ mod tests {
         names.extend((1..=20).map(|i| format!("c{i}")));
         let mapping = resolve(Path::new("in.csv"), Some(&names), &[]).unwrap();
         assert!(mapping.describe().ends_with("\"c12\" and 8 more"), "{}", mapping.describe());
+    }
+
+    #[test]
+    fn an_empty_map_switches_a_guessed_column_off() {
+        // An optional field.
+        let mapping = map(&["email", "name", "reference", "locale", "tags"], &[("tags", ""), ("locale", " ")]).unwrap();
+        assert_eq!((mapping.column_of(Field::Tags), mapping.column_of(Field::Locale)), (None, None));
+        assert_eq!(
+            mapping.describe(),
+            [
+                "  email     <- \"email\"",
+                "  name      <- \"name\"",
+                "  reference <- \"reference\"",
+                "  locale    <- nothing (--map locale=)",
+                "  tags      <- nothing (--map tags=)",
+                "  ignored: \"locale\", \"tags\"",
+            ]
+            .join("\n")
+        );
+        // The second column of a required field: the email has one column left.
+        let mapping = map(
+            &["order_number", "customer_email", "billing_email", "billing_first_name"],
+            &[("email", "billing_email")],
+        )
+        .unwrap();
+        assert_eq!(mapping.chosen(Field::Email).unwrap().fallback, None);
+        // A last name switched off: the first name alone.
+        let mapping = map(&["Email", "First Name", "Last Name", "Ref"], &[("last_name", "")]).unwrap();
+        assert_eq!(mapping.column_of(Field::Name).as_deref(), Some("First Name"));
+        // A bare Name switched off leaves the first and last name.
+        let mapping = map(&["Email", "Name", "First Name", "Last Name", "Ref"], &[("first_name", "")]).unwrap();
+        assert_eq!(mapping.column_of(Field::Name).as_deref(), Some("Name"));
+        assert_eq!(mapping.chosen(Field::Name).unwrap().fallback, None);
+        // A required field switched off cannot be read.
+        let error = map(&["Email", "Name", "Customer ID"], &[("reference", "")]).unwrap_err();
+        assert_eq!(error.code(), "column.missing");
+        assert!(
+            error
+                .to_string()
+                .contains("  reference: --map reference= says no column holds it, but every invitation needs one\n"),
+            "{error}"
+        );
+        assert!(error.to_string().contains("e.g. --map reference=\"<column name>\""), "{error}");
+        // Without a header too.
+        let maps = vec![("email".to_string(), String::new())];
+        let error = resolve(Path::new("in.csv"), None, &maps).unwrap_err();
+        assert!(error.to_string().contains("--map email= says no column holds it"), "{error}");
+        let maps = vec![("locale".to_string(), "4".to_string()), ("locale".to_string(), String::new())];
+        let mapping = resolve(Path::new("in.csv"), None, &maps).unwrap();
+        assert_eq!(mapping.column_of(Field::Locale), None);
+    }
+
+    #[test]
+    fn a_bare_name_beside_products_is_never_the_customer() {
+        // No other name: the run stops and says why, rather than inviting "Dear T-Shirt".
+        let error = map(&["Order ID", "Email", "Name", "SKU", "Quantity"], &[]).unwrap_err().to_string();
+        assert!(error.contains("has no column for the field name."), "{error}");
+        assert!(
+            error.contains(
+                "  not the customer's name: \"Name\" (beside \"SKU\", it names the product; if it holds the customer's \
+                 name, add --map name=\"Name\")"
+            ),
+            "{error}"
+        );
+        assert!(!error.contains("--map name=\"Name\" --map"), "{error}");
+        // Beside other columns, a bare Name is the customer's.
+        let mapping = map(&["Order ID", "Name", "Email", "Phone"], &[]).unwrap();
+        assert_eq!(mapping.column_of(Field::Name).as_deref(), Some("Name"));
+    }
+
+    #[test]
+    fn a_required_field_reads_its_second_column_where_the_first_is_empty() {
+        let table: &[(&[&str], Field, Option<Source>)] = &[
+            (&["Billing Name", "Shipping Name", "Email", "Ref"], Field::Name, Some(Source::Column(1))),
+            (
+                &["Name", "First Name", "Last Name", "Email", "Ref"],
+                Field::Name,
+                Some(Source::Pair { first: 1, last: Some(2) }),
+            ),
+            (&["Customer Email", "Billing Email", "Name", "Ref"], Field::Email, Some(Source::Column(1))),
+            (&["Email", "Name", "Order Number", "Invoice Number"], Field::Reference, Some(Source::Column(3))),
+            // An order number's empty cell is not filled with a customer's id.
+            (&["Email", "Name", "Order Number", "Customer ID"], Field::Reference, None),
+            // --map says exactly which column.
+            (&["Billing Name", "Shipping Name", "Email", "Ref"], Field::Email, None),
+        ];
+        for (names, field, fallback) in table {
+            let mapping = map(names, &[]).unwrap();
+            assert_eq!(mapping.chosen(*field).unwrap().fallback, *fallback, "{names:?} {field}");
+        }
+        let mapping = map(&["Billing Name", "Shipping Name", "Email", "Ref"], &[("name", "Billing Name")]).unwrap();
+        assert_eq!(mapping.chosen(Field::Name).unwrap().fallback, None);
+    }
+
+    /// A header name real exports use, or any short text.
+    fn header_name() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::strategy::Strategy;
+        let known = proptest::sample::select(vec![
+            "Email",
+            "Name",
+            "First Name",
+            "Last Name",
+            "Billing Name",
+            "Shipping Name",
+            "Order ID",
+            "Customer ID",
+            "Tags",
+            "Location",
+            "SKU",
+            "Lineitem name",
+            "Financial Status",
+            "reference",
+            "LEID",
+            "Phone Number",
+            "Total Orders",
+            "",
+            "x@y.z",
+            "Billing First Name",
+            "Card Name",
+        ]);
+        proptest::prop_oneof![known.prop_map(String::from), ".{0,8}"]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Any header, with any --map (empty ones too): a mapping or an error, never a panic,
+        /// and every column read is in the header.
+        #[test]
+        fn any_header_and_maps_resolve_or_fail_cleanly(
+            names in proptest::collection::vec(header_name(), 0..10),
+            maps in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec!["email", "name", "first_name", "last_name", "reference", "tags", "locale", "colour"]),
+                    proptest::sample::select(vec!["", "Email", "Name", "2", "#9", "Nope", " "]),
+                ),
+                0..4,
+            ),
+        ) {
+            let maps: Vec<(String, String)> = maps.into_iter().map(|(f, c)| (f.to_string(), c.to_string())).collect();
+            match resolve(Path::new("in.csv"), Some(&names), &maps) {
+                Ok(mapping) => {
+                    let _ = mapping.describe();
+                    for i in mapping.used_columns() {
+                        proptest::prop_assert!(i < names.len());
+                    }
+                    for field in Field::REQUIRED {
+                        proptest::prop_assert!(mapping.chosen(field).is_some());
+                    }
+                }
+                Err(error) => proptest::prop_assert!(!error.to_string().is_empty()),
+            }
+        }
     }
 }

@@ -1,12 +1,15 @@
 //! Reading the customer export as a stream of records: decoding ([`decode`]), the delimiter
-//! ([`dialect`]), which column holds which field ([`header`]), and line numbers ([`lines`]).
+//! ([`dialect`]), which column holds which field ([`header`], [`aliases`]), line numbers
+//! ([`lines`]), and the lines of a report that are not records ([`framing`]).
 //!
 //! Memory does not grow with the file: one record buffer is reused, and values are borrowed
 //! from it.
 
+mod aliases;
 mod decode;
 mod dialect;
 mod error;
+mod framing;
 mod header;
 mod lines;
 
@@ -15,10 +18,12 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 pub use error::InputError;
+pub use framing::{Framing, SkippedLine};
 pub use header::Mapping;
 
 use crate::invitation::Field;
-use header::Source;
+use framing::Skipped;
+use header::{Chosen, Source};
 use lines::LineTracker;
 
 /// How much of the (decoded) start of the file the delimiter is guessed from.
@@ -31,6 +36,8 @@ const MAX_RECORD_LINES: u64 = 100;
 /// Reading stops when one record runs on for more than this, so an unclosed quote cannot
 /// make memory grow with the file.
 const MAX_RECORD_BYTES: u64 = 16 * 1024 * 1024;
+/// Title lines looked past for the header.
+const MAX_TITLE_LINES: usize = 5;
 
 /// How to read the input file (from the command line).
 #[derive(Debug, Clone, Default)]
@@ -56,6 +63,8 @@ pub struct Input {
     row: u64,
     /// Reused for a name joined from first and last name.
     joined_name: String,
+    /// Title lines above the header and report lines among the records.
+    skipped: Skipped,
 }
 
 impl std::fmt::Debug for Input {
@@ -73,6 +82,9 @@ impl std::fmt::Debug for Input {
 impl Input {
     /// Opens `path`, detects its encoding and delimiter, and reads and maps its header.
     ///
+    /// Excel's `sep=;` first line names the delimiter (unless `--delimiter` gives one) and is
+    /// skipped; so are title lines above the header (see [`Input::skipped_lines`]).
+    ///
     /// Fails on an unreadable or empty file, bytes that are not text in the encoding, a
     /// missing required column, or a `--map` naming a column that is not there.
     pub fn open(path: &Path, options: &InputOptions) -> Result<Input, InputError> {
@@ -80,7 +92,8 @@ impl Input {
         let mut source = decoded.reader;
         let sample = decode::read_up_to(&mut source, SAMPLE_LEN).map_err(|e| InputError::unreadable(path, &e))?;
         let complete = sample.len() < SAMPLE_LEN;
-        let delimiter = options.delimiter.unwrap_or_else(|| dialect::sniff(&sample, complete));
+        let sep = dialect::excel_sep(&sample);
+        let delimiter = options.delimiter.or(sep).unwrap_or_else(|| dialect::sniff(&sample, complete));
         let chained: Box<dyn Read + Send> = Box::new(io::Cursor::new(sample).chain(source));
         let reader = csv::ReaderBuilder::new()
             .has_headers(false)
@@ -95,39 +108,30 @@ impl Input {
             record: csv::StringRecord::new(),
             line: 0,
         };
+        // The `sep=` line is Excel's instruction, not a record.
+        if sep.is_some() {
+            stream.read_non_blank()?;
+        }
         if !stream.read_non_blank()? {
             return Err(InputError::Empty { path: path.to_path_buf() });
         }
+        let mut skipped = Skipped::default();
         let mapping = if options.no_header {
             let mapping = header::resolve(path, None, &options.maps)?;
-            // Without a header, the first record is the only measure of the file's width.
-            let width = stream.record.len();
-            for field in Field::ALL {
-                if let Some(Source::Column(i)) = mapping.source(field)
-                    && i >= width
-                {
-                    return Err(InputError::UnknownMap {
-                        path: path.to_path_buf(),
-                        field: field.name().to_string(),
-                        column: (i + 1).to_string(),
-                        message: format!(
-                            "'{}': {} is mapped to column {}, but the first row has {} column{}. Count the \
-                                 columns from 1, or check the --delimiter.",
-                            path.display(),
-                            field.name(),
-                            i + 1,
-                            width,
-                            if width == 1 { "" } else { "s" }
-                        ),
-                    });
-                }
-            }
+            check_width(path, &mapping, stream.record.len())?;
             mapping
         } else {
-            let names: Vec<String> = stream.record.iter().map(str::to_string).collect();
-            header::resolve(path, Some(&names), &options.maps)?
+            read_header(&mut stream, &options.maps, &mut skipped)?
         };
-        Ok(Input { stream, delimiter, mapping, pending: options.no_header, row: 0, joined_name: String::new() })
+        Ok(Input {
+            stream,
+            delimiter,
+            mapping,
+            pending: options.no_header,
+            row: 0,
+            joined_name: String::new(),
+            skipped,
+        })
     }
 
     /// The encoding the file is read as: `UTF-8`, `UTF-8 (BOM)`, `windows-1252`, `UTF-16LE` ...
@@ -135,7 +139,7 @@ impl Input {
         self.stream.encoding_name
     }
 
-    /// The field delimiter used (given or detected).
+    /// The field delimiter used (given, named by a `sep=` line, or detected).
     pub fn delimiter(&self) -> u8 {
         self.delimiter
     }
@@ -150,29 +154,140 @@ impl Input {
         &self.stream.path
     }
 
-    /// The next data record that is not blank; `Ok(None)` at the end of the file.
+    /// The lines skipped so far as a report's framing, not records: a title above the header
+    /// (known once the file is open), and lines such as `123 record(s) downloaded` or
+    /// `Seller ID : shop` among the records (known once they are read; ask after the last
+    /// record). In file order; the first 20 only, see [`Input::skipped_count`].
+    pub fn skipped_lines(&self) -> &[SkippedLine] {
+        &self.skipped.lines
+    }
+
+    /// How many lines were skipped as framing, including those past the ones kept.
+    pub fn skipped_count(&self) -> u64 {
+        self.skipped.count
+    }
+
+    /// The next data record that is not blank and not a report's framing; `Ok(None)` at the
+    /// end of the file.
     pub fn next_record(&mut self) -> Result<Option<Record<'_>>, InputError> {
-        if self.pending {
-            self.pending = false;
-        } else if !self.stream.read_non_blank()? {
-            return Ok(None);
+        loop {
+            if self.pending {
+                self.pending = false;
+            } else if !self.stream.read_non_blank()? {
+                return Ok(None);
+            }
+            match framing::footer(&self.stream.record, &self.mapping) {
+                Some(text) => self.skipped.push(self.stream.line, Framing::Footer, text),
+                None => break,
+            }
         }
         self.row += 1;
-        let joined_name = match self.mapping.source(Field::Name) {
-            Some(Source::Pair { first, last }) => {
-                let record = &self.stream.record;
-                let last = last.and_then(|i| record.get(i));
-                join_name(&mut self.joined_name, record.get(first), last).then_some(self.joined_name.as_str())
-            }
-            _ => None,
-        };
+        let record = &self.stream.record;
+        let mut picks = [Pick::None; 3];
+        for (pick, field) in picks.iter_mut().zip(Field::REQUIRED) {
+            *pick = pick_source(record, self.mapping.chosen(field), &mut self.joined_name);
+        }
         Ok(Some(Record {
-            fields: &self.stream.record,
+            fields: record,
             mapping: &self.mapping,
-            joined_name,
+            picks,
+            joined_name: &self.joined_name,
             row: self.row,
             line: self.stream.line,
         }))
+    }
+}
+
+/// Reads the header: the first record that maps, past title lines (records of one or two
+/// cells above a wider one). When none maps, the error is the first record's, or that of the
+/// header-like record below the titles (three cells or more, no address: not data).
+fn read_header(stream: &mut Stream, maps: &[(String, String)], skipped: &mut Skipped) -> Result<Mapping, InputError> {
+    let mut titles: Vec<(u64, usize, String)> = Vec::new();
+    let mut first_error = None;
+    loop {
+        let names: Vec<String> = stream.record.iter().map(str::to_string).collect();
+        let error = match header::resolve(&stream.path, Some(&names), maps) {
+            Ok(mapping) => {
+                for (line, _, text) in titles {
+                    skipped.push(line, Framing::Title, text);
+                }
+                return Ok(mapping);
+            }
+            Err(error) => error,
+        };
+        let title = framing::title(&stream.record);
+        let cells = framing::cells(&stream.record);
+        let data = stream.record.iter().any(|cell| cell.contains('@'));
+        if let Some(widest) = titles.iter().map(|&(_, cells, _)| cells).max()
+            && title.is_none()
+            && cells > widest
+            && cells >= 3
+            && !data
+        {
+            return Err(error);
+        }
+        let first_error = first_error.get_or_insert(error);
+        match title {
+            Some(text) if titles.len() < MAX_TITLE_LINES => {
+                titles.push((stream.line, cells, text));
+                if stream.read_non_blank()? {
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        return Err(std::mem::replace(first_error, InputError::Empty { path: PathBuf::new() }));
+    }
+}
+
+/// With `--no-header`, the first record is the only measure of the file's width: a `--map`
+/// past it is refused.
+fn check_width(path: &Path, mapping: &Mapping, width: usize) -> Result<(), InputError> {
+    for field in Field::ALL {
+        let Some(chosen) = mapping.chosen(field) else { continue };
+        if let Some(i) = chosen.source.columns().find(|&i| i >= width) {
+            return Err(InputError::UnknownMap {
+                path: path.to_path_buf(),
+                field: field.name().to_string(),
+                column: (i + 1).to_string(),
+                message: format!(
+                    "'{}': {} is mapped to column {}, but the first row has {} column{}. Count the \
+                     columns from 1, or check the --delimiter.",
+                    path.display(),
+                    field.name(),
+                    i + 1,
+                    width,
+                    if width == 1 { "" } else { "s" }
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Where a required field's value is on one record: its column, else (where that is empty)
+/// its second column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pick {
+    None,
+    Column(usize),
+    /// First and last name, joined into the reader's buffer.
+    Joined,
+}
+
+fn pick_source(record: &csv::StringRecord, chosen: Option<Chosen>, joined: &mut String) -> Pick {
+    let Some(chosen) = chosen else { return Pick::None };
+    let blank = |source: Source| source.columns().all(|i| record.get(i).is_none_or(|v| v.trim().is_empty()));
+    let source = match chosen.fallback {
+        Some(fallback) if blank(chosen.source) && !blank(fallback) => fallback,
+        _ => chosen.source,
+    };
+    match source {
+        Source::Column(i) => Pick::Column(i),
+        Source::Pair { first, last } => match join_name(joined, record.get(first), last.and_then(|i| record.get(i))) {
+            true => Pick::Joined,
+            false => Pick::None,
+        },
     }
 }
 
@@ -289,14 +404,17 @@ fn join_name(out: &mut String, first: Option<&str>, last: Option<&str>) -> bool 
 pub struct Record<'a> {
     fields: &'a csv::StringRecord,
     mapping: &'a Mapping,
-    /// The name joined from first and last name, when the mapping splits it.
-    joined_name: Option<&'a str>,
+    /// Where email, name and reference are on this record.
+    picks: [Pick; 3],
+    /// The name joined from first and last name, when `picks` says so.
+    joined_name: &'a str,
     row: u64,
     line: u64,
 }
 
 impl<'a> Record<'a> {
-    /// The 1-based index of the data record: the header and blank records are not counted.
+    /// The 1-based index of the data record: the header, blank records and a report's
+    /// framing are not counted.
     pub fn row(&self) -> u64 {
         self.row
     }
@@ -309,11 +427,22 @@ impl<'a> Record<'a> {
 
     /// The raw, untrimmed value of `field`; `None` when no column is mapped to it or the
     /// record is too short to hold it. A name split into first and last name is the two
-    /// trimmed parts joined by a space.
+    /// trimmed parts joined by a space. A required field with a second column reads it where
+    /// its first is empty.
     pub fn get(&self, field: Field) -> Option<Cow<'a, str>> {
-        match self.mapping.source(field)? {
-            Source::Column(i) => self.fields.get(i).map(Cow::Borrowed),
-            Source::Pair { .. } => self.joined_name.map(Cow::Borrowed),
+        let pick = match field {
+            Field::Email => self.picks[0],
+            Field::Name => self.picks[1],
+            Field::Reference => self.picks[2],
+            _ => match self.mapping.chosen(field)?.source {
+                Source::Column(i) => Pick::Column(i),
+                Source::Pair { .. } => Pick::None,
+            },
+        };
+        match pick {
+            Pick::Column(i) => self.fields.get(i).map(Cow::Borrowed),
+            Pick::Joined => Some(Cow::Borrowed(self.joined_name)),
+            Pick::None => None,
         }
     }
 

@@ -378,6 +378,21 @@ fn a_million_rows_stream_quickly() {
     assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
 }
 
+/// Reads every record up to the end or an error, asking each for every field: lines only go
+/// forward.
+fn walk(input: &mut Input) -> Result<(), proptest::test_runner::TestCaseError> {
+    let mut last_line = 0;
+    while let Ok(Some(record)) = input.next_record() {
+        proptest::prop_assert!(record.line() > last_line);
+        last_line = record.line();
+        for field in Field::ALL {
+            let _ = record.get(field);
+        }
+        let _ = record.short();
+    }
+    Ok(())
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
 
@@ -388,11 +403,23 @@ proptest::proptest! {
         let options = InputOptions { no_header, ..InputOptions::default() };
         if let Ok(mut input) = Input::open(file.path(), &options) {
             let _ = input.mapping().describe();
-            while let Ok(Some(record)) = input.next_record() {
-                for field in Field::ALL {
-                    let _ = record.get(field);
-                }
-                let _ = record.short();
+            walk(&mut input)?;
+        }
+    }
+
+    #[test]
+    fn reports_with_framing_never_panic(lines in proptest::collection::vec(proptest::sample::select(vec![
+        "sep=;", "sep=,", "Orders report", "Email,Name,Order ID", "Email;Name;Order ID", "ann@x.io,Ann,1",
+        "ann@x.io;Ann;1", ",,", "3,record(s) downloaded,from a to b", "Seller ID : shop", "Page 1 of 2", "",
+        "\"q,\"\"", ",,Blue Mug", "1,,", "Name,Email,Financial Status,Billing Name",
+    ]), 0..12)) {
+        let text = lines.join("\n");
+        let file = file_with(text.as_bytes());
+        if let Ok(mut input) = Input::open(file.path(), &InputOptions::default()) {
+            let _ = input.mapping().describe();
+            walk(&mut input)?;
+            for skipped in input.skipped_lines() {
+                proptest::prop_assert!(skipped.line >= 1 && !skipped.describe().is_empty());
             }
         }
     }
@@ -405,16 +432,363 @@ proptest::proptest! {
         let with_header = file_with(header.as_bytes());
         for path in [file.path(), with_header.path()] {
             if let Ok(mut input) = Input::open(path, &options) {
-                let mut last_line = 0;
-                while let Ok(Some(record)) = input.next_record() {
-                    // Lines only go forward.
-                    proptest::prop_assert!(record.line() > last_line);
-                    last_line = record.line();
-                    for field in Field::ALL {
-                        let _ = record.get(field);
-                    }
-                }
+                walk(&mut input)?;
             }
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The platforms' real export layouts, in sample-data/platforms/
+
+fn sample(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/platforms").join(name)
+}
+
+fn open_sample(name: &str, maps: &[(&str, &str)]) -> Result<Input, InputError> {
+    let maps = maps.iter().map(|(f, c)| (f.to_string(), c.to_string())).collect();
+    Input::open(&sample(name), &InputOptions { maps, ..InputOptions::default() })
+}
+
+/// The mapping's lines, one string each.
+fn lines_of(input: &Input) -> Vec<String> {
+    input.mapping().describe().lines().map(str::to_string).collect()
+}
+
+#[test]
+fn platform_exports_are_read_without_a_map() {
+    // (file, the email, name and reference lines, other lines the mapping shows, records)
+    type Case<'a> = (&'a str, [&'a str; 3], &'a [&'a str], usize);
+    let table: &[Case] = &[
+        (
+            "shopify-orders.csv",
+            [
+                "\"Email\"",
+                "\"Billing Name\", else \"Shipping Name\" (Shopify order export: \"Name\" holds the order number)",
+                "\"Name\" (Shopify order export: the order number, without its '#')",
+            ],
+            &[
+                "  not sent: \"Tags\", \"Location\" (Shopify's own order data, not Trustpilot's; to send one anyway, add \
+               --map tags=\"Tags\")",
+            ],
+            6,
+        ),
+        (
+            "shopify-customers.csv",
+            [
+                "\"Email\"",
+                "\"First Name\" + \"Last Name\"",
+                "\"Customer ID\" (a customer id: the file has no order number)",
+            ],
+            &[
+                "  not sent: \"Tags\" (the shop's own data, not Trustpilot's; to send it anyway, add --map tags=\"Tags\")",
+            ],
+            4,
+        ),
+        (
+            "woocommerce-orders.csv",
+            [
+                "\"customer_email\", else \"billing_email\"",
+                "\"billing_first_name\" + \"billing_last_name\", else \"shipping_first_name\" + \"shipping_last_name\"",
+                "\"order_number\", else \"order_id\"",
+            ],
+            &[],
+            3,
+        ),
+        (
+            "woocommerce-order-items.csv",
+            ["\"Billing Email\"", "\"Billing First Name\" + \"Billing Last Name\"", "\"Order Number\""],
+            &["  not the customer's name: \"Name\" (beside \"SKU\", it names the product; if it holds the customer's \
+               name, add --map name=\"Name\")"],
+            3,
+        ),
+        ("magento-orders.csv", ["\"Customer Email\"", "\"Customer Name\", else \"Bill-to Name\"", "\"ID\""], &[], 3),
+        (
+            "magento-customers.csv",
+            ["\"Email\"", "\"Billing Firstname\" + \"Billing Lastname\", else \"Name\"", "\"ID\""],
+            &[
+                "  passed over: \"Name\" for \"Billing Firstname\" + \"Billing Lastname\", except where both are empty (to \
+               take every name from \"Name\", add --map name=\"Name\")",
+            ],
+            3,
+        ),
+        (
+            "bigcommerce-orders.csv",
+            [
+                "\"Customer Email\", else \"Billing Email\"",
+                "\"Customer Name\", else \"Billing First Name\" + \"Billing Last Name\"",
+                "\"Order ID\"",
+            ],
+            &[],
+            3,
+        ),
+        (
+            "bigcommerce-customers.csv",
+            [
+                "\"Email\"",
+                "\"First Name\" + \"Last Name\"",
+                "\"Customer ID\" (a customer id: the file has no order number)",
+            ],
+            &[],
+            2,
+        ),
+        ("prestashop-customers.csv", ["\"Email address\"", "\"First name\" + \"Last name\"", "\"ID\""], &[], 2),
+        ("squarespace-orders.csv", ["\"Email\"", "\"Billing Name\", else \"Shipping Name\"", "\"Order ID\""], &[], 4),
+        (
+            "ebay-orders.csv",
+            ["\"Buyer Email\"", "\"Buyer Name\", else \"Ship To Name\"", "\"Order Number\", else \"Transaction ID\""],
+            &[],
+            3,
+        ),
+        ("amazon-orders.txt", ["\"buyer-email\"", "\"buyer-name\", else \"recipient-name\"", "\"order-id\""], &[], 3),
+        ("stripe-customers.csv", ["\"Email\"", "\"Name\", else \"Card Name\"", "\"id\""], &[], 2),
+        (
+            "mailchimp-audience.csv",
+            [
+                "\"Email Address\"",
+                "\"First Name\" + \"Last Name\"",
+                "\"LEID\", else \"EUID\" (a customer id: the file has no order number)",
+            ],
+            &[
+                "  not sent: \"TAGS\" (the shop's own data, not Trustpilot's; to send it anyway, add --map tags=\"TAGS\")",
+            ],
+            3,
+        ),
+        (
+            "hubspot-contacts.csv",
+            [
+                "\"Email\"",
+                "\"First Name\" + \"Last Name\"",
+                "\"Record ID\" (a customer id: the file has no order number)",
+            ],
+            &[],
+            2,
+        ),
+        (
+            "klaviyo-profiles.csv",
+            [
+                "\"Email\"",
+                "\"First Name\" + \"Last Name\"",
+                "\"Klaviyo ID\" (a customer id: the file has no order number)",
+            ],
+            &[],
+            2,
+        ),
+    ];
+    for (file, [email, name, reference], notes, records) in table {
+        let mut input = open_sample(file, &[]).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let lines = lines_of(&input);
+        let expected = [
+            format!("  email     <- {email}"),
+            format!("  name      <- {name}"),
+            format!("  reference <- {reference}"),
+        ];
+        assert_eq!(lines[..3], expected, "{file}");
+        for note in *notes {
+            assert!(lines.iter().any(|line| line == note), "{file}: no line\n{note}\nin\n{}", lines.join("\n"));
+        }
+        assert_eq!(input.mapping().column_of(Field::Tags), None, "{file}: a platform's tags are never Trustpilot's");
+        assert_eq!(read_all(&mut input).len(), *records, "{file}");
+    }
+}
+
+#[test]
+fn platform_exports_without_a_column_say_which_map_fixes_it() {
+    let table: &[(&str, &str)] = &[
+        (
+            "woocommerce-customers.csv",
+            "Say which column holds each field, e.g. --map reference=\"Username\"\nA list without order numbers can \
+             use the email as the reference: --map reference=\"Email\"",
+        ),
+        ("stripe-payments.csv", "Say which column holds each field, e.g. --map name=\"Customer Description\""),
+        // No email address in the file at all: nothing to suggest.
+        ("etsy-sold-orders.csv", "Say which column holds each field, e.g. --map email=\"<column name>\""),
+        (
+            "prestashop-orders.csv",
+            "Say which column holds each field, e.g. --map email=\"<column name>\" --map name=\"Customer\"",
+        ),
+    ];
+    for (file, ending) in table {
+        let error = open_sample(file, &[]).unwrap_err();
+        assert_eq!(error.code(), "column.missing", "{file}");
+        assert!(error.to_string().ends_with(ending), "{file}:\n{error}");
+    }
+    // Counts, phone numbers and free text are never suggested.
+    let text =
+        "Email Address,Full Name,Total Orders,Phone Number,prefix,Orders,Notes\nann@example.com,Ann,3,555,Dr,3,x\n";
+    let error = open_err(text.as_bytes(), &InputOptions::default()).to_string();
+    assert!(
+        error.ends_with(
+            "Say which column holds each field, e.g. --map reference=\"<column name>\"\nA list without order numbers can \
+             use the email as the reference: --map reference=\"Email Address\""
+        ),
+        "{error}"
+    );
+    // A second identifier-like column is named as well.
+    let error = open_err(b"Email,Name,Member No,Account ID\n", &InputOptions::default()).to_string();
+    assert!(
+        error.contains("e.g. --map reference=\"Member No\" (other candidates, reference: \"Account ID\")"),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_map_the_message_suggests_makes_the_export_work() {
+    // One column serves as email and reference.
+    let mut input = open_sample("woocommerce-customers.csv", &[("reference", "Email")]).unwrap();
+    assert_eq!(
+        lines_of(&input)[..3],
+        [
+            "  email     <- \"Email\" (also the reference)",
+            "  name      <- \"Name\"",
+            "  reference <- \"Email\" (--map; also the email)",
+        ]
+    );
+    let rows = read_all(&mut input);
+    assert_eq!(rows[1], row(2, 3, "yusuf.kaya@example.org", "Yusuf Kaya", "yusuf.kaya@example.org"));
+
+    let mut input = open_sample("stripe-payments.csv", &[("name", "Customer Description")]).unwrap();
+    assert_eq!(lines_of(&input)[2], "  reference <- \"Invoice ID\", else \"id\"");
+    let rows = read_all(&mut input);
+    // The payment without an invoice is known by its own id.
+    assert_eq!(rows[1], row(2, 3, "arjun.mehta@example.org", "Arjun Mehta", "ch_3OyQ1a2b3c4d5e70"));
+
+    // The product's Name taken after all, and a shop's tags sent as Trustpilot's.
+    let input = open_sample("woocommerce-order-items.csv", &[("name", "Name")]).unwrap();
+    assert_eq!(lines_of(&input)[1], "  name      <- \"Name\" (--map)");
+    let input = open_sample("shopify-customers.csv", &[("tags", "Tags")]).unwrap();
+    assert_eq!(input.mapping().column_of(Field::Tags).as_deref(), Some("Tags"));
+}
+
+#[test]
+fn a_second_column_is_read_where_the_first_is_empty() {
+    let names = |file: &str, field: Field| -> Vec<Option<String>> {
+        let mut input = open_sample(file, &[]).unwrap();
+        let mut values = Vec::new();
+        while let Some(record) = input.next_record().unwrap() {
+            values.push(record.get(field).map(|v| v.trim().to_string()));
+        }
+        values
+    };
+    // Shopify: order #1003 has no billing name, only a shipping name; line items have neither.
+    assert_eq!(
+        names("shopify-orders.csv", Field::Name),
+        [Some("Greta Lindqvist"), Some(""), Some(""), Some("Tomáš Novák"), Some("Amara Okafor"), Some("Sven Ek")]
+            .map(|v| v.map(String::from))
+    );
+    // WooCommerce: a guest order has no customer_email, only a billing_email.
+    assert_eq!(
+        names("woocommerce-orders.csv", Field::Email),
+        [Some("daan.devries@example.com"), Some("fleur.jansen@example.org"), Some("noah.bakker@example.net")]
+            .map(|v| v.map(String::from))
+    );
+    // Magento: a customer without a billing address keeps the account's name.
+    assert_eq!(
+        names("magento-customers.csv", Field::Name),
+        [Some("Hannah Brooks"), Some("Marcus Lee"), Some("Sofia Costa-Pereira")].map(|v| v.map(String::from))
+    );
+}
+
+#[test]
+fn an_empty_map_switches_a_guessed_column_off_at_open() {
+    let text = "email,name,reference,locale,tags\nann@example.com,Ann,R-1,en_gb,vip\n";
+    let maps = vec![("tags".to_string(), String::new()), ("locale".to_string(), String::new())];
+    let (input, _, _file) = read(text.as_bytes(), &InputOptions { maps, ..InputOptions::default() });
+    let file = file_with(text.as_bytes());
+    let maps = vec![("tags".to_string(), String::new()), ("locale".to_string(), String::new())];
+    let mut again = Input::open(file.path(), &InputOptions { maps, ..InputOptions::default() }).unwrap();
+    let record = again.next_record().unwrap().unwrap();
+    assert_eq!((record.get(Field::Tags), record.get(Field::Locale)), (None, None));
+    assert!(
+        input.mapping().describe().contains("  tags      <- nothing (--map tags=)"),
+        "{}",
+        input.mapping().describe()
+    );
+    // A required field cannot be switched off.
+    let options = InputOptions { maps: vec![("reference".into(), String::new())], ..InputOptions::default() };
+    let error = open_err(text.as_bytes(), &options);
+    assert_eq!(error.code(), "column.missing");
+    assert!(error.to_string().contains("--map reference= says no column holds it"), "{error}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Excel's sep= line, and a report's framing
+
+#[test]
+fn excel_sep_line_names_the_delimiter_and_is_not_the_header() {
+    let mut input = open_sample("excel-sep-forms.csv", &[]).unwrap();
+    assert_eq!(input.delimiter(), b';');
+    assert_eq!(
+        lines_of(&input)[..3],
+        ["  email     <- \"Email\"", "  name      <- \"Full Name\"", "  reference <- \"Order Number\""]
+    );
+    let rows = read_all(&mut input);
+    // The sep= line is line 1, the header line 2.
+    assert_eq!(rows[0], row(1, 3, "'oskar.berg@example.com", "Oskar Berg", "'00417"));
+    assert_eq!(rows.len(), 5);
+    assert!(input.skipped_lines().is_empty(), "Excel's instruction is not a report's framing");
+
+    // Another delimiter given wins, and the line is still skipped.
+    let text = "sep=;\nemail,name,reference\nann@example.com,Ann,1\n";
+    let options = InputOptions { delimiter: Some(b','), ..InputOptions::default() };
+    let (_, rows, _file) = read(text.as_bytes(), &options);
+    assert_eq!(rows, vec![row(1, 3, "ann@example.com", "Ann", "1")]);
+    // A sep= line over a file with no header, and a file that is only the line.
+    let options = InputOptions { no_header: true, ..InputOptions::default() };
+    let (_, rows, _file) = read(b"sep=|\r\nann@example.com|Ann|1\r\n", &options);
+    assert_eq!(rows, vec![row(1, 2, "ann@example.com", "Ann", "1")]);
+    assert_eq!(open_err(b"sep=;\r\n", &InputOptions::default()).code(), "file.empty");
+}
+
+#[test]
+fn title_lines_and_footers_are_skipped_and_reported_once() {
+    let mut input = open_sample("title-line.csv", &[]).unwrap();
+    let rows = read_all(&mut input);
+    assert_eq!(
+        rows,
+        vec![
+            row(1, 4, "hugo.blanc@example.com", "Hugo Blanc", "C-1001"),
+            row(2, 5, "elena.ricci@example.org", "Elena Ricci", "C-1002")
+        ]
+    );
+    let skipped: Vec<String> = input.skipped_lines().iter().map(SkippedLine::describe).collect();
+    assert_eq!(
+        skipped,
+        [
+            "line 1: a title above the header (\"Newsletter subscribers - exported 31/03/2026\")",
+            "line 6: a report's line, not a customer (\"Page 1 of 1\")",
+        ]
+    );
+    assert_eq!(input.skipped_count(), 2);
+
+    // eBay: a line of commas above and below the header, the footer after a blank line.
+    let mut input = open_sample("ebay-orders.csv", &[]).unwrap();
+    let rows = read_all(&mut input);
+    assert_eq!((rows.len(), rows[0].1, rows[2].1), (3, 4, 6));
+    let skipped: Vec<(u64, Framing)> = input.skipped_lines().iter().map(|s| (s.line, s.framing)).collect();
+    assert_eq!(skipped, [(8, Framing::Footer), (9, Framing::Footer)]);
+    assert_eq!(input.skipped_lines()[0].text, "3 record(s) downloaded from Mar-01-26 to Mar-31-26");
+    assert_eq!(input.skipped_lines()[1].text, "Seller ID : rivertown-goods");
+}
+
+#[test]
+fn a_title_is_only_passed_for_a_wider_header() {
+    // A header that misses a column is not taken for a title: its own error is the one to fix.
+    let error = open_err(b"Email,Name\nann@example.com,Ann\n", &InputOptions::default());
+    assert!(error.to_string().contains("\"Email\", \"Name\""), "{error}");
+    // Under a title, the header's error is said, not the title's.
+    let error = open_err(b"Customers\nEmail,Name,Phone\nann@example.com,Ann,1\n", &InputOptions::default());
+    assert!(error.to_string().contains("The columns found are: \"Email\", \"Name\", \"Phone\"."), "{error}");
+    // Read with the wrong delimiter, the header is one cell and the data two: the header's error.
+    let options = InputOptions { delimiter: Some(b','), ..InputOptions::default() };
+    let error = open_err(
+        b"email;name;reference
+ann@example.com;Lee, Ann;R-1
+",
+        &options,
+    );
+    assert!(error.to_string().contains("The columns found are: \"email;name;reference\"."), "{error}");
+    // A file of one-cell lines: the first line's error.
+    let error = open_err(b"Customers\nann\nbob\n", &InputOptions::default());
+    assert!(error.to_string().contains("The columns found are: \"Customers\"."), "{error}");
 }

@@ -7,5 +7,6 @@ mod support;
 mod commands;
 mod dry_run;
 mod hardening;
+mod layouts;
 mod ledger;
 mod send;
