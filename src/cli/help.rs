@@ -72,8 +72,9 @@ fn exit_codes(codes: &[u8], overrides: &[(u8, &str)]) -> String {
 /// After the list of commands.
 pub fn top() -> String {
     format!(
-        "{}\nEach command's --help names the variables it reads and its exit codes.",
-        environment(&ALL, "With --sandbox or --dry-run no credentials are needed.")
+        "{}{}\nEach command's --help names the variables it reads and its exit codes.",
+        environment(&ALL, "With --sandbox or --dry-run no credentials are needed."),
+        exit_codes(&[0, 1, 2, 3, 4, 130], &[])
     )
 }
 

@@ -6,5 +6,6 @@ mod support;
 
 mod commands;
 mod dry_run;
+mod face;
 mod ledger;
 mod send;
