@@ -23,8 +23,8 @@ pub enum EnvFileError {
     #[error("cannot read --env-file {}: {reason}", .path.display())]
     Unreadable { path: PathBuf, reason: String },
     #[error(
-        "--env-file {} may be read by other users than its owner (its permissions are {mode:03o}), and it \
-         holds credentials. Run `chmod 600 {}` and try again.",
+        "--env-file {} is open to other users than its owner (its permissions are {mode:03o}), and it holds \
+         credentials. Run `chmod 600 {}` and try again.",
         .path.display(),
         .path.display()
     )]

@@ -100,8 +100,10 @@ pub fn parse_error(error: clap::Error) -> Exit {
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     if args.iter().any(|arg| arg == "--json") {
         let first = text.lines().next().unwrap_or_default();
-        let what = first.strip_prefix("error: ").unwrap_or(first).trim_end_matches('.');
-        let what = if what.is_empty() { "the command line is not complete" } else { what };
+        let what = match error.kind() {
+            ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => "a command or argument is missing",
+            _ => first.strip_prefix("error: ").unwrap_or(first).trim_end_matches('.'),
+        };
         let run = args.first().is_some_and(|command| command == "send" || command == "retry");
         summary::print_error_json(&Error::Usage(format!("{what}; see tp-invite --help")), run);
     }

@@ -113,13 +113,20 @@ impl Naming {
         let name = |path: &mut PathBuf| *path = PathBuf::from(shown);
         let fix = |text: &mut String| *text = text.replace(copy.as_str(), shown);
         match &mut error {
-            InputError::Unreadable { path, reason } => (name(path), fix(reason)),
-            InputError::Empty { path } => (name(path), ()),
-            InputError::Encoding { path, detail, hint, .. } => (name(path), (fix(detail), fix(hint)).1),
-            InputError::MissingColumns { path, message, .. }
-            | InputError::UnknownMap { path, message, .. }
-            | InputError::Csv { path, detail: message, .. } => (name(path), fix(message)),
-        };
+            InputError::Empty { path } => name(path),
+            InputError::Unreadable { path, reason: text }
+            | InputError::MissingColumns { path, message: text, .. }
+            | InputError::UnknownMap { path, message: text, .. }
+            | InputError::Csv { path, detail: text, .. } => {
+                name(path);
+                fix(text);
+            }
+            InputError::Encoding { path, detail, hint, .. } => {
+                name(path);
+                fix(detail);
+                fix(hint);
+            }
+        }
         error
     }
 }
@@ -132,6 +139,9 @@ impl Source {
             return Ok(Source { path: given.clone(), naming: Naming::default(), _copy: None });
         }
         let shown = config.shown_input();
+        if config.stdin && std::io::IsTerminal::is_terminal(&std::io::stdin()) && !quiet(config) {
+            errln!("Reading standard input from the terminal: paste the rows, then press Ctrl-D.");
+        }
         let (mut file, copy) = crate::record::results::temp_beside(&config.results)?;
         let copied = match config.stdin {
             true => std::io::copy(&mut std::io::stdin().lock(), &mut file),

@@ -297,7 +297,7 @@ fn an_env_file_brings_the_settings_and_must_be_its_owners_alone() {
     let refused = one_object(&run, 1, true);
     assert_eq!(refused["error"]["code"], "env_file.permissions");
     run.expect_stderr_line(&format!(
-        "tp-invite: --env-file {path} may be read by other users than its owner (its permissions are 640), and it \
+        "tp-invite: --env-file {path} is open to other users than its owner (its permissions are 640), and it \
          holds credentials. Run `chmod 600 {path}` and try again."
     ));
 
