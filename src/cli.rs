@@ -1,4 +1,6 @@
-//! The command line, as clap parses it. `config` turns it into what the engine runs on.
+//! The command line, as clap parses it. `config` turns it into what the engine runs on. Every
+//! help text comes from the doc comments below; what each command reads from the environment
+//! and its exit codes are said after its options ([`help`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -7,10 +9,18 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::invitation::Field;
 
+pub mod help;
+
 /// Send Trustpilot service review invitations from a customer export (CSV), safely:
 /// validate first, never send a row twice, keep a complete record of every row.
 #[derive(Debug, Parser)]
-#[command(name = "tp-invite", version, about, max_term_width = 100)]
+#[command(
+    name = "tp-invite",
+    version = crate::VERSION,
+    about,
+    max_term_width = 100,
+    after_help = help::top()
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -24,65 +34,104 @@ impl Cli {
             Command::Retry(args) => args.output.json,
             Command::Ledger(args) => args.json,
             Command::Templates(args) => args.json,
-            Command::BusinessUnit(_) | Command::Sandbox(_) => false,
+            Command::BusinessUnit(args) => args.json,
+            Command::Sandbox(_) | Command::Completions(_) => false,
         }
+    }
+
+    /// Whether the command is a run (`send`, `retry`), whose JSON always holds the counts.
+    pub fn is_run(&self) -> bool {
+        matches!(self.command, Command::Send(_) | Command::Retry(_))
+    }
+
+    /// Whether the command prints only what it must (a reason to stop still shows).
+    pub fn quiet(&self) -> bool {
+        match &self.command {
+            Command::Send(args) => args.output.quiet || args.output.json,
+            Command::Retry(args) => args.output.quiet || args.output.json,
+            _ => self.json(),
+        }
+    }
+
+    /// The `--env-file` given, if any.
+    pub fn env_file(&self) -> Option<&std::path::Path> {
+        let args = match &self.command {
+            Command::Send(args) => &args.sending.env,
+            Command::Retry(args) => &args.sending.env,
+            Command::Ledger(args) => &args.env,
+            Command::BusinessUnit(args) => &args.env,
+            Command::Templates(args) => &args.env,
+            Command::Sandbox(_) | Command::Completions(_) => return None,
+        };
+        args.env_file.as_deref()
     }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate a customer export and send an invitation for every valid row.
+    #[command(after_help = help::send())]
     Send(SendArgs),
     /// Re-send the rows of a results file whose status is `failed`.
+    #[command(after_help = help::retry())]
     Retry(RetryArgs),
     /// Show what the ledger holds (who was invited), export it, forget a customer, settle an
     /// unknown outcome, or import the results files of tp-invite 0.1.
+    #[command(after_help = help::ledger())]
     Ledger(LedgerArgs),
     /// Print the business unit id (and display name) of a domain.
+    #[command(after_help = help::business_unit())]
     BusinessUnit(BusinessUnitArgs),
     /// List the business unit's invitation templates: id, name, locale, default.
+    #[command(after_help = help::templates())]
     Templates(TemplatesArgs),
     /// Run the Trustpilot API emulator as a standalone server on loopback.
+    #[command(after_help = help::sandbox())]
     Sandbox(SandboxArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    #[command(after_help = help::completions())]
+    Completions(CompletionsArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct SendArgs {
-    /// The customer export to read (CSV, any common encoding and delimiter).
+    /// The customer export to read (CSV, any common encoding and delimiter), or - to read
+    /// standard input (then --results is required).
     pub input: PathBuf,
 
     /// Validate only: no network, no credentials needed.
-    #[arg(long)]
+    #[arg(long, help_heading = "Sending")]
     pub dry_run: bool,
 
-    /// Where to write the results [default: <INPUT without extension>.results.csv].
-    #[arg(long, value_name = "PATH")]
-    pub results: Option<PathBuf>,
-
-    /// Where to write the error report [default: <INPUT without extension>.errors.csv].
-    #[arg(long, value_name = "PATH")]
-    pub errors: Option<PathBuf>,
+    /// Send at most N invitations; the rest are `skipped` (a canary run).
+    #[arg(long, value_name = "N", help_heading = "Sending")]
+    pub limit: Option<u64>,
 
     /// Accepted for scripts written for tp-invite 0.1; it changes nothing: sending the same
     /// file again always finishes the job (rows already invited are `already_sent`).
     #[arg(long, hide = true)]
     pub resume: bool,
 
-    /// Send at most N invitations; the rest are `skipped` (a canary run).
-    #[arg(long, value_name = "N")]
-    pub limit: Option<u64>,
-
     #[command(flatten)]
     pub input_options: InputArgs,
-
-    #[command(flatten)]
-    pub defaults: DefaultArgs,
 
     #[command(flatten)]
     pub sending: SendingArgs,
 
     #[command(flatten)]
+    pub defaults: DefaultArgs,
+
+    #[command(flatten)]
     pub ledger: LedgerOptions,
+
+    /// Where to write the results [default: <INPUT without extension>.results.csv].
+    #[arg(long, value_name = "PATH", help_heading = "Output")]
+    pub results: Option<PathBuf>,
+
+    /// Where to write the error report [default: <INPUT without extension>.errors.csv, or
+    /// beside --results when INPUT is -].
+    #[arg(long, value_name = "PATH", help_heading = "Output")]
+    pub errors: Option<PathBuf>,
 
     #[command(flatten)]
     pub output: OutputArgs,
@@ -93,23 +142,24 @@ pub struct RetryArgs {
     /// The results file of an earlier run; it is rewritten in place.
     pub results: PathBuf,
 
-    /// Also re-send rows whose outcome is `unknown` (they may already have been delivered).
-    #[arg(long)]
+    /// Also re-send rows whose outcome is `unknown` (they may already have been delivered:
+    /// check them in Trustpilot Business first).
+    #[arg(long, help_heading = "Sending")]
     pub include_unknown: bool,
-
-    /// Where to write the error report for rows that no longer validate
-    /// [default: <RESULTS without .results.csv>.errors.csv].
-    #[arg(long, value_name = "PATH")]
-    pub errors: Option<PathBuf>,
-
-    #[command(flatten)]
-    pub defaults: DefaultArgs,
 
     #[command(flatten)]
     pub sending: SendingArgs,
 
     #[command(flatten)]
+    pub defaults: DefaultArgs,
+
+    #[command(flatten)]
     pub ledger: LedgerOptions,
+
+    /// Where to write the error report for rows that no longer validate
+    /// [default: <RESULTS without .results.csv>.retry-errors.csv].
+    #[arg(long, value_name = "PATH", help_heading = "Output")]
+    pub errors: Option<PathBuf>,
 
     #[command(flatten)]
     pub output: OutputArgs,
@@ -117,6 +167,7 @@ pub struct RetryArgs {
 
 /// Which ledger, and what to do when another run is sending.
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Ledger")]
 pub struct LedgerOptions {
     /// The ledger file [default: TP_INVITE_LEDGER, else tp-invite/ledger.sqlite in your data
     /// folder, e.g. ~/.local/share on Linux].
@@ -127,6 +178,16 @@ pub struct LedgerOptions {
     /// (without it, this run stops at once with exit code 1).
     #[arg(long)]
     pub wait: bool,
+}
+
+/// Where the settings come from besides the environment.
+#[derive(Debug, Args, Clone, Default)]
+pub struct EnvArgs {
+    /// Read TRUSTPILOT_* settings (and TP_INVITE_LEDGER) from this file: KEY=VALUE lines,
+    /// `export` optional, # comments, values in quotes. Refused unless only its owner may read
+    /// it (chmod 600). Its values win over variables already set.
+    #[arg(long, value_name = "PATH")]
+    pub env_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -140,9 +201,12 @@ pub struct LedgerArgs {
     #[arg(long, value_name = "PATH", global = true)]
     pub ledger: Option<PathBuf>,
 
-    /// Print the counts as one JSON object on stdout.
+    /// Print one JSON object on stdout, whatever the outcome.
     #[arg(long, global = true)]
     pub json: bool,
+
+    #[command(flatten)]
+    pub env: EnvArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -152,7 +216,7 @@ pub enum LedgerAction {
         /// Only this business unit's entries.
         #[arg(long, value_name = "ID")]
         business_unit_id: Option<String>,
-        /// Write to this file instead of stdout.
+        /// Write to this file instead of stdout (needed with --json).
         #[arg(long, value_name = "PATH")]
         output: Option<PathBuf>,
     },
@@ -198,25 +262,27 @@ pub struct UnitArgs {
     #[arg(long, value_name = "ID", conflicts_with = "domain")]
     pub business_unit_id: Option<String>,
 
-    /// The business unit an earlier send recorded for this domain (else it is looked up with
-    /// TRUSTPILOT_API_KEY).
-    #[arg(long, value_name = "DOMAIN")]
+    /// The business unit an earlier send recorded for this domain (e.g. example.com; a URL
+    /// such as https://www.example.com/ works too).
+    #[arg(long, value_name = "DOMAIN", value_parser = parse_domain)]
     pub domain: Option<String>,
 }
 
 /// How to read the input file.
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Input")]
 pub struct InputArgs {
-    /// Which input column holds a field, by its header or its number counted from 1, e.g.
-    /// --map email="Customer E-mail" or --map email=3. `--map FIELD=` (nothing after `=`)
-    /// means no column holds it: it turns a guessed column off. One column may serve two
-    /// fields (--map reference=Email). Repeatable. Fields: email, name, first_name,
-    /// last_name, reference, locale, tags, redirect_uri, preferred_send_time, template_id,
-    /// sender_email, sender_name, reply_to, location_id.
-    #[arg(long = "map", value_name = "FIELD=HEADER", value_parser = parse_map)]
+    /// Which input column holds a field: its header, or its number counted from 1, e.g.
+    /// --map email="Customer E-mail" or --map email=3 (with --no-header, numbers only).
+    /// --map FIELD= (nothing after =) means no column holds it: it turns a guessed column
+    /// off. One column may serve two fields (--map reference=Email). Repeatable. Fields:
+    /// email, name, first_name, last_name, reference, locale, tags, redirect_uri,
+    /// preferred_send_time, template_id, sender_email, sender_name, reply_to, location_id.
+    #[arg(long = "map", value_name = "FIELD=COLUMN", value_parser = parse_map)]
     pub maps: Vec<(String, String)>,
 
-    /// The file has no header row: its columns are email, name, reference.
+    /// The file has no header row: its columns are email, name, reference (or as --map
+    /// numbers them).
     #[arg(long)]
     pub no_header: bool,
 
@@ -231,6 +297,7 @@ pub struct InputArgs {
 
 /// Values for rows whose column is absent or empty.
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Defaults (for rows whose column is absent or empty)")]
 pub struct DefaultArgs {
     /// Default locale, e.g. en-GB.
     #[arg(long)]
@@ -260,16 +327,18 @@ pub struct DefaultArgs {
 
 /// Where and how fast to send.
 #[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Sending")]
 pub struct SendingArgs {
     /// The business unit to invite for [default: TRUSTPILOT_BUSINESS_UNIT_ID, unless --domain].
     #[arg(long, value_name = "ID", conflicts_with = "domain")]
     pub business_unit_id: Option<String>,
 
-    /// Find the business unit by its domain, e.g. example.com.
-    #[arg(long, value_name = "DOMAIN")]
+    /// Find the business unit by its domain, e.g. example.com (a URL such as
+    /// https://www.example.com/ works too).
+    #[arg(long, value_name = "DOMAIN", value_parser = parse_domain)]
     pub domain: Option<String>,
 
-    /// Requests per unit of time, e.g. 2/s, 150/min, 9000/h
+    /// Requests per unit of time, e.g. 2/s, 150/min, 9000/h, 833/5min
     /// [default: Trustpilot's quota, 833 per 5 minutes and 10,000 per hour].
     #[arg(long, value_name = "N/UNIT", value_parser = parse_rate)]
     pub rate: Option<Rate>,
@@ -285,28 +354,47 @@ pub struct SendingArgs {
     /// Send to an in-process emulator of the Trustpilot API, with demo credentials.
     #[arg(long)]
     pub sandbox: bool,
+
+    #[command(flatten)]
+    pub env: EnvArgs,
 }
 
 /// What to print.
 #[derive(Debug, Args, Clone, Copy, Default)]
+#[command(next_help_heading = "Output")]
 pub struct OutputArgs {
-    /// Print the final summary as one JSON object on stdout.
+    /// Write the results and the error report for Excel: with a UTF-8 byte order mark and the
+    /// input's delimiter (e.g. ; for a European Excel export), so a double-click opens them
+    /// right.
+    #[arg(long)]
+    pub excel: bool,
+
+    /// Print one JSON object on stdout, whatever the outcome (the counts, the files, the exit
+    /// code, and why the run could not run or stopped).
     #[arg(long)]
     pub json: bool,
 
-    /// No progress bar, no summary text.
+    /// No progress, no summary; a reason to stop is still one line on stderr.
     #[arg(long)]
     pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct BusinessUnitArgs {
-    /// The shop's domain, e.g. example.com.
+    /// The shop's domain, e.g. example.com (a URL such as https://www.example.com/ works too).
+    #[arg(value_parser = parse_domain)]
     pub domain: String,
 
     /// Ask the in-process emulator instead of Trustpilot.
     #[arg(long)]
     pub sandbox: bool,
+
+    /// Print one JSON object on stdout: the id and names, or why not.
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub env: EnvArgs,
 }
 
 #[derive(Debug, Args)]
@@ -315,23 +403,32 @@ pub struct TemplatesArgs {
     #[arg(long, value_name = "ID", conflicts_with = "domain")]
     pub business_unit_id: Option<String>,
 
-    /// Find the business unit by its domain.
-    #[arg(long, value_name = "DOMAIN")]
+    /// Find the business unit by its domain, e.g. example.com.
+    #[arg(long, value_name = "DOMAIN", value_parser = parse_domain)]
     pub domain: Option<String>,
 
     /// Ask the in-process emulator instead of Trustpilot.
     #[arg(long)]
     pub sandbox: bool,
 
-    /// Print the templates as JSON on stdout.
+    /// Print one JSON object on stdout: the templates, or why not.
     #[arg(long)]
     pub json: bool,
+
+    #[command(flatten)]
+    pub env: EnvArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
 pub struct SandboxArgs {
     /// Port to listen on, on 127.0.0.1 [default: any free port].
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, hide_default_value = true)]
     pub port: u16,
 
     #[command(flatten)]
@@ -487,16 +584,39 @@ pub fn parse_rate(text: &str) -> Result<Rate, String> {
 }
 
 fn parse_map(text: &str) -> Result<(String, String), String> {
-    let (field, header) = text
-        .split_once('=')
-        .ok_or_else(|| format!("'{text}' is not a mapping: write FIELD=HEADER, e.g. --map email=\"E-mail address\""))?;
+    let (field, header) = text.split_once('=').ok_or_else(|| {
+        format!("'{text}' is not a mapping: write FIELD=COLUMN, e.g. --map email=\"E-mail address\" or --map email=3")
+    })?;
     let field = field.trim().to_ascii_lowercase().replace('-', "_");
     let name_parts = ["first_name", "last_name"];
     let known = Field::ALL.iter().map(|f| f.name()).chain(name_parts);
     if !known.clone().any(|name| name == field) {
         return Err(format!("'{field}' is not a field; the fields are: {}", known.collect::<Vec<_>>().join(", ")));
     }
+    // Empty: no column holds the field (a guessed column switched off).
     Ok((field, header.trim().to_string()))
+}
+
+/// A shop's domain as Trustpilot knows it: `example.com`, also when written as a URL
+/// (`https://www.example.com/shop` -> `example.com`).
+fn parse_domain(text: &str) -> Result<String, String> {
+    let bad = || {
+        format!(
+            "'{text}' is not a domain: write the shop's domain, e.g. example.com (a URL such as \
+             https://www.example.com/ works too)"
+        )
+    };
+    let trimmed = text.trim();
+    let rest = trimmed.split_once("://").map_or(trimmed, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    let host = host.split(':').next().unwrap_or_default().trim_end_matches('.').to_ascii_lowercase();
+    let host = host.strip_prefix("www.").unwrap_or(&host);
+    let label_ok = |label: &str| !label.is_empty() && label.chars().all(|c| c.is_alphanumeric() || c == '-');
+    if !host.contains('.') || !host.split('.').all(label_ok) {
+        return Err(bad());
+    }
+    Ok(host.to_string())
 }
 
 fn parse_delimiter(text: &str) -> Result<u8, String> {
@@ -594,9 +714,29 @@ mod tests {
         assert!(parse_delimiter(";;").is_err());
         assert_eq!(parse_map("email=E-Mail Adresse"), Ok(("email".into(), "E-Mail Adresse".into())));
         assert_eq!(parse_map("First-Name=Vorname"), Ok(("first_name".into(), "Vorname".into())));
+        assert_eq!(parse_map("email=3"), Ok(("email".into(), "3".into())));
+        assert_eq!(parse_map("tags="), Ok(("tags".into(), String::new())));
         assert!(parse_map("mail=x").is_err());
         assert!(parse_map("email").is_err());
-        assert_eq!(parse_map("tags="), Ok(("tags".into(), String::new())), "switches a guessed column off");
+    }
+
+    #[test]
+    fn domains_may_be_written_as_urls() {
+        let table = [
+            ("example.com", "example.com"),
+            (" Example.COM ", "example.com"),
+            ("https://www.example.com/", "example.com"),
+            ("http://shop.example.co.uk/path?q=1#x", "shop.example.co.uk"),
+            ("www.example.com:443", "example.com"),
+            ("example.com.", "example.com"),
+            ("bücher.de", "bücher.de"),
+        ];
+        for (text, domain) in table {
+            assert_eq!(parse_domain(text).as_deref(), Ok(domain), "{text}");
+        }
+        for text in ["", "example", "https://", "exa mple.com", "a..b", "https:///x"] {
+            assert!(parse_domain(text).is_err(), "{text}");
+        }
     }
 
     #[test]

@@ -34,7 +34,10 @@ pub struct Sending {
 /// `send`.
 #[derive(Debug)]
 pub struct SendConfig {
+    /// The input file, or `-` for standard input.
     pub input: PathBuf,
+    /// Whether the input is standard input (`-`).
+    pub stdin: bool,
     pub results: PathBuf,
     pub errors: PathBuf,
     /// Whether `--results` was given (the next command to run must repeat it).
@@ -66,11 +69,32 @@ pub fn beside(input: &Path, suffix: &str) -> PathBuf {
     input.with_file_name(format!("{stem}.{suffix}"))
 }
 
+/// `orders.results.csv` -> `orders.<suffix>`, beside it (`out.csv` -> `out.<suffix>`).
+pub fn beside_results(results: &Path, suffix: &str) -> PathBuf {
+    let name = results.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = name.strip_suffix(".results.csv").or_else(|| name.strip_suffix(".csv")).unwrap_or(&name);
+    results.with_file_name(format!("{stem}.{suffix}"))
+}
+
+/// How messages name standard input.
+pub const STDIN_NAME: &str = "standard input";
+
 impl SendConfig {
     pub fn from_args(args: SendArgs) -> Result<SendConfig, Error> {
+        let stdin = args.input.as_os_str() == "-";
+        if stdin && args.results.is_none() {
+            return Err(Error::Usage(
+                "reading standard input (INPUT -) needs --results PATH: there is no input file to write the \
+                 results beside."
+                    .to_string(),
+            ));
+        }
         let results_given = args.results.is_some();
         let results = args.results.unwrap_or_else(|| beside(&args.input, "results.csv"));
-        let errors = args.errors.unwrap_or_else(|| beside(&args.input, "errors.csv"));
+        let errors = args.errors.unwrap_or_else(|| match stdin {
+            true => beside_results(&results, "errors.csv"),
+            false => beside(&args.input, "errors.csv"),
+        });
         for (flag, path) in [("--results", &results), ("--errors", &errors)] {
             if same_file(path, &args.input) {
                 return Err(Error::Usage(format!(
@@ -90,6 +114,7 @@ impl SendConfig {
         }
         Ok(SendConfig {
             input: args.input,
+            stdin,
             results,
             errors,
             results_given,
@@ -104,13 +129,19 @@ impl SendConfig {
     }
 }
 
+impl SendConfig {
+    /// The input as messages name it.
+    pub fn shown_input(&self) -> String {
+        match self.stdin {
+            true => STDIN_NAME.to_string(),
+            false => self.input.display().to_string(),
+        }
+    }
+}
+
 impl RetryConfig {
     pub fn from_args(args: RetryArgs) -> Result<RetryConfig, Error> {
-        let name = args.results.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let errors = args.errors.unwrap_or_else(|| {
-            let stem = name.strip_suffix(".results.csv").or_else(|| name.strip_suffix(".csv")).unwrap_or(&name);
-            args.results.with_file_name(format!("{stem}.retry-errors.csv"))
-        });
+        let errors = args.errors.unwrap_or_else(|| beside_results(&args.results, "retry-errors.csv"));
         if same_file(&errors, &args.results) {
             return Err(Error::Usage("--errors is the results file itself; choose another path.".to_string()));
         }
@@ -194,5 +225,7 @@ mod tests {
         assert_eq!(beside(Path::new("data/customers.csv"), "results.csv"), Path::new("data/customers.results.csv"));
         assert_eq!(beside(Path::new("export"), "errors.csv"), Path::new("export.errors.csv"));
         assert_eq!(beside(Path::new("a.b.csv"), "results.csv"), Path::new("a.b.results.csv"));
+        assert_eq!(beside_results(Path::new("d/in.results.csv"), "errors.csv"), Path::new("d/in.errors.csv"));
+        assert_eq!(beside_results(Path::new("out.csv"), "retry-errors.csv"), Path::new("out.retry-errors.csv"));
     }
 }

@@ -3,6 +3,7 @@
 //! human line and the JSON come from the same value.
 
 use crate::api::{ApiError, ConfigError};
+use crate::envfile::EnvFileError;
 use crate::exit::Exit;
 use crate::input::InputError;
 use crate::ledger::LedgerError;
@@ -20,6 +21,9 @@ pub enum Error {
     /// A setting from the environment (credentials, base URLs).
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The `--env-file` cannot be used.
+    #[error(transparent)]
+    EnvFile(#[from] EnvFileError),
     /// Trustpilot (or the sandbox) refused, or could not be reached, before the run began.
     #[error(transparent)]
     Api(Box<ApiError>),
@@ -70,7 +74,10 @@ impl Error {
                 InputError::Csv { .. } => "input.malformed",
             },
             Error::Config(error) => match error {
-                ConfigError::Missing { .. } | ConfigError::Empty { .. } | ConfigError::NoGrant => "credentials.missing",
+                ConfigError::Missing { .. }
+                | ConfigError::Empty { .. }
+                | ConfigError::NoGrant
+                | ConfigError::Several { .. } => "credentials.missing",
                 ConfigError::NotUnicode { .. } => "config.invalid",
                 ConfigError::InvalidUrl { .. } | ConfigError::InsecureUrl { .. } => "config.invalid_url",
             },
@@ -83,6 +90,7 @@ impl Error {
                 ApiError::Rejected { .. } => "api.rejected",
                 _ => "api.unavailable",
             },
+            Error::EnvFile(error) => error.code(),
             Error::Record(error) => error.code(),
             Error::Ledger(error) => error.code(),
             Error::Interrupted => "interrupted",

@@ -6,9 +6,17 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::error::Error;
 use crate::exit::Exit;
 use crate::journal::Status;
+use crate::record::errors::CodeCount;
 use crate::record::results::Counts;
+use crate::{errln, outln};
+
+/// How many problem codes the text summary lists (the JSON lists all).
+const PROBLEMS_SHOWN: usize = 5;
+/// How much of a problem's value the text summary shows.
+const VALUE_SHOWN: usize = 40;
 
 /// "1 row", "2 rows".
 pub struct Count(pub u64, pub &'static str);
@@ -42,6 +50,9 @@ pub struct Summary {
     pub ready: u64,
     pub results: Option<PathBuf>,
     pub errors: Option<PathBuf>,
+    /// The problems of the error report by code, the most frequent first, each with its
+    /// first row.
+    pub problems: Vec<CodeCount>,
     pub exit_code: u8,
     /// Why the command could not run (exit 1 or 2).
     pub error: Option<ErrorSummary>,
@@ -85,7 +96,7 @@ impl Summary {
     }
 
     /// The summary of a command that could not run.
-    pub fn of_error(error: &crate::error::Error) -> Summary {
+    pub fn of_error(error: &Error) -> Summary {
         Summary {
             exit_code: error.exit().code(),
             error: Some(ErrorSummary { code: error.code().to_string(), message: error.to_string() }),
@@ -106,20 +117,53 @@ impl Summary {
     }
 
     /// Prints the summary: JSON on stdout with `json`, else lines on stderr unless `quiet`.
-    /// A closed stdout or stderr is not an error: there is just no one left to tell.
+    /// Why a run stopped early is always said on stderr, in one line when the summary's
+    /// text is not shown. A closed stdout or stderr is not an error: there is just no one
+    /// left to tell.
     pub fn print(&self, json: bool, quiet: bool) {
-        use std::io::Write;
         if json {
-            if let Ok(text) = serde_json::to_string(self) {
-                let _ = writeln!(std::io::stdout(), "{text}");
-            }
+            self.print_json();
+        } else if !quiet {
+            errln!("{self}");
             return;
         }
-        if quiet {
-            return;
+        if let Some(reason) = &self.stopped {
+            errln!("tp-invite: stopped: {reason}");
         }
-        let _ = writeln!(std::io::stderr(), "{self}");
     }
+
+    /// The summary as one JSON object on stdout.
+    pub fn print_json(&self) {
+        match serde_json::to_string(self) {
+            Ok(text) => outln!("{text}"),
+            Err(e) => outln!(
+                "{}",
+                serde_json::json!({ "exit_code": 1, "error": { "code": "internal", "message": e.to_string() } })
+            ),
+        }
+    }
+}
+
+/// With `--json`, why a command could not run, as one object on stdout: for a run (`send`,
+/// `retry`) with every count (all zero), for the other commands only `exit_code` and `error`.
+pub fn print_error_json(error: &Error, run: bool) {
+    let summary = Summary::of_error(error);
+    match run {
+        true => summary.print_json(),
+        false => outln!("{}", serde_json::json!({ "exit_code": summary.exit_code, "error": summary.error })),
+    }
+}
+
+/// A problem's value as the summary shows it: quoted, short, control characters escaped.
+fn shown_value(value: &str) -> String {
+    if value.is_empty() {
+        return "(empty)".to_string();
+    }
+    let mut shown: String = value.chars().take(VALUE_SHOWN).flat_map(char::escape_default).collect();
+    if value.chars().count() > VALUE_SHOWN {
+        shown.push('…');
+    }
+    format!("'{shown}'")
 }
 
 impl fmt::Display for Summary {
@@ -155,6 +199,22 @@ impl fmt::Display for Summary {
         }
         if let Some(errors) = &self.errors {
             writeln!(f, "Errors:  {} ({})", errors.display(), Count(self.invalid + self.duplicate, "row"))?;
+        }
+        for problem in self.problems.iter().take(PROBLEMS_SHOWN) {
+            let example = &problem.example;
+            writeln!(
+                f,
+                "  {}: {}, e.g. row {} {}: {}",
+                problem.code,
+                Count(problem.rows, "row"),
+                example.row,
+                shown_value(&example.value),
+                example.message
+            )?;
+        }
+        if self.problems.len() > PROBLEMS_SHOWN {
+            let more = (self.problems.len() - PROBLEMS_SHOWN) as u64;
+            writeln!(f, "  and {} more: see the error report", Count(more, "code"))?;
         }
         if let Some(ledger) = &self.ledger {
             writeln!(f, "Ledger:  {}", ledger.display())?;

@@ -25,8 +25,8 @@ pub const BUSINESS_USER_ID_VAR: &str = "TRUSTPILOT_BUSINESS_USER_ID";
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
     #[error(
-        "{var} is not set. Set it to {what} in the environment (for example `export {var}=...`); \
-         credentials are never read from flags."
+        "{var} is not set. Set it to {what} in the environment (for example `export {var}=...`) or in \
+         a file given with --env-file; credentials are never read from flags."
     )]
     Missing { var: &'static str, what: &'static str },
     #[error("{var} is set but empty. Set it to {what} in the environment (for example `export {var}=...`).")]
@@ -38,6 +38,10 @@ pub enum ConfigError {
          user's login), or {BUSINESS_USER_ID_VAR} (to use the client-credentials grant)."
     )]
     NoGrant,
+    /// More than one of [`ConfigError::Missing`], [`ConfigError::Empty`], [`ConfigError::NoGrant`],
+    /// so that one message names every setting to add.
+    #[error("{}", several(missing))]
+    Several { missing: Vec<ConfigError> },
     #[error("{var} is not a usable URL ({value}): {reason}. Set it to a base URL such as {example}.")]
     InvalidUrl { var: &'static str, value: String, reason: String, example: &'static str },
     #[error(
@@ -46,6 +50,38 @@ pub enum ConfigError {
          use http://."
     )]
     InsecureUrl { var: &'static str, value: String },
+}
+
+impl ConfigError {
+    /// One error for all of `errors`: the one itself, or [`ConfigError::Several`].
+    pub fn together(mut errors: Vec<ConfigError>) -> ConfigError {
+        match errors.len() {
+            1 => errors.remove(0),
+            _ => ConfigError::Several { missing: errors },
+        }
+    }
+}
+
+/// "TRUSTPILOT_API_KEY is not set (...); no login is set (...). Set them ...".
+fn several(missing: &[ConfigError]) -> String {
+    let each: Vec<String> = missing
+        .iter()
+        .map(|error| match error {
+            ConfigError::Missing { var, what } => format!("{var} is not set: it holds {what}"),
+            ConfigError::Empty { var, what } => format!("{var} is set but empty: it holds {what}"),
+            ConfigError::NoGrant => format!(
+                "no login is set: {USERNAME_VAR} and {PASSWORD_VAR} (a business user's login), or \
+                 {BUSINESS_USER_ID_VAR} (for the client-credentials grant)"
+            ),
+            other => other.to_string(),
+        })
+        .collect();
+    format!(
+        "{} settings are missing: {}. Set them in the environment (for example `export NAME=...`) or in a \
+         file given with --env-file; credentials are never read from flags.",
+        missing.len(),
+        each.join("; ")
+    )
 }
 
 /// The two base URLs the client talks to.
@@ -276,23 +312,36 @@ impl Credentials {
         const USERNAME: &str = "the e-mail address a business user logs in to Trustpilot with";
         const PASSWORD: &str = "that business user's password";
 
-        let api_key = required(API_KEY_VAR, KEY, trimmed(API_KEY_VAR)?)?;
-        let api_secret = required(API_SECRET_VAR, SECRET, trimmed(API_SECRET_VAR)?)?;
+        // Every missing setting is named at once, not one per run.
+        let mut missing = Vec::new();
+        let mut need = |result: Result<String, ConfigError>| result.map_err(|e| missing.push(e)).ok();
+        let api_key = need(required(API_KEY_VAR, KEY, trimmed(API_KEY_VAR)?));
+        let api_secret = need(required(API_SECRET_VAR, SECRET, trimmed(API_SECRET_VAR)?));
         let username = trimmed(USERNAME_VAR)?.filter(|v| !v.is_empty());
         let password = get(PASSWORD_VAR)?;
         let business_user_id = trimmed(BUSINESS_USER_ID_VAR)?.filter(|v| !v.is_empty());
 
         let grant = match (username, business_user_id) {
-            (Some(username), _) => {
-                Grant::Password { username, password: SecretString::from(required(PASSWORD_VAR, PASSWORD, password)?) }
-            }
-            (None, Some(business_user_id)) => Grant::ClientCredentials { business_user_id },
+            (Some(username), _) => need(required(PASSWORD_VAR, PASSWORD, password))
+                .map(|password| Grant::Password { username, password: SecretString::from(password) }),
+            (None, Some(business_user_id)) => Some(Grant::ClientCredentials { business_user_id }),
             (None, None) if password.is_some_and(|p| !p.is_empty()) => {
-                return Err(ConfigError::Missing { var: USERNAME_VAR, what: USERNAME });
+                missing.push(ConfigError::Missing { var: USERNAME_VAR, what: USERNAME });
+                None
             }
-            (None, None) => return Err(ConfigError::NoGrant),
+            (None, None) => {
+                missing.push(ConfigError::NoGrant);
+                None
+            }
         };
-        Ok(Credentials { api_key: SecretString::from(api_key), api_secret: SecretString::from(api_secret), grant })
+        match (api_key, api_secret, grant) {
+            (Some(api_key), Some(api_secret), Some(grant)) => Ok(Credentials {
+                api_key: SecretString::from(api_key),
+                api_secret: SecretString::from(api_secret),
+                grant,
+            }),
+            _ => Err(ConfigError::together(missing)),
+        }
     }
 
     /// Only TRUSTPILOT_API_KEY, for the calls that send nothing but the `apikey` header
@@ -491,9 +540,18 @@ mod tests {
     #[test]
     fn credentials_errors_name_the_variable() {
         let table: &[(&[(&'static str, &str)], ConfigError)] = &[
-            (&[], ConfigError::Missing { var: API_KEY_VAR, what: "" }),
-            (&[(API_KEY_VAR, " ")], ConfigError::Empty { var: API_KEY_VAR, what: "" }),
-            (&[(API_KEY_VAR, "k")], ConfigError::Missing { var: API_SECRET_VAR, what: "" }),
+            (
+                &[(API_SECRET_VAR, "s"), (BUSINESS_USER_ID_VAR, "b")],
+                ConfigError::Missing { var: API_KEY_VAR, what: "" },
+            ),
+            (
+                &[(API_KEY_VAR, " "), (API_SECRET_VAR, "s"), (BUSINESS_USER_ID_VAR, "b")],
+                ConfigError::Empty { var: API_KEY_VAR, what: "" },
+            ),
+            (
+                &[(API_KEY_VAR, "k"), (USERNAME_VAR, "u"), (PASSWORD_VAR, "p")],
+                ConfigError::Missing { var: API_SECRET_VAR, what: "" },
+            ),
             (&[(API_KEY_VAR, "k"), (API_SECRET_VAR, "s")], ConfigError::NoGrant),
             (
                 &[(API_KEY_VAR, "k"), (API_SECRET_VAR, "s"), (USERNAME_VAR, "u")],
@@ -522,12 +580,22 @@ mod tests {
 
     #[test]
     fn credential_messages_are_exact() {
-        let err = Credentials::from_vars(vars(&[])).unwrap_err();
+        let err = Credentials::from_vars(vars(&[(API_SECRET_VAR, "s"), (BUSINESS_USER_ID_VAR, "b")])).unwrap_err();
         assert_eq!(
             err.to_string(),
             "TRUSTPILOT_API_KEY is not set. Set it to your application's API key (Trustpilot \
              Business > Integrations > API) in the environment (for example `export \
-             TRUSTPILOT_API_KEY=...`); credentials are never read from flags."
+             TRUSTPILOT_API_KEY=...`) or in a file given with --env-file; credentials are never read from flags."
+        );
+        let err = Credentials::from_vars(vars(&[(API_SECRET_VAR, " ")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "3 settings are missing: TRUSTPILOT_API_KEY is not set: it holds your application's API key \
+             (Trustpilot Business > Integrations > API); TRUSTPILOT_API_SECRET is set but empty: it holds your \
+             application's API secret; no login is set: TRUSTPILOT_USERNAME and TRUSTPILOT_PASSWORD (a \
+             business user's login), or TRUSTPILOT_BUSINESS_USER_ID (for the client-credentials grant). Set \
+             them in the environment (for example `export NAME=...`) or in a file given with --env-file; \
+             credentials are never read from flags."
         );
         let err = Credentials::from_vars(vars(&[(API_KEY_VAR, "k"), (API_SECRET_VAR, "s")])).unwrap_err();
         assert_eq!(

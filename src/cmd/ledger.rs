@@ -4,6 +4,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use serde_json::json;
+
 use crate::api::Endpoints;
 use crate::cli::{LedgerAction, LedgerArgs, UnitArgs};
 use crate::error::{Error, Result};
@@ -13,39 +15,57 @@ use crate::ledger::{ImportRow, Ledger, Scope, ScopeId, Settled};
 use crate::record::cell::protect;
 use crate::record::results::ResultsReader;
 use crate::summary::{Count, shell_quote};
+use crate::{errln, outln};
 
 pub fn run(args: LedgerArgs) -> Result<Exit> {
+    let json = args.json;
+    if json && matches!(args.action, Some(LedgerAction::Export { output: None, .. })) {
+        return Err(Error::Usage(
+            "ledger export --json needs --output PATH: the entries are CSV, and stdout holds the JSON.".to_string(),
+        ));
+    }
     let path = crate::ledger::location(args.ledger.as_deref())?;
-    match args.action {
-        None => summary(&path, args.json),
-        Some(LedgerAction::Export { business_unit_id, output }) => export(&path, business_unit_id, output),
-        Some(LedgerAction::Forget { emails }) => forget(&path, &emails),
+    let (exit, value) = match args.action {
+        None => summary(&path, json)?,
+        Some(LedgerAction::Export { business_unit_id, output }) => export(&path, business_unit_id, output, json)?,
+        Some(LedgerAction::Forget { emails }) => forget(&path, &emails, json)?,
         Some(LedgerAction::Settle { email, reference, sent, not_sent, unit }) => {
-            settle(&path, &email, &reference, sent && !not_sent, &unit)
+            settle(&path, &email, &reference, sent && !not_sent, &unit, json)?
         }
-        Some(LedgerAction::Import { results, unit }) => import(&path, &results, &unit),
+        Some(LedgerAction::Import { results, unit }) => import(&path, &results, &unit, json)?,
+    };
+    if json {
+        let mut value = value;
+        value["ledger"] = json!(path);
+        value["exit_code"] = json!(exit.code());
+        outln!("{value}");
+    }
+    Ok(exit)
+}
+
+/// An action's outcome: its exit code and, for `--json`, what it did.
+type Done = (Exit, serde_json::Value);
+
+/// A line of text output, unless the command speaks JSON.
+fn say(json: bool, text: &str) {
+    if !json {
+        outln!("{text}");
     }
 }
 
-/// Writes to stdout; a closed stdout (`| head`) is not an error.
-fn say(text: &str) {
-    let _ = writeln!(std::io::stdout(), "{text}");
-}
-
-fn summary(path: &Path, json: bool) -> Result<Exit> {
+fn summary(path: &Path, json: bool) -> Result<Done> {
     let scopes = match Ledger::open_read_only(path)? {
         Some(mut ledger) => ledger.store.summary()?,
         None => Vec::new(),
     };
     if json {
-        let value = serde_json::json!({ "ledger": path, "scopes": scopes });
-        say(&value.to_string());
-        return Ok(Exit::Success);
+        return Ok((Exit::Success, json!({ "scopes": scopes })));
     }
+    let say = |text: &str| say(false, text);
     say(&format!("Ledger: {}", path.display()));
     if scopes.is_empty() {
         say("It holds no invitation yet.");
-        return Ok(Exit::Success);
+        return Ok((Exit::Success, json!({})));
     }
     for scope in &scopes {
         let domain = scope.domain.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
@@ -58,7 +78,7 @@ fn summary(path: &Path, json: bool) -> Result<Exit> {
             say(&format!("  first request {first}, last {last}"));
         }
     }
-    Ok(Exit::Success)
+    Ok((Exit::Success, json!({})))
 }
 
 /// The columns of `ledger export`.
@@ -84,7 +104,7 @@ const EXPORT_HEADER: [&str; 19] = [
     "request",
 ];
 
-fn export(path: &Path, business_unit_id: Option<String>, output: Option<PathBuf>) -> Result<Exit> {
+fn export(path: &Path, business_unit_id: Option<String>, output: Option<PathBuf>, json: bool) -> Result<Done> {
     let Some(mut ledger) = Ledger::open_read_only(path)? else {
         return Err(Error::other("ledger.missing", format!("There is no ledger at {} yet.", path.display())));
     };
@@ -147,41 +167,49 @@ fn export(path: &Path, business_unit_id: Option<String>, output: Option<PathBuf>
             e.to_string()
         })
     });
-    match written {
-        Err(_) if closed => return Ok(Exit::Success), // stdout closed (`| head`): nobody reads the rest
+    let written = match written {
+        Err(_) if closed => return Ok((Exit::Success, json!({}))), // stdout closed (`| head`): nobody reads the rest
         Err(e) => return Err(e.into()),
-        Ok(_) => {}
-    }
+        Ok(written) => written,
+    };
     let flushed = csv.flush();
     if let Some((temp, out)) = temp {
         flushed.map_err(|e| write_error(&target, &e))?;
         drop(csv);
         temp.persist(&out).map_err(|e| write_error(&target, &e.error))?;
-        eprintln!("Wrote {} to {}.", Count(written.unwrap_or(0), "entry"), out.display());
+        if !json {
+            errln!("Wrote {} to {}.", Count(written, "entry"), out.display());
+        }
     }
-    Ok(Exit::Success)
+    Ok((Exit::Success, json!({ "output": output, "entries": written })))
 }
 
-fn forget(path: &Path, emails: &[String]) -> Result<Exit> {
+fn forget(path: &Path, emails: &[String], json: bool) -> Result<Done> {
     let normalised: Vec<String> = emails.iter().map(|e| crate::invitation::email_key(e.trim()).into_owned()).collect();
     if Ledger::open_read_only(path)?.is_none() {
-        say(&format!("There is no ledger at {}: nothing to forget.", path.display()));
-        return Ok(Exit::Success);
+        say(json, &format!("There is no ledger at {}: nothing to forget.", path.display()));
+        let forgotten: Vec<_> = normalised.iter().map(|email| json!({ "email": email, "entries": 0 })).collect();
+        return Ok((Exit::Success, json!({ "forgotten": forgotten })));
     }
     let mut ledger = Ledger::open(path)?;
     let counts = ledger.store.forget(&normalised)?;
     for (email, count) in normalised.iter().zip(&counts) {
         match count {
-            0 => say(&format!("{email}: the ledger held nothing.")),
-            n => say(&format!("{email}: {} removed.", Count(*n, "entry"))),
+            0 => say(json, &format!("{email}: the ledger held nothing.")),
+            n => say(json, &format!("{email}: {} removed.", Count(*n, "entry"))),
         }
     }
     if counts.iter().any(|&n| n > 0) {
-        say("The ledger no longer knows these customers were invited: a later run of a file that holds them would \
+        say(
+            json,
+            "The ledger no longer knows these customers were invited: a later run of a file that holds them would \
              invite them again. Remove them from your exports, or list them in an --exclude file. Trustpilot keeps \
-             its own copy: ask it to delete theirs in Trustpilot Business.");
+             its own copy: ask it to delete theirs in Trustpilot Business.",
+        );
     }
-    Ok(Exit::Success)
+    let forgotten: Vec<_> =
+        normalised.iter().zip(&counts).map(|(email, n)| json!({ "email": email, "entries": n })).collect();
+    Ok((Exit::Success, json!({ "forgotten": forgotten })))
 }
 
 /// The scope a ledger command is about: the environment's invitations API and the business
@@ -207,7 +235,7 @@ fn scope_of(ledger: &mut Ledger, unit: &UnitArgs) -> Result<Scope> {
     ))
 }
 
-fn settle(path: &Path, email: &str, reference: &str, sent: bool, unit: &UnitArgs) -> Result<Exit> {
+fn settle(path: &Path, email: &str, reference: &str, sent: bool, unit: &UnitArgs, json: bool) -> Result<Done> {
     let mut ledger = Ledger::open(path)?;
     let scope = scope_of(&mut ledger, unit)?;
     let Some(scope_id) = ledger.store.find_scope(&scope)? else {
@@ -227,8 +255,8 @@ fn settle(path: &Path, email: &str, reference: &str, sent: bool, unit: &UnitArgs
     let key = crate::ledger::Key::of(Kind::Email, &invitation);
     let shown = format!("{} / {}", shell_quote(email.trim()), shell_quote(reference.trim()));
     match ledger.store.settle(scope_id, &key, sent)? {
-        Settled::Done { .. } if sent => say(&format!("{shown}: recorded as sent; it is never sent again.")),
-        Settled::Done { .. } => say(&format!("{shown}: recorded as not sent; the next run sends it.")),
+        Settled::Done { .. } if sent => say(json, &format!("{shown}: recorded as sent; it is never sent again.")),
+        Settled::Done { .. } => say(json, &format!("{shown}: recorded as not sent; the next run sends it.")),
         Settled::NotUnknown(status) => {
             return Err(Error::other(
                 "ledger.not_unknown",
@@ -246,13 +274,19 @@ fn settle(path: &Path, email: &str, reference: &str, sent: bool, unit: &UnitArgs
             ));
         }
     }
-    Ok(Exit::Success)
+    let settled = json!({
+        "business_unit_id": scope.business_unit_id,
+        "email": email.trim(),
+        "reference": reference.trim(),
+        "status": if sent { "sent" } else { "not_sent" },
+    });
+    Ok((Exit::Success, settled))
 }
 
 /// Rows imported per transaction.
 const IMPORT_BATCH: usize = 10_000;
 
-fn import(path: &Path, files: &[PathBuf], unit: &UnitArgs) -> Result<Exit> {
+fn import(path: &Path, files: &[PathBuf], unit: &UnitArgs, json: bool) -> Result<Done> {
     let mut ledger = Ledger::open(path)?;
     let scope = scope_of(&mut ledger, unit)?;
     let scope_id: ScopeId = ledger.store.scope(&scope, None)?;
@@ -294,13 +328,22 @@ fn import(path: &Path, files: &[PathBuf], unit: &UnitArgs) -> Result<Exit> {
         }
         add(&mut batch, &mut ledger)?;
     }
-    say(&format!(
-        "Imported into {} for business unit {}: {} new, {} made stronger, {} already known.",
-        path.display(),
-        scope.business_unit_id,
-        total.added,
-        total.updated,
-        total.known
-    ));
-    Ok(Exit::Success)
+    say(
+        json,
+        &format!(
+            "Imported into {} for business unit {}: {} new, {} made stronger, {} already known.",
+            path.display(),
+            scope.business_unit_id,
+            total.added,
+            total.updated,
+            total.known
+        ),
+    );
+    let imported = json!({
+        "business_unit_id": scope.business_unit_id,
+        "added": total.added,
+        "updated": total.updated,
+        "known": total.known,
+    });
+    Ok((Exit::Success, imported))
 }

@@ -2,6 +2,7 @@
 //! Trustpilot (or the sandbox), the ledger with its run lock, and the words of the summary.
 
 pub mod business_unit;
+pub mod completions;
 pub mod ledger;
 pub mod retry;
 pub mod send;
@@ -11,16 +12,20 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::api::{self, ApiError, BusinessUnit, Client, Credentials, Endpoints, Grant};
+use crate::api::{self, ApiError, BusinessUnit, Client, ConfigError, Credentials, Endpoints, Grant};
 use crate::cli::LedgerOptions;
 use crate::config::Sending;
+use crate::errln;
 use crate::error::{Error, Result};
 use crate::exit::Exit;
 use crate::ledger::{Ledger, RunLock, Scope, ScopeId};
 use crate::sandbox::{self, Sandbox, SandboxConfig};
 use crate::send::interrupts::EarlyInterrupts;
 use crate::send::{StopReason, budget::Budget};
-use crate::summary::{Count, Summary, shell_quote};
+use crate::summary::{Count, ErrorSummary, Summary, shell_quote};
+
+/// The variable that names the business unit when no flag does.
+pub const BUSINESS_UNIT_ID_VAR: &str = "TRUSTPILOT_BUSINESS_UNIT_ID";
 
 /// The runtime of a command that talks to the network.
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -78,9 +83,30 @@ pub struct Api {
 }
 
 /// The endpoints and credentials to use: the environment's, or the in-process sandbox's.
-pub async fn endpoints(sandbox: bool) -> Result<(Endpoints, Credentials, Option<Sandbox>)> {
+/// `unit_given` says whether a flag or the environment names the business unit; when it does
+/// not, TRUSTPILOT_BUSINESS_UNIT_ID is named with any missing credential, in one message.
+pub async fn endpoints(sandbox: bool, unit_given: bool) -> Result<(Endpoints, Credentials, Option<Sandbox>)> {
     if !sandbox {
-        return Ok((Endpoints::from_env()?, Credentials::from_env()?, None));
+        let endpoints = Endpoints::from_env()?;
+        let (credentials, mut missing) = match Credentials::from_env() {
+            Ok(credentials) => (Some(credentials), Vec::new()),
+            Err(ConfigError::Several { missing }) => (None, missing),
+            Err(error @ (ConfigError::Missing { .. } | ConfigError::Empty { .. } | ConfigError::NoGrant)) => {
+                (None, vec![error])
+            }
+            Err(error) => return Err(error.into()),
+        };
+        if !unit_given {
+            missing.push(ConfigError::Missing {
+                var: BUSINESS_UNIT_ID_VAR,
+                what: "the id of the business unit to invite for, as `tp-invite business-unit example.com` prints \
+                       it (or give --domain)",
+            });
+        }
+        return match credentials {
+            Some(credentials) if missing.is_empty() => Ok((endpoints, credentials, None)),
+            _ => Err(ConfigError::together(missing).into()),
+        };
     }
     let server = Sandbox::start(SandboxConfig::default(), 0)
         .await
@@ -100,28 +126,40 @@ pub async fn endpoints(sandbox: bool) -> Result<(Endpoints, Credentials, Option<
 /// The client for a run, its requests paced by `budget`. Reads the settings (and with
 /// `--sandbox` starts the emulator); sends nothing yet.
 pub async fn open_api(sending: &Sending, budget: Arc<Budget>, quiet: bool) -> Result<Api> {
-    let (endpoints, credentials, sandbox) = endpoints(sending.sandbox).await?;
+    let unit_given = sending.business_unit_id.is_some() || sending.domain.is_some();
+    let (endpoints, credentials, sandbox) = endpoints(sending.sandbox, unit_given).await?;
     if !quiet {
         match &sandbox {
-            Some(server) => eprintln!(
+            Some(server) => errln!(
                 "Sandbox: sending to the built-in Trustpilot emulator at {} (no real invitations).",
                 server.api_url()
             ),
-            None if !is_trustpilot(&endpoints) => eprintln!(
-                "Not Trustpilot: sending to {} (set by {}); invitations there are kept apart from Trustpilot's in the \
-                 ledger.",
-                endpoints.invitations,
-                api::INVITATIONS_API_URL_VAR
-            ),
-            None => {}
+            None => say_if_not_trustpilot(&endpoints),
         }
     }
     let client = Client::new(endpoints, credentials, Arc::new(crate::send::BudgetPace(budget)))?;
     Ok(Api { client, sandbox })
 }
 
-fn is_trustpilot(endpoints: &Endpoints) -> bool {
-    url::Url::parse(api::DEFAULT_INVITATIONS_API_URL).is_ok_and(|url| url == endpoints.invitations)
+/// Says which base URL is not Trustpilot's, so that a forgotten variable is seen.
+fn say_if_not_trustpilot(endpoints: &Endpoints) {
+    let is = |url: &url::Url, default: &str| url::Url::parse(default).is_ok_and(|default| default == *url);
+    if !is(&endpoints.api, api::DEFAULT_API_URL) {
+        errln!(
+            "Not Trustpilot: asking {} for the access token and business units (set by {}); the credentials are \
+             sent there.",
+            endpoints.api,
+            api::API_URL_VAR
+        );
+    }
+    if !is(&endpoints.invitations, api::DEFAULT_INVITATIONS_API_URL) {
+        errln!(
+            "Not Trustpilot: sending to {} (set by {}); invitations there are kept apart from Trustpilot's in the \
+             ledger.",
+            endpoints.invitations,
+            api::INVITATIONS_API_URL_VAR
+        );
+    }
 }
 
 /// The business unit to send for: `--business-unit-id` (or the environment's), else the
@@ -134,8 +172,8 @@ pub async fn resolve_unit(api: &Api, sending: &Sending, quiet: bool) -> Result<B
             .await?;
     if !quiet {
         match &unit.display_name {
-            Some(name) => eprintln!("Business unit: {} ({name}).", unit.id),
-            None => eprintln!("Business unit: {}.", unit.id),
+            Some(name) => errln!("Business unit: {} ({name}).", unit.id),
+            None => errln!("Business unit: {}.", unit.id),
         }
     }
     Ok(unit)
@@ -162,7 +200,7 @@ where
             Err(ApiError::Throttled { retry_after }) if attempt < 7 => {
                 let pause = retry_after.unwrap_or(wait).min(Duration::from_secs(120));
                 if !quiet {
-                    eprintln!(
+                    errln!(
                         "Trustpilot answered 429 (too many requests) when asked for the {what}; asking again in {} s.",
                         pause.as_secs_f64().ceil()
                     );
@@ -227,7 +265,7 @@ pub fn bind_ledger(
     let wait: Option<&dyn Fn() -> bool> = if options.wait { Some(&cancelled) } else { None };
     let lock = ledger.lock(&scope, wait, |holder| {
         if !quiet {
-            eprintln!(
+            errln!(
                 "Waiting: another run is sending for business unit {} ({holder}); this one goes on when it ends.",
                 scope.business_unit_id
             );
@@ -240,7 +278,7 @@ pub fn bind_ledger(
     };
     let settled = ledger.store.settle_in_flight(scope_id)?;
     if settled > 0 && !quiet {
-        eprintln!(
+        errln!(
             "{} of an earlier run that ended before Trustpilot answered {} now `unknown` in the ledger: check {} in \
              Trustpilot Business (the results file names {}).",
             Count(settled, "request"),
@@ -284,6 +322,16 @@ pub fn finish_summary(
             humantime(*how_long)
         )),
     };
+    // With --json, a run that stopped says why as `error` too, as one that could not start does.
+    if let (Some(reason), Some(message)) = (&reason, &summary.stopped)
+        && exit == Exit::Fatal
+    {
+        let code = match reason {
+            StopReason::Throttled(_) | StopReason::AskedToWait(_) => "api.throttled",
+            _ => "run.stopped",
+        };
+        summary.error = Some(ErrorSummary { code: code.to_string(), message: message.clone() });
+    }
     let results = shell_quote(&results.to_string_lossy());
     let mut flags = String::new();
     if sending.sandbox {
@@ -310,8 +358,8 @@ pub fn finish_summary(
         summary.next = Some(format!("tp-invite retry {results}{flags}"));
     } else if summary.unknown > 0 {
         summary.next = Some(format!(
-            "check them in Trustpilot Business, then `tp-invite ledger settle EMAIL REFERENCE --sent` (or \
-             --not-sent), or re-send them all: tp-invite retry {results} --include-unknown{flags}"
+            "check each in Trustpilot Business first; settle those it has (`tp-invite ledger settle EMAIL \
+             REFERENCE --sent`), then re-send the rest: tp-invite retry {results} --include-unknown{flags}"
         ));
     }
     if summary.unknown > 0 {

@@ -10,14 +10,16 @@ use tokio::sync::mpsc;
 
 use crate::cmd::{Bound, bind_ledger, check_error_report_path, finish_summary, resolve_link};
 use crate::config::RetryConfig;
+use crate::errln;
 use crate::error::{Error, Result};
 use crate::exit::Exit;
 use crate::invitation::{Field, Invitation};
 use crate::journal::{Both, Job, Journal, Kind, Status};
 use crate::ledger::writer::LedgerJournal;
 use crate::ledger::{Key, Ledger, Scope, ScopeId};
+use crate::record::errors::CodeCount;
 use crate::record::report::{Placement, Report, ReportHandle, not_attempted_line, prior_line, refused_line};
-use crate::record::results::{Counts, ResultsReader};
+use crate::record::results::{Counts, Layout, ResultsReader};
 use crate::record::{ErrorReport, ResultLine};
 use crate::send::budget::Budget;
 use crate::send::interrupts::EarlyInterrupts;
@@ -67,7 +69,10 @@ pub fn run(config: RetryConfig) -> Result<Exit> {
             ),
         ));
     }
-    // What the file holds, before anything else.
+    // The settings are checked before the file is read, so a missing variable is said at once.
+    let budget = Arc::new(Budget::new(&config.sending.rates));
+    let api = runtime.block_on(crate::cmd::open_api(&config.sending, budget.clone(), quiet(&config)))?;
+    // What the file holds, before anything is sent.
     let mut reader = open(&results)?;
     let mut counts = Counts::default();
     while let Some(line) = reader.next_line()? {
@@ -99,10 +104,8 @@ pub fn run(config: RetryConfig) -> Result<Exit> {
         return Ok(exit);
     }
     if !quiet(&config) {
-        eprintln!("{} to re-send from {}.", Count(targets, "row"), config.results.display());
+        errln!("{} to re-send from {}.", Count(targets, "row"), config.results.display());
     }
-    let budget = Arc::new(Budget::new(&config.sending.rates));
-    let api = runtime.block_on(crate::cmd::open_api(&config.sending, budget.clone(), quiet(&config)))?;
     let unit = runtime.block_on(async {
         tokio::select! {
             unit = crate::cmd::resolve_unit(&api, &config.sending, quiet(&config)) => unit,
@@ -187,11 +190,12 @@ async fn retry(
     budget: Arc<Budget>,
     targets: u64,
 ) -> Result<Exit> {
-    let show = !config.output.quiet && !config.output.json;
-    let progress = Progress::new(targets, show);
+    let progress = Progress::new(targets, !quiet(&config));
     let reader = open(&results)?;
+    // The layout the file was read in (delimiter, byte order mark); --excel adds the mark.
+    let layout = Layout { bom: reader.layout().bom || config.output.excel, ..reader.layout() };
     let observer = progress.clone();
-    let report = Report::start(&results, reader.layout(), Box::new(move |line| observer.record(line.status)))?;
+    let report = Report::start(&results, layout, Box::new(move |line| observer.record(line.status)))?;
     let ledger =
         Arc::new(LedgerJournal::start(bound.reopen()?.store, bound.scope_id, fastrand::i64(1..i64::MAX), None));
     let stop = Stop::default();
@@ -220,16 +224,17 @@ async fn retry(
             validator: Validator::new(config.defaults.clone()),
             ledger: bound.reopen()?,
             scope: bound.scope_id,
-            errors: ErrorReport::create(&config.errors)?,
+            errors: ErrorReport::create(&config.errors, layout)?,
         };
         std::thread::spawn(move || feeder.run(reader))
     };
-    let wrote_errors = running.finish(feed).await.unwrap_or(false);
+    let problems = running.finish(feed).await.flatten();
     ledger.finish()?;
     drop(ledger);
     let finished = report.finish(Placement::Replace)?;
-    let errors = wrote_errors.then(|| config.errors.clone());
+    let errors = problems.is_some().then(|| config.errors.clone());
     let mut summary = Summary::from_counts(&finished.counts, config.results.clone(), errors);
+    summary.problems = problems.unwrap_or_default();
     if bound.is_kept() {
         summary.ledger = Some(bound.path().to_path_buf());
     }
@@ -251,7 +256,8 @@ struct Feeder {
 }
 
 impl Feeder {
-    fn run(mut self, mut reader: ResultsReader) -> Result<bool> {
+    /// The error report's problems by code, when it was written.
+    fn run(mut self, mut reader: ResultsReader) -> Result<Option<Vec<CodeCount>>> {
         let mut seq = 0u64;
         let mut batch: Vec<(u64, ResultLine)> = Vec::with_capacity(LOOKUP_BATCH);
         let mut checked = Checked::default();

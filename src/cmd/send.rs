@@ -6,20 +6,23 @@
 //! left to send; the second feeds the workers. Both ask the ledger about rows in batches.
 
 use std::collections::VecDeque;
-use std::path::Path;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
 use crate::cmd::{Bound, bind_ledger, check_error_report_path, check_output_path, finish_summary, resolve_link};
 use crate::config::SendConfig;
+use crate::errln;
 use crate::error::{Error, Result};
 use crate::exit::Exit;
-use crate::input::Input;
+use crate::input::{Input, InputError};
 use crate::journal::{Both, Job, Journal, Kind, Prior, Status};
 use crate::ledger::writer::LedgerJournal;
 use crate::ledger::{Key, Ledger, Scope, ScopeId};
 use crate::record::background::{BackgroundWriter, LedgerView};
+use crate::record::errors::CodeCount;
 use crate::record::report::{Placement, Report, not_attempted_line, prior_line, refused_line};
 use crate::record::results::Layout;
 use crate::record::{ErrorReport, ResultsWriter};
@@ -40,12 +43,15 @@ pub fn run(config: SendConfig) -> Result<Exit> {
     check_error_report_path(&config.errors)?;
     check_output_path(&config.results, "--results")?;
     if config.dry_run {
-        return dry_run(&config, &interrupts);
+        let source = Source::prepare(&config)?;
+        return dry_run(&config, &source, &interrupts);
     }
     let budget = Arc::new(Budget::new(&config.sending.rates));
     // The settings are checked before the file is read, so a missing variable is said at once.
     let api = runtime.block_on(crate::cmd::open_api(&config.sending, budget.clone(), quiet(&config)))?;
-    let input = open_input(&config)?;
+    let source = Source::prepare(&config)?;
+    let input = open_input(&config, &source)?;
+    let layout = layout(&config, &input);
     refuse_foreign_results(&config.results)?;
     let unit = runtime.block_on(async {
         tokio::select! {
@@ -64,9 +70,9 @@ pub fn run(config: SendConfig) -> Result<Exit> {
     )?;
 
     // Every row is checked before anything is sent.
-    let pending = check_all(&config, input, &mut bound, &interrupts)?;
+    let pending = check_all(&config, &source, input, layout, &mut bound, &interrupts)?;
     if !quiet(&config) {
-        eprintln!("{}.", pending.describe());
+        errln!("{}.", pending.describe());
     }
     if pending.to_send > 0 {
         runtime.block_on(async {
@@ -78,7 +84,88 @@ pub fn run(config: SendConfig) -> Result<Exit> {
     }
     // From here on, Ctrl-C lets the requests in flight finish.
     interrupts.stop();
-    runtime.block_on(send(config, api, bound, budget, pending))
+    runtime.block_on(send(config, source, layout, api, bound, budget, pending))
+}
+
+/// The input as the run reads it: the file itself, or a copy of standard input (or of a
+/// FIFO) in an owner-only temporary file beside the results, since a send reads its input
+/// twice and a pipe can be read once. The copy is streamed (memory does not grow with the
+/// input), named by what the user gave in every message, and removed when the run ends.
+struct Source {
+    /// What to open.
+    path: PathBuf,
+    naming: Naming,
+    /// The copy: removed when dropped, so also when the run stops on an error.
+    _copy: Option<tempfile::TempPath>,
+}
+
+/// How messages name the input when it is read from a copy.
+#[derive(Clone, Default)]
+struct Naming {
+    /// The copy's path, as messages would show it, and what to show instead.
+    copy: Option<(String, String)>,
+}
+
+impl Naming {
+    /// An error about the copy, told about the input the user gave.
+    fn apply(&self, mut error: InputError) -> InputError {
+        let Some((copy, shown)) = &self.copy else { return error };
+        let name = |path: &mut PathBuf| *path = PathBuf::from(shown);
+        let fix = |text: &mut String| *text = text.replace(copy.as_str(), shown);
+        match &mut error {
+            InputError::Empty { path } => name(path),
+            InputError::Unreadable { path, reason: text }
+            | InputError::MissingColumns { path, message: text, .. }
+            | InputError::UnknownMap { path, message: text, .. }
+            | InputError::Csv { path, detail: text, .. } => {
+                name(path);
+                fix(text);
+            }
+            InputError::Encoding { path, detail, hint, .. } => {
+                name(path);
+                fix(detail);
+                fix(hint);
+            }
+        }
+        error
+    }
+}
+
+impl Source {
+    fn prepare(config: &SendConfig) -> Result<Source> {
+        let given = &config.input;
+        let special = |meta: std::fs::Metadata| !meta.is_file() && !meta.is_dir();
+        if !config.stdin && !std::fs::metadata(given).is_ok_and(special) {
+            return Ok(Source { path: given.clone(), naming: Naming::default(), _copy: None });
+        }
+        let shown = config.shown_input();
+        if config.stdin && std::io::IsTerminal::is_terminal(&std::io::stdin()) && !quiet(config) {
+            errln!("Reading standard input from the terminal: paste the rows, then press Ctrl-D.");
+        }
+        let (mut file, copy) = crate::record::results::temp_beside(&config.results)?;
+        let copied = match config.stdin {
+            true => std::io::copy(&mut std::io::stdin().lock(), &mut file),
+            false => std::fs::File::open(given).and_then(|mut pipe| std::io::copy(&mut pipe, &mut file)),
+        };
+        copied.and_then(|_| file.flush()).map_err(|e| InputError::Unreadable {
+            path: PathBuf::from(&shown),
+            reason: format!("{e}. Check what writes to it, then run again."),
+        })?;
+        let naming = Naming { copy: Some((copy.display().to_string(), shown)) };
+        Ok(Source { path: copy.to_path_buf(), naming, _copy: Some(copy) })
+    }
+
+    fn open(&self, config: &SendConfig) -> Result<Input> {
+        Input::open(&self.path, &config.input_options).map_err(|e| self.naming.apply(e).into())
+    }
+}
+
+/// How the reports are written: with `--excel`, a byte order mark and the input's delimiter.
+fn layout(config: &SendConfig, input: &Input) -> Layout {
+    match config.output.excel {
+        true => Layout { delimiter: input.delimiter(), bom: true, ..Layout::default() },
+        false => Layout::default(),
+    }
 }
 
 fn quiet(config: &SendConfig) -> bool {
@@ -93,12 +180,12 @@ fn refuse_foreign_results(results: &Path) -> Result<()> {
     Ok(())
 }
 
-fn open_input(config: &SendConfig) -> Result<Input> {
-    let input = Input::open(&config.input, &config.input_options)?;
-    if !config.output.quiet {
-        eprintln!(
+fn open_input(config: &SendConfig, source: &Source) -> Result<Input> {
+    let input = source.open(config)?;
+    if !quiet(config) {
+        errln!(
             "Reading {} ({}, {}-separated). Columns:\n{}",
-            config.input.display(),
+            config.shown_input(),
             input.encoding_name(),
             delimiter_name(input.delimiter()),
             input.mapping().describe().trim_end()
@@ -145,9 +232,12 @@ fn reading_notes(notes: &crate::validate::Notes, input: &Input) -> Vec<String> {
     lines
 }
 
-/// The input file as the ledger will name it: an absolute path.
-fn origin(input: &Path) -> String {
-    std::path::absolute(input).unwrap_or_else(|_| input.to_path_buf()).display().to_string()
+/// The input file as the ledger will name it: an absolute path (or "standard input").
+fn origin(config: &SendConfig) -> String {
+    match config.stdin {
+        true => config.shown_input(),
+        false => std::path::absolute(&config.input).unwrap_or_else(|_| config.input.clone()).display().to_string(),
+    }
 }
 
 /// What the first pass found.
@@ -161,6 +251,8 @@ struct Pending {
     beyond_limit: u64,
     /// What reading the file did (see [`reading_notes`]).
     notes: Vec<String>,
+    /// The error report's problems by code.
+    problems: Vec<CodeCount>,
 }
 
 impl Pending {
@@ -195,6 +287,7 @@ struct Row {
 /// The rows of the input in order, checked, valid ones looked up in the ledger in batches.
 struct CheckedRows {
     input: Input,
+    naming: Naming,
     validator: Validator,
     ledger: Ledger,
     scope: ScopeId,
@@ -204,9 +297,10 @@ struct CheckedRows {
 }
 
 impl CheckedRows {
-    fn new(input: Input, validator: Validator, ledger: Ledger, scope: ScopeId) -> CheckedRows {
+    fn new(source: &Source, input: Input, validator: Validator, ledger: Ledger, scope: ScopeId) -> CheckedRows {
         CheckedRows {
             input,
+            naming: source.naming.clone(),
             validator,
             ledger,
             scope,
@@ -228,7 +322,7 @@ impl CheckedRows {
     fn fill(&mut self) -> Result<()> {
         let mut valid = Vec::new();
         while valid.len() < LOOKUP_BATCH {
-            let Some(record) = self.input.next_record()? else {
+            let Some(record) = self.input.next_record().map_err(|e| self.naming.apply(e))? else {
                 self.done = true;
                 break;
             };
@@ -252,11 +346,18 @@ impl CheckedRows {
 }
 
 /// The first pass: every row checked, the error report written, what is left counted.
-fn check_all(config: &SendConfig, input: Input, bound: &mut Bound, interrupts: &EarlyInterrupts) -> Result<Pending> {
+fn check_all(
+    config: &SendConfig,
+    source: &Source,
+    input: Input,
+    layout: Layout,
+    bound: &mut Bound,
+    interrupts: &EarlyInterrupts,
+) -> Result<Pending> {
     let validator = validator(config);
     let ledger = bound.reopen()?;
-    let mut rows = CheckedRows::new(input, validator, ledger, bound.scope_id);
-    let mut errors = ErrorReport::create(&config.errors)?;
+    let mut rows = CheckedRows::new(source, input, validator, ledger, bound.scope_id);
+    let mut errors = ErrorReport::create(&config.errors, layout)?;
     let mut pending = Pending::default();
     while let Some(row) = rows.next()? {
         if row.row % 4096 == 0 {
@@ -275,28 +376,29 @@ fn check_all(config: &SendConfig, input: Input, bound: &mut Bound, interrupts: &
             _ => pending.to_send += 1,
         }
     }
-    errors.finish()?;
+    pending.problems = errors.finish()?.unwrap_or_default();
     pending.notes = reading_notes(&rows.validator.notes(), &rows.input);
     Ok(pending)
 }
 
 async fn send(
     config: SendConfig,
+    source: Source,
+    layout: Layout,
     api: crate::cmd::Api,
     bound: Bound,
     budget: Arc<Budget>,
     pending: Pending,
 ) -> Result<Exit> {
-    let show = !config.output.quiet && !config.output.json;
-    let progress = Progress::new(pending.to_send, show);
+    let progress = Progress::new(pending.to_send, !quiet(&config));
     let results = resolve_link(&config.results);
     let observer = progress.clone();
-    let report = Report::start(&results, Layout::default(), Box::new(move |line| observer.record(line.status)))?;
+    let report = Report::start(&results, layout, Box::new(move |line| observer.record(line.status)))?;
     let ledger = Arc::new(LedgerJournal::start(
         bound.reopen()?.store,
         bound.scope_id,
         fastrand::i64(1..i64::MAX),
-        Some(origin(&config.input)),
+        Some(origin(&config)),
     ));
     let stop = Stop::default();
     let journal: Arc<dyn Journal> = Arc::new(Both(ledger.clone(), report.handle()));
@@ -322,9 +424,9 @@ async fn send(
     // The second pass reads the file again and feeds the workers, on a thread of its own
     // since reading is blocking work.
     let feed = {
-        let input = Input::open(&config.input, &config.input_options)?;
+        let input = source.open(&config)?;
         let validator = validator(&config);
-        let rows = CheckedRows::new(input, validator, bound.reopen()?, bound.scope_id);
+        let rows = CheckedRows::new(&source, input, validator, bound.reopen()?, bound.scope_id);
         let feeder = Feeder { report: report.handle(), jobs: jobs_tx, stop: stop.clone(), limit: config.limit };
         std::thread::spawn(move || feeder.run(rows))
     };
@@ -336,8 +438,10 @@ async fn send(
         |invitation: &crate::invitation::Invitation| seen.contains_row(&invitation.email, &invitation.reference);
     let finished = report.finish(Placement::KeepUnless(&carried))?;
 
+    drop(source);
     let errors = config.errors.exists().then(|| config.errors.clone());
     let mut summary = Summary::from_counts(&finished.counts, config.results.clone(), errors);
+    summary.problems = pending.problems;
     summary.kept = finished.kept;
     if bound.is_kept() {
         summary.ledger = Some(bound.path().to_path_buf());
@@ -410,16 +514,17 @@ impl Feeder {
 
 /// `--dry-run`: every row checked and looked up in the ledger (read, never written); the
 /// results say what a send would do now.
-fn dry_run(config: &SendConfig, interrupts: &EarlyInterrupts) -> Result<Exit> {
-    let mut input = open_input(config)?;
+fn dry_run(config: &SendConfig, source: &Source, interrupts: &EarlyInterrupts) -> Result<Exit> {
+    let mut input = open_input(config, source)?;
+    let layout = layout(config, &input);
     let (view, note) = ledger_view(config)?;
     let results = resolve_link(&config.results);
     let mut validator = validator(config).leave_duplicates();
-    let (writer, temp) = ResultsWriter::create_beside(&results, Layout::default())?;
-    let mut background = BackgroundWriter::start(writer, ErrorReport::create(&config.errors)?, view);
+    let (writer, temp) = ResultsWriter::create_beside(&results, layout)?;
+    let mut background = BackgroundWriter::start(writer, ErrorReport::create(&config.errors, layout)?, view);
     let mut checked = Checked::default();
     let outcome = (|| -> Result<()> {
-        while let Some(record) = input.next_record()? {
+        while let Some(record) = input.next_record().map_err(|e| source.naming.apply(e))? {
             let (row, line) = (record.row(), record.line());
             if row % 4096 == 0 {
                 interrupts.check()?;
@@ -451,8 +556,10 @@ fn dry_run(config: &SendConfig, interrupts: &EarlyInterrupts) -> Result<Exit> {
     drop(writer);
     let notes = reading_notes(&validator.notes(), &input);
     let kept = crate::record::report::place(temp, &results, Placement::KeepRealSends)?;
-    let errors_path = errors.finish()?.then(|| config.errors.clone());
+    let problems = errors.finish()?;
+    let errors_path = problems.is_some().then(|| config.errors.clone());
     let mut summary = Summary::from_counts(&counts, config.results.clone(), errors_path);
+    summary.problems = problems.unwrap_or_default();
     summary.kept = kept;
     let exit = summary.completed_exit();
     summary.exit_code = exit.code();

@@ -8,13 +8,14 @@ use crate::cmd::endpoints;
 use crate::error::Result;
 use crate::exit::Exit;
 use crate::sandbox;
+use crate::{errln, outln};
 
 pub fn run(args: TemplatesArgs) -> Result<Exit> {
     let runtime = crate::cmd::runtime()?;
     runtime.block_on(async {
-        let (endpoints, credentials, server) = endpoints(args.sandbox).await?;
-        let client = Client::new(endpoints, credentials, Arc::new(NoPace))?;
         let (id, domain) = crate::cli::business_unit(args.business_unit_id.as_deref(), args.domain.as_deref());
+        let (endpoints, credentials, server) = endpoints(args.sandbox, id.is_some() || domain.is_some()).await?;
+        let client = Client::new(endpoints, credentials, Arc::new(NoPace))?;
         let demo = server.is_some() && domain.is_none();
         let id = id.as_deref().or(if demo { Some(sandbox::DEMO_BUSINESS_UNIT_ID) } else { None });
         let unit = api::resolve_business_unit(&client, id, domain.as_deref()).await?;
@@ -24,12 +25,17 @@ pub fn run(args: TemplatesArgs) -> Result<Exit> {
                 .iter()
                 .map(|t| serde_json::json!({"id": t.id, "name": t.name, "locale": t.locale, "default": t.is_default}))
                 .collect();
-            println!("{}", serde_json::Value::Array(list));
+            let value = serde_json::json!({
+                "business_unit_id": unit.id,
+                "templates": list,
+                "exit_code": Exit::Success.code(),
+            });
+            outln!("{value}");
             return Ok(Exit::Success);
         }
-        println!("{:<26} {:<8} {:<8} NAME", "ID", "LOCALE", "DEFAULT");
+        outln!("{:<26} {:<8} {:<8} NAME", "ID", "LOCALE", "DEFAULT");
         for t in &templates {
-            println!(
+            outln!(
                 "{:<26} {:<8} {:<8} {}",
                 t.id,
                 t.locale.as_deref().unwrap_or("-"),
@@ -38,7 +44,7 @@ pub fn run(args: TemplatesArgs) -> Result<Exit> {
             );
         }
         if templates.is_empty() {
-            eprintln!("No templates: invitations use the account's default.");
+            errln!("No templates: invitations use the account's default.");
         }
         Ok(Exit::Success)
     })

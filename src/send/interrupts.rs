@@ -69,9 +69,12 @@ impl EarlyInterrupts {
             }
             seen.store(true, Ordering::SeqCst);
             tell.notify_one();
-            eprintln!("Stopping: press Ctrl-C again to quit at once.");
+            crate::errln!("Stopping: press Ctrl-C again to quit at once.");
             if signals.next().await {
-                std::process::exit(130);
+                crate::output::quit(
+                    crate::exit::Exit::Interrupted.code(),
+                    "quit at once, before anything was sent; run the same command again to start over.",
+                );
             }
         });
         EarlyInterrupts { flag, notify, task }
@@ -115,8 +118,10 @@ pub fn watch_interrupts(stop: Stop, progress: Progress) -> tokio::task::JoinHand
              (the ledger keeps track of every request).",
         );
         if signals.next().await {
-            eprintln!("tp-invite: quit at once; run the same command again to finish the batch.");
-            std::process::exit(130);
+            crate::output::quit(
+                crate::exit::Exit::Interrupted.code(),
+                "quit at once; run the same command again to finish the batch.",
+            );
         }
     })
 }

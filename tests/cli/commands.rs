@@ -61,8 +61,8 @@ fn templates_lists_the_business_units_templates() {
 
     let json = t.run(["templates", "--json"]);
     json.expect_code(0);
-    let list = json.json();
-    let list = list.as_array().expect("a JSON array");
+    let object = json.json();
+    let list = object["templates"].as_array().expect("a JSON array of templates");
     assert_eq!(list.len(), rows.len());
     for template in list {
         for key in ["id", "name", "locale", "default"] {

@@ -6,6 +6,7 @@ mod support;
 
 mod commands;
 mod dry_run;
+mod face;
 mod hardening;
 mod layouts;
 mod ledger;
