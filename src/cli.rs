@@ -540,7 +540,12 @@ impl std::fmt::Display for Rate {
 /// `2/s`, `150/min`, `9000/h`, `833/5min`. Every number is checked before any arithmetic, so
 /// no value wraps or panics; windows over a day and rates over a million a second are refused.
 pub fn parse_rate(text: &str) -> Result<Rate, String> {
-    let bad = || format!("'{text}' is not a rate: write N/UNIT with UNIT one of s, min, h (e.g. 2/s, 150/min, 9000/h)");
+    let bad = || {
+        format!(
+            "'{text}' is not a rate: write N/UNIT with UNIT s, min or h, optionally after a number (e.g. 2/s, \
+             150/min, 9000/h, 833/5min)"
+        )
+    };
     let (count, unit) = text.trim().split_once('/').ok_or_else(bad)?;
     let count = count.trim();
     if count.is_empty() || !count.bytes().all(|b| b.is_ascii_digit()) {

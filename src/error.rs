@@ -64,15 +64,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::Usage(_) => "usage",
-            Error::Input(error) => match error {
-                InputError::Unreadable { path, .. } if !path.exists() => "input.not_found",
-                InputError::Unreadable { .. } => "input.unreadable",
-                InputError::Empty { .. } => "input.empty",
-                InputError::Encoding { .. } => "input.encoding",
-                InputError::MissingColumns { .. } => "input.column_missing",
-                InputError::UnknownMap { .. } => "input.unknown_column",
-                InputError::Csv { .. } => "input.malformed",
-            },
+            Error::Input(error) => error.code(),
             Error::Config(error) => match error {
                 ConfigError::Missing { .. }
                 | ConfigError::Empty { .. }
@@ -81,15 +73,7 @@ impl Error {
                 ConfigError::NotUnicode { .. } => "config.invalid",
                 ConfigError::InvalidUrl { .. } | ConfigError::InsecureUrl { .. } => "config.invalid_url",
             },
-            Error::Api(error) => match **error {
-                ApiError::Auth { .. } => "credentials.refused",
-                ApiError::Forbidden { .. } => "api.forbidden",
-                ApiError::NotFound { .. } => "api.not_found",
-                ApiError::NoBusinessUnit => "config.business_unit_missing",
-                ApiError::Throttled { .. } => "api.throttled",
-                ApiError::Rejected { .. } => "api.rejected",
-                _ => "api.unavailable",
-            },
+            Error::Api(error) => error.code(),
             Error::EnvFile(error) => error.code(),
             Error::Record(error) => error.code(),
             Error::Ledger(error) => error.code(),

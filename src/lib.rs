@@ -22,6 +22,7 @@ pub mod record;
 pub mod sandbox;
 pub mod send;
 pub mod summary;
+pub mod text;
 pub mod validate;
 
 pub use exit::Exit;

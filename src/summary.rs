@@ -2,6 +2,8 @@
 //! command to run; or one JSON object for scripts.
 
 use std::fmt;
+
+pub use crate::text::{Count, shell_quote};
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -17,23 +19,6 @@ use crate::{errln, outln};
 const PROBLEMS_SHOWN: usize = 5;
 /// How much of a problem's value the text summary shows.
 const VALUE_SHOWN: usize = 40;
-
-/// "1 row", "2 rows".
-pub struct Count(pub u64, pub &'static str);
-
-impl fmt::Display for Count {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Count(n, noun) = *self;
-        if n == 1 {
-            return write!(f, "1 {noun}");
-        }
-        // "entry" -> "entries", "day" -> "days".
-        match noun.strip_suffix('y') {
-            Some(stem) if !stem.ends_with(['a', 'e', 'o', 'u']) => write!(f, "{n} {stem}ies"),
-            _ => write!(f, "{n} {noun}s"),
-        }
-    }
-}
 
 /// What a run did.
 #[derive(Debug, Default, Serialize)]
@@ -229,34 +214,9 @@ impl fmt::Display for Summary {
     }
 }
 
-/// A path as a shell would need it in a command line.
-pub fn shell_quote(text: &str) -> String {
-    if !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+".contains(c)) {
-        text.to_string()
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn counts_are_grammatical() {
-        assert_eq!(Count(0, "row").to_string(), "0 rows");
-        assert_eq!(Count(1, "row").to_string(), "1 row");
-        assert_eq!(Count(2, "row").to_string(), "2 rows");
-        assert_eq!(Count(3, "entry").to_string(), "3 entries");
-        assert_eq!(Count(3, "day").to_string(), "3 days");
-    }
-
-    #[test]
-    fn paths_are_quoted_for_the_shell_only_when_needed() {
-        assert_eq!(shell_quote("data/customers.csv"), "data/customers.csv");
-        assert_eq!(shell_quote("my file.csv"), "'my file.csv'");
-        assert_eq!(shell_quote("it's.csv"), r"'it'\''s.csv'");
-    }
 
     #[test]
     fn exit_codes_follow_the_counts() {

@@ -93,6 +93,20 @@ impl ApiError {
         self.body().and_then(|b| b.correlation_id.clone())
     }
 
+    /// A stable, machine-readable name for `--json`'s `error.code` when this stops a command.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Auth { .. } => "credentials.refused",
+            ApiError::Forbidden { .. } => "api.forbidden",
+            ApiError::NotFound { .. } => "api.not_found",
+            ApiError::NoBusinessUnit => "config.business_unit_missing",
+            ApiError::Throttled { .. } => "api.throttled",
+            ApiError::Rejected { .. } => "api.rejected",
+            ApiError::Unknown { .. } if self.http_status().is_some() => "api.redirected",
+            _ => "api.unavailable",
+        }
+    }
+
     /// The run cannot go on: every further request would fail the same way. A redirected
     /// invitation is both: its own outcome is unknown, and every further one would be
     /// redirected too (a wrong base URL or a proxy in the way).

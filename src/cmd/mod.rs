@@ -303,14 +303,14 @@ pub fn finish_summary(
     let exit = match &reason {
         Some(StopReason::Interrupted) => Exit::Interrupted,
         // The run stopped before its end: the same command later finishes it.
-        Some(StopReason::Fatal(_) | StopReason::Throttled(_) | StopReason::AskedToWait(_)) => Exit::Fatal,
+        Some(StopReason::Fatal { .. } | StopReason::Throttled(_) | StopReason::AskedToWait(_)) => Exit::Fatal,
         None => summary.completed_exit(),
     };
     summary.exit_code = exit.code();
     summary.stopped = match &reason {
         None => None,
         Some(StopReason::Interrupted) => Some("interrupted (Ctrl-C); rows not attempted are `skipped`.".to_string()),
-        Some(StopReason::Fatal(message)) => Some(message.clone()),
+        Some(StopReason::Fatal { message, .. }) => Some(message.clone()),
         Some(StopReason::AskedToWait(how_long)) => Some(format!(
             "Trustpilot answered 429 (too many requests) and asked to wait {} (Retry-After), longer than a run \
              waits; rows not attempted are `skipped`. Run the same command again after that.",
@@ -328,7 +328,8 @@ pub fn finish_summary(
     {
         let code = match reason {
             StopReason::Throttled(_) | StopReason::AskedToWait(_) => "api.throttled",
-            _ => "run.stopped",
+            StopReason::Fatal { code, .. } => code,
+            StopReason::Interrupted => "interrupted",
         };
         summary.error = Some(ErrorSummary { code: code.to_string(), message: message.clone() });
     }

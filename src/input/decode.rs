@@ -465,7 +465,7 @@ mod tests {
     fn explicit_utf8_names_the_line_of_an_invalid_byte() {
         let bytes = b"email,name\r\na@example.com,Ren\xE9\r\n";
         let error = decode(bytes, Some(UTF_8)).unwrap_err();
-        assert_eq!(error.code(), "file.encoding");
+        assert_eq!(error.code(), "input.encoding");
         assert_eq!(error.line(), Some(2));
         let message = error.to_string();
         assert!(message.contains("line 2 has the byte 0xE9 after \"a@example.com,Ren\""), "{message}");
@@ -500,7 +500,7 @@ mod tests {
         ];
         for (what, bytes, needle) in table {
             let error = decode(&bytes, None).unwrap_err();
-            assert_eq!(error.code(), "file.encoding", "{what}");
+            assert_eq!(error.code(), "input.encoding", "{what}");
             let message = error.to_string();
             assert!(message.contains("does not look like a CSV text file"), "{what}: {message}");
             assert!(message.contains(needle), "{what}: {message}");
@@ -511,10 +511,10 @@ mod tests {
 
     #[test]
     fn empty_and_missing_files() {
-        assert_eq!(decode(b"", None).unwrap_err().code(), "file.empty");
+        assert_eq!(decode(b"", None).unwrap_err().code(), "input.empty");
         let dir = tempfile::tempdir().unwrap();
         let error = open(&dir.path().join("nope.csv"), None).err().unwrap();
-        assert_eq!(error.code(), "file.unreadable");
+        assert_eq!(error.code(), "input.not_found");
         let error = open(dir.path(), None).err().unwrap();
         assert!(error.to_string().contains("folder"), "{error}");
     }

@@ -39,12 +39,13 @@ impl InputError {
     /// A stable, machine-readable name for the error report and `--json`.
     pub fn code(&self) -> &'static str {
         match self {
-            InputError::Unreadable { .. } => "file.unreadable",
-            InputError::Empty { .. } => "file.empty",
-            InputError::Encoding { .. } => "file.encoding",
-            InputError::MissingColumns { .. } => "column.missing",
-            InputError::UnknownMap { .. } => "column.unknown_map",
-            InputError::Csv { .. } => "file.csv",
+            InputError::Unreadable { path, .. } if !path.exists() => "input.not_found",
+            InputError::Unreadable { .. } => "input.unreadable",
+            InputError::Empty { .. } => "input.empty",
+            InputError::Encoding { .. } => "input.encoding",
+            InputError::MissingColumns { .. } => "input.column_missing",
+            InputError::UnknownMap { .. } => "input.unknown_column",
+            InputError::Csv { .. } => "input.malformed",
         }
     }
 
@@ -108,11 +109,11 @@ mod tests {
     fn codes_are_stable() {
         let path = PathBuf::from("x.csv");
         let table = [
-            (InputError::Unreadable { path: path.clone(), reason: String::new() }, "file.unreadable"),
-            (InputError::Empty { path: path.clone() }, "file.empty"),
+            (InputError::Unreadable { path: path.clone(), reason: String::new() }, "input.not_found"),
+            (InputError::Empty { path: path.clone() }, "input.empty"),
             (
                 InputError::Encoding { path: path.clone(), line: None, detail: String::new(), hint: String::new() },
-                "file.encoding",
+                "input.encoding",
             ),
             (
                 InputError::MissingColumns {
@@ -121,7 +122,7 @@ mod tests {
                     found: vec![],
                     message: String::new(),
                 },
-                "column.missing",
+                "input.column_missing",
             ),
             (
                 InputError::UnknownMap {
@@ -130,14 +131,17 @@ mod tests {
                     column: String::new(),
                     message: String::new(),
                 },
-                "column.unknown_map",
+                "input.unknown_column",
             ),
-            (InputError::Csv { path: path.clone(), line: 3, detail: String::new() }, "file.csv"),
+            (InputError::Csv { path: path.clone(), line: 3, detail: String::new() }, "input.malformed"),
         ];
         for (error, code) in table {
             assert_eq!(error.code(), code);
             assert_eq!(error.path(), Path::new("x.csv"));
         }
+        // A file that is there but cannot be read.
+        let there = InputError::Unreadable { path: std::env::temp_dir(), reason: String::new() };
+        assert_eq!(there.code(), "input.unreadable");
     }
 
     #[test]

@@ -1117,7 +1117,7 @@ mod tests {
     #[test]
     fn a_map_naming_a_missing_column_lists_the_columns() {
         let error = map(&["Email", "Name", "Ref"], &[("email", "Mail")]).unwrap_err();
-        assert_eq!(error.code(), "column.unknown_map");
+        assert_eq!(error.code(), "input.unknown_column");
         assert_eq!(
             error.to_string(),
             "--map email=\"Mail\": 'in.csv' has no column \"Mail\" (names are compared ignoring case, \
@@ -1125,14 +1125,14 @@ mod tests {
              from there, or give the column's number, e.g. --map email=3."
         );
         let error = map(&["Email", "Name", "Ref"], &[("colour", "Ref")]).unwrap_err();
-        assert_eq!(error.code(), "column.unknown_map");
+        assert_eq!(error.code(), "input.unknown_column");
         assert!(error.to_string().contains("'colour' is not a field"), "{error}");
     }
 
     #[test]
     fn missing_columns_say_what_was_expected_found_and_how_to_fix_it() {
         let error = map(&["Mail Adr", "Kunde", "Beleg-Nr", "Datum"], &[]).unwrap_err();
-        assert_eq!(error.code(), "column.missing");
+        assert_eq!(error.code(), "input.column_missing");
         assert_eq!(
             error.to_string(),
             "'in.csv' has no column for the fields email, name and reference.\n\
@@ -1183,7 +1183,7 @@ mod tests {
 
         let maps = vec![("email".to_string(), "Email".to_string())];
         let error = resolve(Path::new("in.csv"), None, &maps).unwrap_err();
-        assert_eq!(error.code(), "column.unknown_map");
+        assert_eq!(error.code(), "input.unknown_column");
         assert!(error.to_string().contains("--map email=4"), "{error}");
     }
 
@@ -1236,7 +1236,7 @@ mod tests {
         assert_eq!(mapping.chosen(Field::Name).unwrap().fallback, None);
         // A required field switched off cannot be read.
         let error = map(&["Email", "Name", "Customer ID"], &[("reference", "")]).unwrap_err();
-        assert_eq!(error.code(), "column.missing");
+        assert_eq!(error.code(), "input.column_missing");
         assert!(
             error
                 .to_string()

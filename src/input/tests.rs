@@ -102,7 +102,7 @@ fn every_delimiter_is_detected_and_can_be_given() {
     let text = "email;name;ref\na@x.io;Ann;1\n";
     let options = InputOptions { delimiter: Some(b','), ..InputOptions::default() };
     let error = open_err(text.as_bytes(), &options);
-    assert_eq!(error.code(), "column.missing");
+    assert_eq!(error.code(), "input.column_missing");
 }
 
 #[test]
@@ -216,7 +216,7 @@ fn map_overrides_and_a_bad_map_fails() {
 
     let options = InputOptions { maps: vec![("email".into(), "E-mail".into())], ..InputOptions::default() };
     let error = open_err(text.as_bytes(), &options);
-    assert_eq!(error.code(), "column.unknown_map");
+    assert_eq!(error.code(), "input.unknown_column");
     assert!(error.to_string().contains("\"Kontakt\", \"Mail\", \"Beleg\""), "{error}");
 }
 
@@ -239,7 +239,7 @@ fn no_header_reads_email_name_reference_by_position() {
 #[test]
 fn missing_columns_fail_at_open() {
     let error = open_err(b"Email,Name\na@x.io,Ann\n", &InputOptions::default());
-    assert_eq!(error.code(), "column.missing");
+    assert_eq!(error.code(), "input.column_missing");
     let message = error.to_string();
     assert!(message.starts_with("'") && message.contains("has no column for the field reference."), "{message}");
     assert!(message.contains("The columns found are: \"Email\", \"Name\"."), "{message}");
@@ -250,9 +250,9 @@ fn missing_columns_fail_at_open() {
 fn empty_files_are_refused() {
     for bytes in [&b""[..], b"\xEF\xBB\xBF", b"\n\n\r\n", b";;;\n;;;\n", b"\xFF\xFE"] {
         let error = open_err(bytes, &InputOptions::default());
-        assert_eq!(error.code(), "file.empty", "{bytes:?}");
+        assert_eq!(error.code(), "input.empty", "{bytes:?}");
         let options = InputOptions { no_header: true, ..InputOptions::default() };
-        assert_eq!(open_err(bytes, &options).code(), "file.empty", "{bytes:?}");
+        assert_eq!(open_err(bytes, &options).code(), "input.empty", "{bytes:?}");
     }
     // A header and no rows is fine: there is nothing to do.
     let (_, rows, _file) = read(b"email,name,reference\r\n\r\n", &InputOptions::default());
@@ -263,11 +263,11 @@ fn empty_files_are_refused() {
 fn binary_files_are_refused() {
     let png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10";
     let error = open_err(png, &InputOptions::default());
-    assert_eq!(error.code(), "file.encoding");
+    assert_eq!(error.code(), "input.encoding");
     assert!(error.to_string().contains("does not look like a CSV text file: it is a PNG image"), "{error}");
 
     let error = open_err(b"email,name,ref\na@x.io,\x00\x00,1\n", &InputOptions::default());
-    assert_eq!(error.code(), "file.encoding");
+    assert_eq!(error.code(), "input.encoding");
     assert!(error.to_string().contains("does not look like a CSV text file"), "{error}");
     assert!(error.to_string().contains("--encoding"), "{error}");
 
@@ -280,7 +280,7 @@ fn binary_files_are_refused() {
         })
         .collect();
     let error = open_err(&noise, &InputOptions::default());
-    assert_eq!(error.code(), "file.encoding");
+    assert_eq!(error.code(), "input.encoding");
 }
 
 #[test]
@@ -292,7 +292,7 @@ fn an_unclosed_quote_is_an_error_not_a_swallowed_file() {
     let file = file_with(text.as_bytes());
     let mut input = Input::open(file.path(), &InputOptions::default()).unwrap();
     let error = input.next_record().unwrap_err();
-    assert_eq!(error.code(), "file.csv");
+    assert_eq!(error.code(), "input.malformed");
     assert_eq!(error.line(), Some(2));
     assert!(error.to_string().contains("never closed"), "{error}");
 }
@@ -305,7 +305,7 @@ fn an_unclosed_quote_in_a_huge_file_stops_reading_instead_of_holding_it_all() {
     let mut input = Input::open(file.path(), &InputOptions::default()).unwrap();
     assert_eq!(input.next_record().unwrap().unwrap().line(), 2);
     let error = input.next_record().unwrap_err();
-    assert_eq!(error.code(), "file.csv");
+    assert_eq!(error.code(), "input.malformed");
     // The blank line before the record is where the search starts.
     assert_eq!(error.line(), Some(3));
     assert!(error.to_string().contains("more than 16 MiB"), "{error}");
@@ -315,7 +315,7 @@ fn an_unclosed_quote_in_a_huge_file_stops_reading_instead_of_holding_it_all() {
 fn explicit_utf8_with_invalid_bytes_names_the_line() {
     let options = InputOptions { encoding: Some(encoding_rs::UTF_8), ..InputOptions::default() };
     let error = open_err(b"email,name,ref\na@x.io,Ann,1\nb@x.io,Ren\xe9,2\n", &options);
-    assert_eq!(error.code(), "file.encoding");
+    assert_eq!(error.code(), "input.encoding");
     assert_eq!(error.line(), Some(3));
     assert!(error.to_string().contains("--encoding windows-1252"), "{error}");
 }
@@ -349,7 +349,7 @@ fn a_pipe_is_read_too() {
         assert_eq!(input.next_record().unwrap().unwrap().line(), line);
     }
     let error = input.next_record().unwrap_err();
-    assert_eq!(error.code(), "file.encoding");
+    assert_eq!(error.code(), "input.encoding");
     assert_eq!(error.line(), Some(1002));
     assert!(error.to_string().contains("line 1002, column 2"), "{error}");
     drop(input);
@@ -610,7 +610,7 @@ fn platform_exports_without_a_column_say_which_map_fixes_it() {
     ];
     for (file, ending) in table {
         let error = open_sample(file, &[]).unwrap_err();
-        assert_eq!(error.code(), "column.missing", "{file}");
+        assert_eq!(error.code(), "input.column_missing", "{file}");
         assert!(error.to_string().ends_with(ending), "{file}:\n{error}");
     }
     // Counts, phone numbers and free text are never suggested.
@@ -707,7 +707,7 @@ fn an_empty_map_switches_a_guessed_column_off_at_open() {
     // A required field cannot be switched off.
     let options = InputOptions { maps: vec![("reference".into(), String::new())], ..InputOptions::default() };
     let error = open_err(text.as_bytes(), &options);
-    assert_eq!(error.code(), "column.missing");
+    assert_eq!(error.code(), "input.column_missing");
     assert!(error.to_string().contains("--map reference= says no column holds it"), "{error}");
 }
 
@@ -737,7 +737,7 @@ fn excel_sep_line_names_the_delimiter_and_is_not_the_header() {
     let options = InputOptions { no_header: true, ..InputOptions::default() };
     let (_, rows, _file) = read(b"sep=|\r\nann@example.com|Ann|1\r\n", &options);
     assert_eq!(rows, vec![row(1, 2, "ann@example.com", "Ann", "1")]);
-    assert_eq!(open_err(b"sep=;\r\n", &InputOptions::default()).code(), "file.empty");
+    assert_eq!(open_err(b"sep=;\r\n", &InputOptions::default()).code(), "input.empty");
 }
 
 #[test]

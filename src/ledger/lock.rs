@@ -28,10 +28,8 @@ pub struct Holder {
 impl Holder {
     /// This process.
     pub fn me() -> Holder {
-        let mut command: String = std::env::args_os()
-            .map(|a| crate::summary::shell_quote(&a.to_string_lossy()))
-            .collect::<Vec<_>>()
-            .join(" ");
+        let mut command: String =
+            std::env::args_os().map(|a| crate::text::shell_quote(&a.to_string_lossy())).collect::<Vec<_>>().join(" ");
         if command.chars().count() > 200 {
             command = command.chars().take(200).collect::<String>() + "...";
         }

@@ -316,8 +316,8 @@ pub fn prior_line(row: u64, line: u64, invitation: Invitation, prior: &Prior) ->
                  Check in Trustpilot Business, then run `tp-invite ledger settle {} {} --sent` (or --not-sent to send \
                  it with the next run).",
                 prior.last_attempt_at,
-                crate::summary::shell_quote(&result.invitation.email),
-                crate::summary::shell_quote(&result.invitation.reference),
+                crate::text::shell_quote(&result.invitation.email),
+                crate::text::shell_quote(&result.invitation.reference),
             );
         }
         PriorStatus::InFlight { live: true } => {

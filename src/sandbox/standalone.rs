@@ -23,7 +23,7 @@ pub fn run_standalone(port: u16, faults: &FaultArgs) -> Exit {
         let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
             Ok(runtime) => runtime,
             Err(error) => {
-                eprintln!("error: cannot start the sandbox's runtime: {error}");
+                crate::errln!("tp-invite: cannot start the sandbox's runtime: {error}");
                 return Exit::Fatal;
             }
         };
@@ -31,7 +31,7 @@ pub fn run_standalone(port: u16, faults: &FaultArgs) -> Exit {
     };
     std::thread::scope(|scope| {
         scope.spawn(serve).join().unwrap_or_else(|_| {
-            eprintln!("error: the sandbox stopped unexpectedly");
+            crate::errln!("tp-invite: the sandbox stopped unexpectedly");
             Exit::Fatal
         })
     })
@@ -41,9 +41,9 @@ async fn serve_until_interrupted(config: SandboxConfig, port: u16, faults: Strin
     let sandbox = match Sandbox::start_with(config, port, true).await {
         Ok(sandbox) => sandbox,
         Err(error) => {
-            eprintln!("error: {error}");
+            crate::errln!("tp-invite: {error}");
             if port != 0 {
-                eprintln!("Choose another --port, or leave it out to use any free port.");
+                crate::errln!("Choose another --port, or leave it out to use any free port.");
             }
             return Exit::Fatal;
         }
@@ -55,13 +55,17 @@ async fn serve_until_interrupted(config: SandboxConfig, port: u16, faults: Strin
     drop(stdout);
 
     if let Err(error) = tokio::signal::ctrl_c().await {
-        eprintln!("error: cannot wait for Ctrl-C: {error}");
+        crate::errln!("tp-invite: cannot wait for Ctrl-C: {error}");
         sandbox.shutdown().await;
         return Exit::Fatal;
     }
     let accepted = sandbox.accepted().len();
     let requests = sandbox.requests().len();
-    eprintln!("Sandbox stopped after {} and {} accepted.", count(requests, "request"), count(accepted, "invitation"));
+    crate::errln!(
+        "Sandbox stopped after {} and {} accepted.",
+        count(requests, "request"),
+        count(accepted, "invitation")
+    );
     sandbox.shutdown().await;
     Exit::Success
 }

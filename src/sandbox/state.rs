@@ -269,7 +269,7 @@ impl Shared {
                 0 => "dropped (accepted, no answer)".to_string(),
                 status => status.to_string(),
             };
-            eprintln!("{:>10.3}s  {method} {path} -> {answer}", at.as_secs_f64());
+            crate::errln!("{:>10.3}s  {method} {path} -> {answer}", at.as_secs_f64());
         }
         self.state().requests.push(RequestLog { method, path, status, at });
         self.journal(&line);

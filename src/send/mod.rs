@@ -25,8 +25,9 @@ use budget::Budget;
 pub enum StopReason {
     /// Ctrl-C.
     Interrupted,
-    /// An error that every further row would meet (credentials, access, business unit).
-    Fatal(String),
+    /// An error that every further row would meet (credentials, access, business unit), with
+    /// its stable code (`api.forbidden`, ...).
+    Fatal { code: &'static str, message: String },
     /// Trustpilot kept answering 429 for longer than the run may wait.
     Throttled(Duration),
     /// Trustpilot answered 429 with a Retry-After longer than the run may wait.
@@ -38,7 +39,7 @@ impl StopReason {
     pub fn not_attempted(&self) -> NotAttempted {
         match self {
             StopReason::Interrupted => NotAttempted::Interrupted,
-            StopReason::Fatal(_) => NotAttempted::Fatal,
+            StopReason::Fatal { .. } => NotAttempted::Fatal,
             StopReason::Throttled(_) | StopReason::AskedToWait(_) => NotAttempted::Throttled,
         }
     }
@@ -183,7 +184,10 @@ impl Sender {
             match done {
                 Ok(Ok(())) => {}
                 Ok(Err(error)) => {
-                    self.stop.stop(StopReason::Fatal(format!("the run could not record an outcome: {error}")));
+                    self.stop.stop(StopReason::Fatal {
+                        code: "run.unrecorded",
+                        message: format!("the run could not record an outcome: {error}"),
+                    });
                     outcome = Err(error);
                 }
                 Err(panic) => std::panic::resume_unwind(panic.into_panic()),
@@ -312,14 +316,14 @@ impl Sender {
                     }
                     // A redirect means a wrong base URL: every further row would meet it.
                     if error.is_fatal() {
-                        self.stop.stop(StopReason::Fatal(error.to_string()));
+                        self.stop.stop(StopReason::Fatal { code: error.code(), message: error.to_string() });
                     }
                     return self.journal.record(&job, Outcome::Unknown { attempts, failure: failure(&error) }).await;
                 }
                 _ => {
                     self.budget.answered();
                     if error.is_fatal() {
-                        self.stop.stop(StopReason::Fatal(error.to_string()));
+                        self.stop.stop(StopReason::Fatal { code: error.code(), message: error.to_string() });
                     }
                     let outcome = Outcome::Failed { attempts, failure: failure(&error), retrying: false };
                     return self.journal.record(&job, outcome).await;

@@ -50,16 +50,17 @@ impl Running {
         let fed = match fed {
             Ok(Ok(Ok(value))) => Some(value),
             Ok(Ok(Err(e))) => {
-                stop.stop(StopReason::Fatal(e.to_string()));
+                stop.stop(StopReason::Fatal { code: e.code(), message: e.to_string() });
                 None
             }
             _ => {
-                stop.stop(StopReason::Fatal("reading the rows stopped unexpectedly".to_string()));
+                let message = "reading the rows stopped unexpectedly".to_string();
+                stop.stop(StopReason::Fatal { code: "run.stopped", message });
                 None
             }
         };
         if !worked {
-            stop.stop(StopReason::Fatal("a worker stopped unexpectedly".to_string()));
+            stop.stop(StopReason::Fatal { code: "run.stopped", message: "a worker stopped unexpectedly".to_string() });
         }
         fed
     }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::journal::Status;
-use crate::summary::Count;
+use crate::text::Count;
 
 /// How often the plain line is printed; tests shorten it with `TP_INVITE_PROGRESS_MS`.
 const PLAIN_EVERY: Duration = Duration::from_secs(60);

@@ -102,7 +102,7 @@ fn send_prints_one_object_for_every_exit_code() {
     // A fatal stop in the middle of a run (403: a business user id given as the unit).
     let forbidden = t.run(["send", "ok.csv", "--json", "--rate", "200/s", "--business-unit-id", DEMO_BUSINESS_USER_ID]);
     let forbidden = one_object(&forbidden, 1, true);
-    assert_eq!(forbidden["error"]["code"], "run.stopped", "{forbidden}");
+    assert_eq!(forbidden["error"]["code"], "api.forbidden", "{forbidden}");
     assert!(forbidden["error"]["message"].as_str().unwrap().contains("403"), "{forbidden}");
     assert_eq!(forbidden["rows"], 2, "the record is complete: {forbidden}");
 
