@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::invitation::Field;
+use crate::fields::Field;
 
 pub mod help;
 
@@ -293,36 +293,73 @@ pub struct InputArgs {
     /// The file's encoding, e.g. utf-8, windows-1252, utf-16le [default: detected].
     #[arg(long, value_name = "NAME", value_parser = parse_encoding)]
     pub encoding: Option<&'static encoding_rs::Encoding>,
+
+    /// Also ask for product reviews: the rows of one order (same reference, anywhere in the
+    /// file) become one invitation listing each of its products once (SKU, name, and the
+    /// product's URL, image, GTIN, MPN and brand when the file has them).
+    #[arg(long)]
+    pub products: bool,
+
+    /// With --products: send only the SKUs (productSkus), for accounts whose product
+    /// catalogue is uploaded to Trustpilot.
+    #[arg(long)]
+    pub product_skus: bool,
 }
 
-/// Values for rows whose column is absent or empty.
-#[derive(Debug, Args, Clone, Default)]
-#[command(next_help_heading = "Defaults (for rows whose column is absent or empty)")]
+/// Values for rows whose column is absent or empty: a flag for each field the table of fields
+/// gives one (`--locale`, `--template-id`, ...), with its help from that table.
+#[derive(Debug, Clone, Default)]
 pub struct DefaultArgs {
-    /// Default locale, e.g. en-GB.
-    #[arg(long)]
-    pub locale: Option<String>,
-    /// Default invitation template id (see `tp-invite templates`).
-    #[arg(long, value_name = "ID")]
-    pub template_id: Option<String>,
-    /// Default sender name shown in the email.
-    #[arg(long, value_name = "NAME")]
-    pub sender_name: Option<String>,
-    /// Default sender email address.
-    #[arg(long, value_name = "EMAIL")]
-    pub sender_email: Option<String>,
-    /// Default reply-to address.
-    #[arg(long, value_name = "EMAIL")]
-    pub reply_to: Option<String>,
-    /// Default page to send the customer to after the review.
-    #[arg(long, value_name = "URL")]
-    pub redirect_uri: Option<String>,
-    /// Default tags, e.g. "black_friday,vip".
-    #[arg(long)]
-    pub tags: Option<String>,
-    /// Default location id.
-    #[arg(long, value_name = "ID")]
-    pub location_id: Option<String>,
+    /// The flags given, by field.
+    pub values: Vec<(Field, String)>,
+}
+
+impl DefaultArgs {
+    /// The fields that have a default flag, with the flag.
+    fn flagged() -> impl Iterator<Item = (&'static crate::fields::Spec, &'static str)> {
+        crate::fields::FIELDS.iter().filter_map(|spec| spec.flag.map(|flag| (spec, flag)))
+    }
+}
+
+impl clap::FromArgMatches for DefaultArgs {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        Self::from_arg_matches_mut(&mut matches.clone())
+    }
+
+    fn from_arg_matches_mut(matches: &mut clap::ArgMatches) -> Result<Self, clap::Error> {
+        let values = DefaultArgs::flagged()
+            .filter_map(|(spec, _)| matches.remove_one::<String>(spec.name).map(|value| (spec.field, value)))
+            .collect();
+        Ok(DefaultArgs { values })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl Args for DefaultArgs {
+    fn augment_args(command: clap::Command) -> clap::Command {
+        use crate::fields::Rule;
+        let command = command.next_help_heading("Defaults (for rows whose column is absent or empty)");
+        DefaultArgs::flagged().fold(command, |command, (spec, flag)| {
+            let value_name = match spec.rule {
+                Rule::Email => "EMAIL",
+                Rule::Url => "URL",
+                Rule::Name => "NAME",
+                Rule::Text => "ID",
+                Rule::Locale => "LOCALE",
+                Rule::Tags => "TAGS",
+                Rule::Reference | Rule::SendTime => "VALUE",
+            };
+            command.arg(clap::Arg::new(spec.name).long(flag).value_name(value_name).help(spec.help))
+        })
+    }
+
+    fn augment_args_for_update(command: clap::Command) -> clap::Command {
+        Self::augment_args(command)
+    }
 }
 
 /// Where and how fast to send.

@@ -7,7 +7,6 @@ use std::time::Duration;
 use crate::cli::{DefaultArgs, InputArgs, LedgerOptions, OutputArgs, Rate, RetryArgs, SendArgs, SendingArgs};
 use crate::error::Error;
 use crate::input::InputOptions;
-use crate::invitation::Field;
 use crate::validate::Defaults;
 
 /// Trustpilot's quota (SPEC section 5): both windows hold.
@@ -168,21 +167,17 @@ fn same_file(a: &Path, b: &Path) -> bool {
 }
 
 fn input_options(args: InputArgs) -> InputOptions {
-    InputOptions { encoding: args.encoding, delimiter: args.delimiter, no_header: args.no_header, maps: args.maps }
+    InputOptions {
+        encoding: args.encoding,
+        delimiter: args.delimiter,
+        no_header: args.no_header,
+        maps: args.maps,
+        products: args.products || args.product_skus,
+    }
 }
 
 fn defaults(args: &DefaultArgs) -> Result<Defaults, Error> {
-    Defaults::new([
-        (Field::Locale, args.locale.clone()),
-        (Field::TemplateId, args.template_id.clone()),
-        (Field::SenderName, args.sender_name.clone()),
-        (Field::SenderEmail, args.sender_email.clone()),
-        (Field::ReplyTo, args.reply_to.clone()),
-        (Field::RedirectUri, args.redirect_uri.clone()),
-        (Field::Tags, args.tags.clone()),
-        (Field::LocationId, args.location_id.clone()),
-    ])
-    .map_err(Error::Usage)
+    Defaults::new(args.values.iter().map(|(field, value)| (*field, Some(value.clone())))).map_err(Error::Usage)
 }
 
 fn sending(args: &SendingArgs) -> Result<Sending, Error> {

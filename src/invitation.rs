@@ -1,77 +1,11 @@
-//! The invitation model: the fields a row can set, and the JSON body Trustpilot expects.
+//! The invitation model: the values a row sets for each field of [`crate::fields`], the
+//! products an order asks reviews of, and the JSON bodies Trustpilot expects, built from the
+//! table of fields.
 
-use serde::Serialize;
+use serde_json::{Map, Value};
 
-/// A field of an invitation, as the input columns, the error report and the results name it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Field {
-    Email,
-    Name,
-    Reference,
-    Locale,
-    Tags,
-    RedirectUri,
-    PreferredSendTime,
-    TemplateId,
-    SenderEmail,
-    SenderName,
-    ReplyTo,
-    LocationId,
-}
-
-impl Field {
-    /// Every field, in the order of the results file's columns.
-    pub const ALL: [Field; 12] = [
-        Field::Email,
-        Field::Name,
-        Field::Reference,
-        Field::Locale,
-        Field::Tags,
-        Field::RedirectUri,
-        Field::PreferredSendTime,
-        Field::TemplateId,
-        Field::SenderEmail,
-        Field::SenderName,
-        Field::ReplyTo,
-        Field::LocationId,
-    ];
-
-    /// The fields a file must provide.
-    pub const REQUIRED: [Field; 3] = [Field::Email, Field::Name, Field::Reference];
-
-    /// The field's name in files and messages (`redirect_uri`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Field::Email => "email",
-            Field::Name => "name",
-            Field::Reference => "reference",
-            Field::Locale => "locale",
-            Field::Tags => "tags",
-            Field::RedirectUri => "redirect_uri",
-            Field::PreferredSendTime => "preferred_send_time",
-            Field::TemplateId => "template_id",
-            Field::SenderEmail => "sender_email",
-            Field::SenderName => "sender_name",
-            Field::ReplyTo => "reply_to",
-            Field::LocationId => "location_id",
-        }
-    }
-
-    /// The field whose name is `name` (exactly as [`Field::name`] spells it).
-    pub fn from_name(name: &str) -> Option<Field> {
-        Field::ALL.into_iter().find(|field| field.name() == name)
-    }
-
-    pub fn index(self) -> usize {
-        self as usize
-    }
-}
-
-impl std::fmt::Display for Field {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use crate::fields::Field;
+use crate::fields::{FIELDS, Place};
 
 /// An email address as keys compare it: in lower case (ASCII fast, else Unicode).
 pub fn email_key(email: &str) -> std::borrow::Cow<'_, str> {
@@ -86,103 +20,206 @@ pub fn email_key(email: &str) -> std::borrow::Cow<'_, str> {
 
 /// One invitation, with every value already validated and normalised.
 ///
-/// Optional fields that are `None` are left out of the request, so Trustpilot falls back to
-/// the account's invitation settings.
+/// A field with an empty value is not set: it is left out of the request, so Trustpilot falls
+/// back to the account's invitation settings. Tags are kept joined with `,` (a tag never holds
+/// one).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Invitation {
-    pub email: String,
-    pub name: String,
-    pub reference: String,
-    pub locale: Option<String>,
-    pub tags: Vec<String>,
-    pub redirect_uri: Option<String>,
-    /// UTC, `YYYY-MM-DDTHH:MM:SS`.
-    pub preferred_send_time: Option<String>,
-    pub template_id: Option<String>,
-    pub sender_email: Option<String>,
-    pub sender_name: Option<String>,
-    pub reply_to: Option<String>,
-    pub location_id: Option<String>,
+    values: [String; Field::COUNT],
+    /// The products of the order, when product reviews are asked for.
+    pub products: Products,
 }
 
-/// The body of `POST .../email-invitations`.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct InvitationBody<'a> {
-    pub consumer_email: &'a str,
-    pub consumer_name: &'a str,
-    pub reference_number: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub locale: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sender_email: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sender_name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reply_to: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub location_id: Option<&'a str>,
-    /// Always present: it is what asks for a service review.
-    pub service_review_invitation: ServiceReviewInvitation<'a>,
+/// The products an invitation asks reviews of.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Products {
+    /// A service review only.
+    #[default]
+    None,
+    /// `productReviewInvitation.products`: each product once, with what the file says of it.
+    Listed(Vec<Product>),
+    /// `productReviewInvitation.productSkus`, for an account with a product catalogue.
+    Skus(Vec<String>),
 }
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ServiceReviewInvitation<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub template_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub preferred_send_time: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub redirect_uri: Option<&'a str>,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    pub tags: &'a [String],
-}
-
-impl Invitation {
-    pub fn body(&self) -> InvitationBody<'_> {
-        InvitationBody {
-            consumer_email: &self.email,
-            consumer_name: &self.name,
-            reference_number: &self.reference,
-            locale: self.locale.as_deref(),
-            sender_email: self.sender_email.as_deref(),
-            sender_name: self.sender_name.as_deref(),
-            reply_to: self.reply_to.as_deref(),
-            location_id: self.location_id.as_deref(),
-            service_review_invitation: ServiceReviewInvitation {
-                template_id: self.template_id.as_deref(),
-                preferred_send_time: self.preferred_send_time.as_deref(),
-                redirect_uri: self.redirect_uri.as_deref(),
-                tags: &self.tags,
-            },
+impl Products {
+    /// The SKUs, as the results' `products` column writes them (`;`-separated: a SKU may hold
+    /// a comma).
+    pub fn skus(&self) -> Vec<&str> {
+        match self {
+            Products::None => Vec::new(),
+            Products::Listed(products) => products.iter().map(Product::sku).collect(),
+            Products::Skus(skus) => skus.iter().map(String::as_str).collect(),
         }
     }
 
-    /// The value of `field` as the results file writes it (tags joined with `,`).
-    pub fn value(&self, field: Field) -> std::borrow::Cow<'_, str> {
-        use std::borrow::Cow;
-        fn opt(v: &Option<String>) -> Cow<'_, str> {
-            Cow::Borrowed(v.as_deref().unwrap_or(""))
+    pub fn is_none(&self) -> bool {
+        matches!(self, Products::None)
+    }
+}
+
+/// One product of an order: the product fields of a line item.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Product {
+    values: [String; Field::PRODUCT.len()],
+}
+
+impl Product {
+    fn slot(field: Field) -> usize {
+        debug_assert!(field.is_product(), "{field} is not a product field");
+        field.index() - Field::ProductSku.index()
+    }
+
+    /// The product fields of a row.
+    pub fn of(invitation: &Invitation) -> Product {
+        let mut product = Product::default();
+        for field in Field::PRODUCT {
+            product.set(field, invitation.value(field));
         }
-        match field {
-            Field::Email => Cow::Borrowed(&self.email),
-            Field::Name => Cow::Borrowed(&self.name),
-            Field::Reference => Cow::Borrowed(&self.reference),
-            Field::Locale => opt(&self.locale),
-            Field::Tags => match self.tags.as_slice() {
-                [] => Cow::Borrowed(""),
-                [one] => Cow::Borrowed(one),
-                many => Cow::Owned(many.join(",")),
-            },
-            Field::RedirectUri => opt(&self.redirect_uri),
-            Field::PreferredSendTime => opt(&self.preferred_send_time),
-            Field::TemplateId => opt(&self.template_id),
-            Field::SenderEmail => opt(&self.sender_email),
-            Field::SenderName => opt(&self.sender_name),
-            Field::ReplyTo => opt(&self.reply_to),
-            Field::LocationId => opt(&self.location_id),
+        product
+    }
+
+    pub fn get(&self, field: Field) -> Option<&str> {
+        Some(self.values[Product::slot(field)].as_str()).filter(|v| !v.is_empty())
+    }
+
+    pub fn set(&mut self, field: Field, value: &str) {
+        let slot = &mut self.values[Product::slot(field)];
+        slot.clear();
+        slot.push_str(value);
+    }
+
+    pub fn sku(&self) -> &str {
+        &self.values[0]
+    }
+}
+
+impl Invitation {
+    /// The value of `field`, if it is set.
+    pub fn get(&self, field: Field) -> Option<&str> {
+        Some(self.values[field.index()].as_str()).filter(|v| !v.is_empty())
+    }
+
+    /// The value of `field` as the results file writes it (empty when not set).
+    pub fn value(&self, field: Field) -> &str {
+        &self.values[field.index()]
+    }
+
+    /// Sets `field` (reusing its buffer: the validator fills one invitation per row).
+    pub fn set(&mut self, field: Field, value: &str) {
+        let slot = &mut self.values[field.index()];
+        slot.clear();
+        slot.push_str(value);
+    }
+
+    /// The buffer of `field`, to build its value in place.
+    pub fn slot(&mut self, field: Field) -> &mut String {
+        &mut self.values[field.index()]
+    }
+
+    pub fn clear(&mut self, field: Field) {
+        self.values[field.index()].clear();
+    }
+
+    /// `self` with `field` set: for building invitations in tests and examples.
+    pub fn with(mut self, field: Field, value: &str) -> Invitation {
+        self.set(field, value);
+        self
+    }
+
+    pub fn email(&self) -> &str {
+        self.value(Field::Email)
+    }
+
+    pub fn name(&self) -> &str {
+        self.value(Field::Name)
+    }
+
+    pub fn reference(&self) -> &str {
+        self.value(Field::Reference)
+    }
+
+    /// The tags, one by one.
+    pub fn tags(&self) -> impl Iterator<Item = &str> {
+        self.value(Field::Tags).split(',').filter(|t| !t.is_empty())
+    }
+
+    /// A field's value as JSON: tags as a list, the rest as strings.
+    fn json(&self, field: Field) -> Option<Value> {
+        let value = self.get(field)?;
+        Some(match field {
+            Field::Tags => Value::Array(self.tags().map(|t| Value::String(t.to_string())).collect()),
+            _ => Value::String(value.to_string()),
+        })
+    }
+
+    /// The body of `POST .../email-invitations`: the consumer and sender at the top level,
+    /// `serviceReviewInvitation` always (it is what asks for a service review, possibly
+    /// empty), and `productReviewInvitation` when products are asked for, with the same send
+    /// time and page to return to.
+    pub fn body(&self) -> Value {
+        let mut top = Map::new();
+        let mut service = Map::new();
+        let mut product = Map::new();
+        let products = !self.products.is_none();
+        for spec in &FIELDS {
+            let Some(value) = self.json(spec.field) else { continue };
+            match spec.place {
+                Place::Consumer => {
+                    top.insert(spec.json.to_string(), value);
+                }
+                Place::Service => {
+                    service.insert(spec.json.to_string(), value);
+                }
+                Place::Reviews => {
+                    if products {
+                        product.insert(spec.json.to_string(), value.clone());
+                    }
+                    service.insert(spec.json.to_string(), value);
+                }
+                Place::Product => {}
+            }
         }
+        top.insert("serviceReviewInvitation".to_string(), Value::Object(service));
+        match &self.products {
+            Products::None => {}
+            Products::Listed(list) => {
+                let items = list
+                    .iter()
+                    .map(|item| {
+                        let mut fields = Map::new();
+                        for field in Field::PRODUCT {
+                            if let Some(value) = item.get(field) {
+                                fields.insert(field.spec().json.to_string(), Value::String(value.to_string()));
+                            }
+                        }
+                        Value::Object(fields)
+                    })
+                    .collect();
+                product.insert("products".to_string(), Value::Array(items));
+                top.insert("productReviewInvitation".to_string(), Value::Object(product));
+            }
+            Products::Skus(skus) => {
+                product.insert(
+                    "productSkus".to_string(),
+                    Value::Array(skus.iter().map(|s| Value::String(s.clone())).collect()),
+                );
+                top.insert("productReviewInvitation".to_string(), Value::Object(product));
+            }
+        }
+        Value::Object(top)
+    }
+
+    /// The body of `POST .../invitation-links`: the fields a link carries, under the link's
+    /// own names (`referenceId`, `email`, `name`, ...).
+    pub fn link_body(&self) -> Value {
+        let mut top = Map::new();
+        for spec in &FIELDS {
+            if let (Some(key), Some(value)) = (spec.link, self.json(spec.field)) {
+                top.insert(key.to_string(), value);
+            }
+        }
+        Value::Object(top)
     }
 }
 
@@ -190,17 +227,14 @@ impl Invitation {
 mod tests {
     use super::*;
 
+    fn minimal() -> Invitation {
+        Invitation::default().with(Field::Email, "a@example.com").with(Field::Name, "A").with(Field::Reference, "r1")
+    }
+
     #[test]
     fn minimal_body_leaves_out_unset_fields_but_keeps_the_service_review_object() {
-        let inv = Invitation {
-            email: "a@example.com".into(),
-            name: "A".into(),
-            reference: "r1".into(),
-            ..Invitation::default()
-        };
-        let json = serde_json::to_value(inv.body()).unwrap();
         assert_eq!(
-            json,
+            minimal().body(),
             serde_json::json!({
                 "consumerEmail": "a@example.com",
                 "consumerName": "A",
@@ -212,35 +246,74 @@ mod tests {
 
     #[test]
     fn full_body_uses_trustpilot_names() {
-        let inv = Invitation {
-            email: "john.doe@example.com".into(),
-            name: "John Doe".into(),
-            reference: "inv00001".into(),
-            locale: Some("en-US".into()),
-            tags: vec!["spring_sale".into(), "vip".into()],
-            redirect_uri: Some("https://example.com/thanks".into()),
-            preferred_send_time: Some("2026-12-01T09:00:00".into()),
-            template_id: Some("507f191e810c19729de860ea".into()),
-            sender_email: Some("shop@example.com".into()),
-            sender_name: Some("Example Shop".into()),
-            reply_to: Some("support@example.com".into()),
-            location_id: Some("ABC123".into()),
-        };
-        let json = serde_json::to_value(inv.body()).unwrap();
-        assert_eq!(json["serviceReviewInvitation"]["tags"], serde_json::json!(["spring_sale", "vip"]));
-        assert_eq!(json["serviceReviewInvitation"]["templateId"], "507f191e810c19729de860ea");
-        assert_eq!(json["serviceReviewInvitation"]["preferredSendTime"], "2026-12-01T09:00:00");
-        assert_eq!(json["serviceReviewInvitation"]["redirectUri"], "https://example.com/thanks");
-        assert_eq!(json["replyTo"], "support@example.com");
-        assert_eq!(json["locationId"], "ABC123");
-        assert_eq!(json["senderName"], "Example Shop");
-        assert_eq!(json["locale"], "en-US");
+        let inv = Invitation::default()
+            .with(Field::Email, "john.doe@example.com")
+            .with(Field::Name, "John Doe")
+            .with(Field::Reference, "inv00001")
+            .with(Field::Locale, "en-US")
+            .with(Field::Tags, "spring_sale,vip")
+            .with(Field::RedirectUri, "https://example.com/thanks")
+            .with(Field::PreferredSendTime, "2026-12-01T09:00:00")
+            .with(Field::TemplateId, "507f191e810c19729de860ea")
+            .with(Field::SenderEmail, "shop@example.com")
+            .with(Field::SenderName, "Example Shop")
+            .with(Field::ReplyTo, "support@example.com")
+            .with(Field::LocationId, "ABC123");
+        assert_eq!(
+            inv.body(),
+            serde_json::json!({
+                "consumerEmail": "john.doe@example.com",
+                "consumerName": "John Doe",
+                "referenceNumber": "inv00001",
+                "locale": "en-US",
+                "senderEmail": "shop@example.com",
+                "senderName": "Example Shop",
+                "replyTo": "support@example.com",
+                "locationId": "ABC123",
+                "serviceReviewInvitation": {
+                    "templateId": "507f191e810c19729de860ea",
+                    "preferredSendTime": "2026-12-01T09:00:00",
+                    "redirectUri": "https://example.com/thanks",
+                    "tags": ["spring_sale", "vip"]
+                }
+            })
+        );
     }
 
     #[test]
-    fn field_names_round_trip() {
-        for field in Field::ALL {
-            assert_eq!(Field::from_name(field.name()), Some(field));
-        }
+    fn products_ride_beside_the_service_review_with_the_same_send_time() {
+        let mut shirt = Product::default();
+        shirt.set(Field::ProductSku, "TS-1");
+        shirt.set(Field::ProductName, "T-Shirt");
+        shirt.set(Field::ProductUrl, "https://example.com/ts-1");
+        let mut inv = minimal().with(Field::PreferredSendTime, "2026-12-01T09:00:00").with(Field::Tags, "vip");
+        inv.products = Products::Listed(vec![shirt]);
+        let body = inv.body();
+        assert_eq!(
+            body["productReviewInvitation"],
+            serde_json::json!({
+                "preferredSendTime": "2026-12-01T09:00:00",
+                "products": [{"sku": "TS-1", "name": "T-Shirt", "productUrl": "https://example.com/ts-1"}]
+            })
+        );
+        assert_eq!(body["serviceReviewInvitation"]["tags"], serde_json::json!(["vip"]));
+        inv.products = Products::Skus(vec!["TS-1".into(), "SO-2".into()]);
+        assert_eq!(inv.body()["productReviewInvitation"]["productSkus"], serde_json::json!(["TS-1", "SO-2"]));
+        assert_eq!(inv.products.skus(), ["TS-1", "SO-2"]);
+    }
+
+    #[test]
+    fn a_link_carries_its_own_names() {
+        let inv = minimal().with(Field::Locale, "da-DK").with(Field::Tags, "a,b").with(Field::TemplateId, "t");
+        assert_eq!(
+            inv.link_body(),
+            serde_json::json!({
+                "email": "a@example.com",
+                "name": "A",
+                "referenceId": "r1",
+                "locale": "da-DK",
+                "tags": ["a", "b"]
+            })
+        );
     }
 }

@@ -13,6 +13,7 @@ pub mod config;
 pub mod envfile;
 pub mod error;
 pub mod exit;
+pub mod fields;
 pub mod input;
 pub mod invitation;
 pub mod journal;

@@ -6,7 +6,7 @@ use secrecy::SecretString;
 
 use super::error::MAX_RETRY_AFTER;
 use super::*;
-use crate::invitation::Invitation;
+use crate::invitation::{Field, Invitation};
 
 const KEY: &str = "test-key-0123456789";
 const SECRET: &str = "test-secret-0123456789";
@@ -21,12 +21,10 @@ fn password_credentials(key: &str, secret: &str, password: &str) -> Credentials 
 }
 
 fn invitation(n: usize) -> Invitation {
-    Invitation {
-        email: format!("customer{n}@example.com"),
-        name: format!("Customer {n}"),
-        reference: format!("order-{n}"),
-        ..Invitation::default()
-    }
+    Invitation::default()
+        .with(Field::Email, &format!("customer{n}@example.com"))
+        .with(Field::Name, &format!("Customer {n}"))
+        .with(Field::Reference, &format!("order-{n}"))
 }
 
 /// A loopback port nobody listens on.
@@ -519,7 +517,7 @@ async fn refused_rows_and_wrong_ids() {
     let sandbox = sandbox(SandboxConfig::default()).await;
     let client = client_for(&sandbox, demo_password());
 
-    let bad = Invitation { email: "not-an-email".into(), ..invitation(1) };
+    let bad = invitation(1).with(Field::Email, "not-an-email");
     let err = client.create_invitation(DEMO_BUSINESS_UNIT_ID, &bad).await.unwrap_err();
     let ApiError::Rejected { status: 400, body } = &err else {
         panic!("{err:?}");
@@ -753,7 +751,7 @@ async fn an_answer_that_echoes_the_token_shows_no_part_of_it_wherever_the_clip_f
     // Names of every length from 100 to 160 characters move the token across the 300th
     // character of the details, where they are clipped.
     for n in 100..=160 {
-        let invitation = Invitation { name: "N".repeat(n), ..invitation(n) };
+        let invitation = invitation(n).with(Field::Name, &"N".repeat(n));
         let err = client.create_invitation(DEMO_BUSINESS_UNIT_ID, &invitation).await.unwrap_err();
         assert!(matches!(err, ApiError::Rejected { status: 400, .. }), "{err:?}");
         shown.push_str(&format!("{err}\n{err:?}\n"));

@@ -247,11 +247,9 @@ fn settle(path: &Path, email: &str, reference: &str, sent: bool, unit: &UnitArgs
     // An entry a live run is sending is not settled under it.
     let _lock = ledger.lock(&scope, None, |_| {})?;
     ledger.store.settle_in_flight(scope_id)?;
-    let invitation = crate::invitation::Invitation {
-        email: email.trim().to_string(),
-        reference: reference.trim().to_string(),
-        ..Default::default()
-    };
+    let invitation = crate::invitation::Invitation::default()
+        .with(crate::fields::Field::Email, email.trim())
+        .with(crate::fields::Field::Reference, reference.trim());
     let key = crate::ledger::Key::of(Kind::Email, &invitation);
     let shown = format!("{} / {}", shell_quote(email.trim()), shell_quote(reference.trim()));
     match ledger.store.settle(scope_id, &key, sent)? {

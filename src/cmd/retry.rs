@@ -13,7 +13,8 @@ use crate::config::RetryConfig;
 use crate::errln;
 use crate::error::{Error, Result};
 use crate::exit::Exit;
-use crate::invitation::{Field, Invitation};
+use crate::fields::Field;
+use crate::invitation::Invitation;
 use crate::journal::{Both, Job, Journal, Kind, Status};
 use crate::ledger::writer::LedgerJournal;
 use crate::ledger::{Key, Ledger, Scope, ScopeId};
@@ -37,7 +38,7 @@ struct Recorded<'a>(&'a Invitation);
 
 impl RawRow for Recorded<'_> {
     fn get(&self, field: Field) -> Option<Cow<'_, str>> {
-        Some(self.0.value(field))
+        Some(Cow::Borrowed(self.0.value(field)))
     }
 }
 

@@ -435,7 +435,7 @@ async fn send(
     drop(ledger);
     let seen = seen.unwrap_or_default();
     let carried =
-        |invitation: &crate::invitation::Invitation| seen.contains_row(&invitation.email, &invitation.reference);
+        |invitation: &crate::invitation::Invitation| seen.contains_row(invitation.email(), invitation.reference());
     let finished = report.finish(Placement::KeepUnless(&carried))?;
 
     drop(source);

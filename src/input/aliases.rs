@@ -223,39 +223,6 @@ pub(crate) const CUSTOMER_ID: &[&str] = &[
     "euid",
 ];
 
-pub(crate) const LOCALE: &[&str] = &[
-    "locale",
-    "customerlocale",
-    "languagecode",
-    "language",
-    "customerlanguage",
-    "lang",
-    "sprache",
-    "langue",
-    "taal",
-    "sprog",
-    "språk",
-    "idioma",
-    "lingua",
-];
-
-/// Columns meant for Trustpilot's tags whatever the file.
-pub(crate) const TAGS: &[&str] = &["invitationtags", "trustpilottags", "reviewtags"];
-pub(crate) const REDIRECT_URI: &[&str] = &["redirecturi", "redirecturl", "redirect", "redirectlink", "returnurl"];
-pub(crate) const PREFERRED_SEND_TIME: &[&str] =
-    &["preferredsendtime", "preferredsenddate", "sendtime", "senddate", "sendat", "sendon", "sendafter"];
-pub(crate) const TEMPLATE_ID: &[&str] = &["templateid", "template", "invitationtemplateid", "invitationtemplate"];
-pub(crate) const SENDER_EMAIL: &[&str] = &["senderemail", "senderemailaddress", "fromemail"];
-pub(crate) const SENDER_NAME: &[&str] = &["sendername", "fromname"];
-pub(crate) const REPLY_TO: &[&str] = &["replyto", "replytoemail", "replytoaddress"];
-pub(crate) const LOCATION_ID: &[&str] = &["locationid", "trustpilotlocationid"];
-
-/// Names that are Trustpilot fields only in a file laid out for this tool (see
-/// [`OWN_LAYOUT`]): elsewhere a `Tags` column holds the shop's own labels (`Bronze VIP`) and a
-/// `Location` a shop or a city, not Trustpilot's.
-pub(crate) const PLATFORM_TAGS: &[&str] = &["tags", "tag"];
-pub(crate) const PLATFORM_LOCATION: &[&str] = &["location"];
-
 /// Column names no shop platform writes: a file with one of them was laid out for this tool,
 /// so its `tags` and `location` columns are Trustpilot's.
 pub(crate) const OWN_LAYOUT: &[&str] = &[
@@ -477,19 +444,12 @@ mod tests {
             SHIPPING_LAST_NAME,
             REFERENCE,
             CUSTOMER_ID,
-            LOCALE,
-            TAGS,
-            REDIRECT_URI,
-            PREFERRED_SEND_TIME,
-            TEMPLATE_ID,
-            SENDER_EMAIL,
-            SENDER_NAME,
-            REPLY_TO,
-            LOCATION_ID,
-            PLATFORM_TAGS,
-            PLATFORM_LOCATION,
         ];
         let mut all: Vec<&str> = lists.iter().flat_map(|list| list.iter().copied()).collect();
+        // The other fields' names, from the table of fields.
+        for spec in &crate::fields::FIELDS {
+            all.extend(spec.aliases.iter().chain(spec.own_aliases).copied());
+        }
         for alias in &all {
             assert_eq!(normalise(alias), *alias, "{alias} is not normalised");
         }

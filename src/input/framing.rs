@@ -7,7 +7,7 @@
 //! with an `@`, and either says what a report's footer says, or is a lone phrase outside the
 //! columns a customer is known by (`Page 2 of 3`).
 
-use crate::invitation::Field;
+use crate::fields::Field;
 
 use super::header::{Mapping, Source};
 

@@ -13,7 +13,7 @@
 
 use std::path::Path;
 
-use crate::invitation::Field;
+use crate::fields::Field;
 
 use super::InputError;
 use super::aliases;
@@ -96,7 +96,7 @@ impl Chosen {
 pub struct Mapping {
     /// The header's names, trimmed; empty with `--no-header`.
     headers: Vec<String>,
-    chosen: [Option<Chosen>; 12],
+    chosen: [Option<Chosen>; Field::COUNT],
     /// Fields a `--map FIELD=` says no column holds.
     off: Vec<Field>,
     shopify: bool,
@@ -257,20 +257,9 @@ fn display_name(name: &str) -> String {
 
 /// The aliases of an optional field; `own_layout` when the file is laid out for this tool.
 fn optional_aliases(field: Field, own_layout: bool) -> Vec<&'static str> {
-    let (aliases, own): (&[&str], &[&str]) = match field {
-        Field::Locale => (aliases::LOCALE, &[]),
-        Field::Tags => (aliases::TAGS, aliases::PLATFORM_TAGS),
-        Field::RedirectUri => (aliases::REDIRECT_URI, &[]),
-        Field::PreferredSendTime => (aliases::PREFERRED_SEND_TIME, &[]),
-        Field::TemplateId => (aliases::TEMPLATE_ID, &[]),
-        Field::SenderEmail => (aliases::SENDER_EMAIL, &[]),
-        Field::SenderName => (aliases::SENDER_NAME, &[]),
-        Field::ReplyTo => (aliases::REPLY_TO, &[]),
-        Field::LocationId => (aliases::LOCATION_ID, aliases::PLATFORM_LOCATION),
-        Field::Email | Field::Name | Field::Reference => (&[], &[]),
-    };
-    let own = if own_layout { own } else { &[] };
-    aliases.iter().chain(own).copied().collect()
+    let spec = field.spec();
+    let own: &[&str] = if own_layout { spec.own_aliases } else { &[] };
+    spec.aliases.iter().chain(own).copied().collect()
 }
 
 /// How an error message describes each required field's expected columns.
@@ -291,12 +280,24 @@ fn expected_names(field: Field) -> &'static str {
 /// A `--map`: the slot, the field name as typed, and the column (`None`: `--map FIELD=`).
 type Explicit<'a> = (Slot, &'a str, Option<&'a str>);
 
-/// Works out the mapping from the header (`None` with `--no-header`) and the `--map`s. An
-/// empty header in a `--map` (`--map tags=`) means no column holds the field.
+/// [`resolve_for`] without products.
+#[cfg(test)]
 pub(crate) fn resolve(
     path: &Path,
     header: Option<&[String]>,
     maps: &[(String, String)],
+) -> Result<Mapping, InputError> {
+    resolve_for(path, header, maps, false)
+}
+
+/// Works out the mapping from the header (`None` with `--no-header`) and the `--map`s. An
+/// empty header in a `--map` (`--map tags=`) means no column holds the field. The product
+/// fields are looked for only with `products` (else a `--map` names their column).
+pub(crate) fn resolve_for(
+    path: &Path,
+    header: Option<&[String]>,
+    maps: &[(String, String)],
+    products: bool,
 ) -> Result<Mapping, InputError> {
     // The last --map of a slot wins, as with any repeated flag.
     let mut explicit: Vec<Explicit> = Vec::new();
@@ -307,9 +308,8 @@ pub(crate) fn resolve(
                 field: name.clone(),
                 column: column.clone(),
                 message: format!(
-                    "--map {name}=\"{column}\": '{name}' is not a field. The fields are: email, name, \
-                     first_name, last_name, reference, locale, tags, redirect_uri, preferred_send_time, \
-                     template_id, sender_email, sender_name, reply_to, location_id."
+                    "--map {name}=\"{column}\": '{name}' is not a field. The fields are: {}.",
+                    map_names().join(", ")
                 ),
             });
         };
@@ -319,8 +319,16 @@ pub(crate) fn resolve(
     }
     match header {
         None => resolve_positions(path, &explicit),
-        Some(header) => resolve_header(path, header, &explicit),
+        Some(header) => resolve_header(path, header, &explicit, products),
     }
+}
+
+/// The names `--map` takes: every field's, and the two halves of a split name.
+pub fn map_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Field::ALL.iter().map(|f| f.name()).collect();
+    names.insert(2, "first_name");
+    names.insert(3, "last_name");
+    names
 }
 
 /// The fields a `--map FIELD=` switches off.
@@ -359,7 +367,7 @@ fn resolve_positions(path: &Path, explicit: &[Explicit]) -> Result<Mapping, Inpu
         mapped.push((slot, index, How::Map));
     }
     let find = |slot: Slot| mapped.iter().find(|(s, _, _)| *s == slot).map(|&(_, i, how)| (i, how));
-    let mut chosen = [None; 12];
+    let mut chosen = [None; Field::COUNT];
     for field in Field::ALL {
         if field != Field::Name {
             chosen[field.index()] =
@@ -512,7 +520,12 @@ impl Columns {
     }
 }
 
-fn resolve_header(path: &Path, header: &[String], explicit: &[Explicit]) -> Result<Mapping, InputError> {
+fn resolve_header(
+    path: &Path,
+    header: &[String],
+    explicit: &[Explicit],
+    products: bool,
+) -> Result<Mapping, InputError> {
     let mut columns = Columns::new(header);
 
     // --map first, then aliases, each taking the first column not taken yet.
@@ -528,7 +541,7 @@ fn resolve_header(path: &Path, header: &[String], explicit: &[Explicit]) -> Resu
         maps.push((slot, index));
     }
     let map_of = |slot: Slot| maps.iter().find(|(s, _)| *s == slot).map(|&(_, i)| i);
-    let mut chosen: [Option<Chosen>; 12] = [None; 12];
+    let mut chosen: [Option<Chosen>; Field::COUNT] = [None; Field::COUNT];
 
     // The name first, so its columns are not taken by anything else.
     let name =
@@ -542,6 +555,7 @@ fn resolve_header(path: &Path, header: &[String], explicit: &[Explicit]) -> Resu
         let found = match map_of(Slot::Field(field)) {
             Some(Some(i)) => Some(Chosen::new(Source::Column(i), How::Map)),
             Some(None) => None,
+            None if field.is_product() && !products => None,
             None => by_alias(&columns, field),
         };
         if let Some(found) = found {
@@ -681,7 +695,7 @@ struct PassedOver {
 }
 
 impl PassedOver {
-    fn new(columns: &Columns, chosen: &[Option<Chosen>; 12], name_mapped: bool) -> PassedOver {
+    fn new(columns: &Columns, chosen: &[Option<Chosen>; Field::COUNT], name_mapped: bool) -> PassedOver {
         let mut found = PassedOver { lines: Vec::new(), columns: Vec::new() };
         let used: Vec<usize> = chosen
             .iter()
@@ -742,14 +756,14 @@ impl PassedOver {
 
         // The shop's own tags and locations, outside a file laid out for this tool.
         if !columns.own_layout {
-            let held: Vec<usize> = [aliases::PLATFORM_TAGS, aliases::PLATFORM_LOCATION]
+            let held: Vec<usize> = [Field::Tags.spec().own_aliases, Field::LocationId.spec().own_aliases]
                 .iter()
                 .flat_map(|list| columns.matching(list, Field::Tags))
                 .filter(|i| !used.contains(i))
                 .collect();
             if let Some(&first) = held.first() {
                 let names: Vec<&str> = held.iter().map(|&i| columns.headers[i].as_str()).collect();
-                let field = if aliases::PLATFORM_TAGS.contains(&columns.norms[first].as_str()) {
+                let field = if Field::Tags.spec().own_aliases.contains(&columns.norms[first].as_str()) {
                     "tags"
                 } else {
                     "location_id"

@@ -21,7 +21,7 @@ pub use error::InputError;
 pub use framing::{Framing, SkippedLine};
 pub use header::Mapping;
 
-use crate::invitation::Field;
+use crate::fields::Field;
 use framing::Skipped;
 use header::{Chosen, Source};
 use lines::LineTracker;
@@ -50,6 +50,8 @@ pub struct InputOptions {
     pub no_header: bool,
     /// `--map FIELD=HEADER`, in the order given.
     pub maps: Vec<(String, String)>,
+    /// `--products`: also find the columns of an order's line items.
+    pub products: bool,
 }
 
 /// An open input file, positioned at its first data record.
@@ -117,11 +119,11 @@ impl Input {
         }
         let mut skipped = Skipped::default();
         let mapping = if options.no_header {
-            let mapping = header::resolve(path, None, &options.maps)?;
+            let mapping = header::resolve_for(path, None, &options.maps, options.products)?;
             check_width(path, &mapping, stream.record.len())?;
             mapping
         } else {
-            read_header(&mut stream, &options.maps, &mut skipped)?
+            read_header(&mut stream, options, &mut skipped)?
         };
         Ok(Input {
             stream,
@@ -201,12 +203,12 @@ impl Input {
 /// Reads the header: the first record that maps, past title lines (records of one or two
 /// cells above a wider one). When none maps, the error is the first record's, or that of the
 /// header-like record below the titles (three cells or more, no address: not data).
-fn read_header(stream: &mut Stream, maps: &[(String, String)], skipped: &mut Skipped) -> Result<Mapping, InputError> {
+fn read_header(stream: &mut Stream, options: &InputOptions, skipped: &mut Skipped) -> Result<Mapping, InputError> {
     let mut titles: Vec<(u64, usize, String)> = Vec::new();
     let mut first_error = None;
     loop {
         let names: Vec<String> = stream.record.iter().map(str::to_string).collect();
-        let error = match header::resolve(&stream.path, Some(&names), maps) {
+        let error = match header::resolve_for(&stream.path, Some(&names), &options.maps, options.products) {
             Ok(mapping) => {
                 for (line, _, text) in titles {
                     skipped.push(line, Framing::Title, text);

@@ -53,8 +53,8 @@ impl Key {
     pub fn of(kind: Kind, invitation: &Invitation) -> Key {
         Key {
             kind,
-            email: crate::invitation::email_key(&invitation.email).into_owned(),
-            reference: invitation.reference.clone(),
+            email: crate::invitation::email_key(invitation.email()).into_owned(),
+            reference: invitation.reference().to_string(),
         }
     }
 }

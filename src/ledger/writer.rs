@@ -198,12 +198,10 @@ mod tests {
             seq,
             row: seq + 1,
             line: seq + 2,
-            invitation: Invitation {
-                email: format!("C{seq}@Example.com"),
-                name: "C".into(),
-                reference: format!("R-{seq}"),
-                ..Invitation::default()
-            },
+            invitation: Invitation::default()
+                .with(crate::fields::Field::Email, &format!("C{seq}@Example.com"))
+                .with(crate::fields::Field::Name, "C")
+                .with(crate::fields::Field::Reference, &format!("R-{seq}")),
             kind: Kind::Email,
             resend_unknown: false,
             unattempted: Status::Skipped,

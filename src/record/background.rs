@@ -58,7 +58,7 @@ fn write_batch(
     for (i, entry) in batch.iter_mut().enumerate() {
         let line = &mut entry.line;
         if line.status == Status::Ready {
-            if seen.insert_row(&line.invitation.email, &line.invitation.reference) {
+            if seen.insert_row(line.invitation.email(), line.invitation.reference()) {
                 ready.push(i);
             } else {
                 let problem = Validator::duplicate_problem(&line.invitation);

@@ -316,8 +316,8 @@ pub fn prior_line(row: u64, line: u64, invitation: Invitation, prior: &Prior) ->
                  Check in Trustpilot Business, then run `tp-invite ledger settle {} {} --sent` (or --not-sent to send \
                  it with the next run).",
                 prior.last_attempt_at,
-                crate::text::shell_quote(&result.invitation.email),
-                crate::text::shell_quote(&result.invitation.reference),
+                crate::text::shell_quote(result.invitation.email()),
+                crate::text::shell_quote(result.invitation.reference()),
             );
         }
         PriorStatus::InFlight { live: true } => {
@@ -374,11 +374,9 @@ mod tests {
             seq,
             row: seq + 1,
             line: seq + 2,
-            invitation: Invitation {
-                email: format!("c{seq}@example.com"),
-                reference: format!("R{seq}"),
-                ..Invitation::default()
-            },
+            invitation: Invitation::default()
+                .with(crate::fields::Field::Email, &format!("c{seq}@example.com"))
+                .with(crate::fields::Field::Reference, &format!("R{seq}")),
             kind: Kind::Email,
             resend_unknown: false,
             unattempted: Status::Skipped,
@@ -432,7 +430,7 @@ mod tests {
         assert!(super::super::results::records_real_send(&kept).unwrap());
         // A send whose rows carry the earlier one replaces it; one that does not, keeps it.
         write(Status::Sent, Placement::Replace);
-        assert!(write(Status::Sent, Placement::KeepUnless(&|inv| inv.email == "c0@example.com")).kept.is_none());
+        assert!(write(Status::Sent, Placement::KeepUnless(&|inv| inv.email() == "c0@example.com")).kept.is_none());
         let kept2 = write(Status::Sent, Placement::KeepUnless(&|_| false)).kept.expect("kept");
         assert_ne!(kept, kept2);
     }

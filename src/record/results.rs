@@ -7,7 +7,8 @@ use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::invitation::{Field, Invitation};
+use crate::fields::Field;
+use crate::invitation::Invitation;
 pub use crate::journal::Status;
 use crate::record::cell::{protect, unprotect};
 
@@ -216,8 +217,8 @@ impl ResultsWriter {
         for text in [&line.error_code, &line.error, &line.correlation_id, &line.sent_at] {
             out.write_field(protect(text).as_bytes())?;
         }
-        for field in Field::ALL {
-            out.write_field(protect(&line.invitation.value(field)).as_bytes())?;
+        for field in Field::INVITATION {
+            out.write_field(protect(line.invitation.value(field)).as_bytes())?;
         }
         if self.layout.link {
             out.write_field(protect(&line.link).as_bytes())?;
@@ -274,7 +275,7 @@ struct Columns {
     error: Option<usize>,
     correlation_id: Option<usize>,
     sent_at: Option<usize>,
-    fields: [Option<usize>; 12],
+    fields: [Option<usize>; Field::INVITATION.len()],
     link: Option<usize>,
     products: Option<usize>,
 }
@@ -338,11 +339,11 @@ impl ResultsReader {
             products: find(PRODUCTS),
             ..Columns::default()
         };
-        for field in Field::ALL {
-            columns.fields[field.index()] = find(field.name());
+        for (slot, field) in columns.fields.iter_mut().zip(Field::INVITATION) {
+            *slot = find(field.name());
         }
         for required in [Field::Email, Field::Reference] {
-            if columns.fields[required.index()].is_none() {
+            if find(required.name()).is_none() {
                 return Err(RecordError::NotResults { path: path.to_path_buf(), missing: required.name().to_string() });
             }
         }
@@ -404,23 +405,18 @@ fn parse_line(record: &csv::StringRecord, columns: &Columns) -> Result<ResultLin
         "" => None,
         value => Some(value.parse().map_err(|_| format!("http_status '{}' is not an HTTP status", clip(value)))?),
     };
-    let field = |f: Field| text(columns.fields[f.index()]);
-    let optional = |f: Field| Some(field(f)).filter(|v| !v.is_empty());
-    let tags = field(Field::Tags);
-    let invitation = Invitation {
-        email: field(Field::Email),
-        name: field(Field::Name),
-        reference: field(Field::Reference),
-        locale: optional(Field::Locale),
-        tags: tags.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect(),
-        redirect_uri: optional(Field::RedirectUri),
-        preferred_send_time: optional(Field::PreferredSendTime),
-        template_id: optional(Field::TemplateId),
-        sender_email: optional(Field::SenderEmail),
-        sender_name: optional(Field::SenderName),
-        reply_to: optional(Field::ReplyTo),
-        location_id: optional(Field::LocationId),
-    };
+    let mut invitation = Invitation::default();
+    for (field, column) in Field::INVITATION.into_iter().zip(columns.fields) {
+        let value = unprotect(cell(column));
+        match field {
+            // A spreadsheet may have put spaces after the commas.
+            Field::Tags => {
+                let tags: Vec<&str> = value.split(',').map(str::trim).filter(|t| !t.is_empty()).collect();
+                invitation.set(field, &tags.join(","));
+            }
+            _ => invitation.set(field, value),
+        }
+    }
     Ok(ResultLine {
         row,
         line,
@@ -570,14 +566,12 @@ mod tests {
     use super::*;
 
     fn line(row: u64, status: Status, name: &str) -> ResultLine {
-        let invitation = Invitation {
-            email: format!("c{row}@example.com"),
-            name: name.to_string(),
-            reference: format!("R{row}"),
-            tags: vec!["a".into(), "b".into()],
-            locale: Some("en-GB".into()),
-            ..Invitation::default()
-        };
+        let invitation = Invitation::default()
+            .with(Field::Email, &format!("c{row}@example.com"))
+            .with(Field::Name, name)
+            .with(Field::Reference, &format!("R{row}"))
+            .with(Field::Tags, "a,b")
+            .with(Field::Locale, "en-GB");
         ResultLine { attempts: 1, http_status: Some(202), ..ResultLine::new(row, row + 1, status, invitation) }
     }
 
@@ -644,8 +638,8 @@ mod tests {
         let lines = read_all(&path);
         assert_eq!(lines.len(), 2, "the last line without a line break is a line");
         assert_eq!((lines[0].row, lines[0].line, lines[0].status), (3, 4, Status::Failed));
-        assert_eq!(lines[1].invitation.email, "b@example.com");
-        assert_eq!(lines[1].invitation.name, "Bo");
+        assert_eq!(lines[1].invitation.email(), "b@example.com");
+        assert_eq!(lines[1].invitation.name(), "Bo");
     }
 
     #[test]
@@ -698,8 +692,8 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("r.csv");
             let mut original = line(7, Status::Failed, name.trim());
-            original.invitation.reference = reference.trim().to_string();
-            original.invitation.tags = tags;
+            original.invitation.set(Field::Reference, reference.trim());
+            original.invitation.set(Field::Tags, &tags.join(","));
             original.error = error.trim().to_string();
             original.attempts = attempts;
             write(&path, Layout::default(), std::slice::from_ref(&original));

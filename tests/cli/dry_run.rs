@@ -708,13 +708,14 @@ fn formulas_are_neutralised_in_the_results_and_read_back_exactly() {
     while let Some(line) = reader.next_line().unwrap() {
         lines.push(line);
     }
-    let names: Vec<&str> = lines.iter().map(|l| l.invitation.name.as_str()).collect();
+    let names: Vec<&str> = lines.iter().map(|l| l.invitation.name()).collect();
     assert_eq!(names, ["=HYPERLINK(\"http://x\",\"y\")", "+1", "-1", "@x"]);
-    let references: Vec<&str> = lines.iter().map(|l| l.invitation.reference.as_str()).collect();
+    let references: Vec<&str> = lines.iter().map(|l| l.invitation.reference()).collect();
     assert_eq!(references, ["=R1", "@R2", "-R3", "R4"]);
-    assert_eq!(lines[0].invitation.sender_name.as_deref(), Some("=cmd|' /C calc'!A0"));
-    assert_eq!(lines[3].invitation.sender_name.as_deref(), Some("'t Hooft"));
-    assert_eq!(lines[0].invitation.location_id.as_deref(), Some("+49"));
+    use tp_invite::fields::Field;
+    assert_eq!(lines[0].invitation.get(Field::SenderName), Some("=cmd|' /C calc'!A0"));
+    assert_eq!(lines[3].invitation.get(Field::SenderName), Some("'t Hooft"));
+    assert_eq!(lines[0].invitation.get(Field::LocationId), Some("+49"));
 }
 
 #[test]
