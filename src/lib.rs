@@ -18,6 +18,7 @@ pub mod input;
 pub mod invitation;
 pub mod journal;
 pub mod ledger;
+pub mod orders;
 pub mod output;
 pub mod record;
 pub mod sandbox;

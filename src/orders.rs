@@ -1,0 +1,229 @@
+//! Orders and their line items, for product reviews (`--products`): an order's rows may be
+//! anywhere in the file, so a first pass gathers them here, and the invitation of the order's
+//! first valid row then lists every product of the order once.
+//!
+//! Memory holds a small entry per order (the hash of its reference and its first row); the
+//! line items themselves go to a temporary SQLite file that is removed with the index.
+
+use std::collections::HashMap;
+
+use rusqlite::{Connection, params};
+
+use crate::fields::Field;
+use crate::invitation::{Invitation, Product, Products};
+use crate::validate::Checked;
+
+/// The orders of one file.
+pub struct OrderIndex {
+    /// The reference's hash -> the order's first valid row.
+    firsts: HashMap<u64, u64>,
+    conn: Connection,
+    /// Keeps the temporary file until the index is dropped.
+    _dir: tempfile::TempDir,
+    items: u64,
+    /// Line items left out (their problems are in the error report).
+    left_out: u64,
+}
+
+/// What gathering the orders found, for the summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OrderCounts {
+    pub orders: u64,
+    pub line_items: u64,
+    pub left_out: u64,
+}
+
+fn key(reference: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(reference.as_bytes())
+}
+
+fn failed(error: rusqlite::Error) -> crate::error::Error {
+    crate::error::Error::other(
+        "orders.unavailable",
+        format!(
+            "cannot keep the orders' line items in a temporary file: {error}. Check the free space of the temporary folder."
+        ),
+    )
+}
+
+impl OrderIndex {
+    pub fn new() -> Result<OrderIndex, crate::error::Error> {
+        let dir = tempfile::Builder::new().prefix("tp-invite-orders.").tempdir().map_err(|e| {
+            crate::error::Error::other("orders.unavailable", format!("cannot create a temporary folder: {e}"))
+        })?;
+        let conn = Connection::open(dir.path().join("orders.sqlite")).map_err(failed)?;
+        // Scratch data: nothing to make durable.
+        conn.execute_batch(
+            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
+             CREATE TABLE items (reference TEXT NOT NULL, row INTEGER NOT NULL, sku TEXT NOT NULL, name TEXT NOT NULL,
+                 url TEXT, image TEXT, gtin TEXT, mpn TEXT, brand TEXT);
+             CREATE INDEX items_by_order ON items (reference, row);
+             BEGIN;",
+        )
+        .map_err(failed)?;
+        Ok(OrderIndex { firsts: HashMap::new(), conn, _dir: dir, items: 0, left_out: 0 })
+    }
+
+    /// Takes in one checked row: a valid row opens its order (if its reference has none yet),
+    /// and any row's usable line item is kept under its reference.
+    pub fn add(&mut self, row: u64, checked: &Checked) -> Result<(), crate::error::Error> {
+        let reference = checked.invitation.reference();
+        if reference.is_empty() {
+            return Ok(());
+        }
+        if checked.is_valid() {
+            self.firsts.entry(key(reference)).or_insert(row);
+        }
+        if !checked.product_problems.is_empty() {
+            self.left_out += 1;
+        }
+        let Some(product) = &checked.product else { return Ok(()) };
+        let value = |field: Field| product.get(field);
+        self.conn
+            .prepare_cached("INSERT INTO items VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
+            .and_then(|mut insert| {
+                insert.execute(params![
+                    reference,
+                    i64::try_from(row).unwrap_or(i64::MAX),
+                    product.sku(),
+                    value(Field::ProductName),
+                    value(Field::ProductUrl),
+                    value(Field::ProductImageUrl),
+                    value(Field::ProductGtin),
+                    value(Field::ProductMpn),
+                    value(Field::ProductBrand)
+                ])
+            })
+            .map_err(failed)?;
+        self.items += 1;
+        Ok(())
+    }
+
+    /// Done adding: the line items are ready to be read.
+    pub fn close(&mut self) -> Result<(), crate::error::Error> {
+        self.conn.execute_batch("COMMIT").map_err(failed)
+    }
+
+    /// The first valid row of the order with this reference.
+    pub fn first_row(&self, reference: &str) -> Option<u64> {
+        self.firsts.get(&key(reference)).copied()
+    }
+
+    /// The products of the order with this reference, each SKU once (its first line item
+    /// wins), in the order of the file.
+    pub fn products(&self, reference: &str) -> Result<Vec<Product>, crate::error::Error> {
+        let mut statement = self
+            .conn
+            .prepare_cached(
+                "SELECT sku, name, url, image, gtin, mpn, brand FROM items WHERE reference = ?1 ORDER BY row",
+            )
+            .map_err(failed)?;
+        let rows = statement
+            .query_map(params![reference], |row| {
+                let mut product = Product::default();
+                for (i, field) in Field::PRODUCT.into_iter().enumerate() {
+                    if let Some(value) = row.get::<_, Option<String>>(i)? {
+                        product.set(field, &value);
+                    }
+                }
+                Ok(product)
+            })
+            .map_err(failed)?;
+        let mut products: Vec<Product> = Vec::new();
+        for product in rows {
+            let product = product.map_err(failed)?;
+            if !products.iter().any(|p| p.sku() == product.sku()) {
+                products.push(product);
+            }
+        }
+        Ok(products)
+    }
+
+    /// Puts the order's products on the invitation of its first valid row (as SKUs only with
+    /// `skus_only`). Any other row is left as it is.
+    pub fn attach(&self, row: u64, invitation: &mut Invitation, skus_only: bool) -> Result<(), crate::error::Error> {
+        if self.first_row(invitation.reference()) != Some(row) {
+            return Ok(());
+        }
+        let products = self.products(invitation.reference())?;
+        invitation.products = match skus_only {
+            true => Products::Skus(products.iter().map(|p| p.sku().to_string()).collect()),
+            false => Products::Listed(products),
+        };
+        Ok(())
+    }
+
+    pub fn counts(&self) -> OrderCounts {
+        OrderCounts { orders: self.firsts.len() as u64, line_items: self.items, left_out: self.left_out }
+    }
+}
+
+impl OrderCounts {
+    /// For the summary: `12 orders, 31 line items (1 left out: see the error report).`
+    pub fn describe(&self) -> String {
+        use crate::text::Count;
+        let mut text = format!("Products: {}, {}", Count(self.orders, "order"), Count(self.line_items, "line item"));
+        if self.left_out > 0 {
+            text.push_str(&format!(
+                " ({} left out for a missing SKU, name or a bad value: see the error report)",
+                Count(self.left_out, "line item")
+            ));
+        }
+        text.push('.');
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(email: &str, reference: &str, sku: &str, name: &str) -> Checked {
+        let mut checked = Checked::default();
+        checked.invitation = Invitation::default()
+            .with(Field::Email, email)
+            .with(Field::Name, "N")
+            .with(Field::Reference, reference)
+            .with(Field::ProductSku, sku)
+            .with(Field::ProductName, name);
+        if email.is_empty() {
+            checked.duplicate = true;
+        }
+        if !sku.is_empty() && !name.is_empty() {
+            checked.product = Some(Product::of(&checked.invitation));
+        }
+        checked
+    }
+
+    #[test]
+    fn an_orders_line_items_anywhere_in_the_file_are_listed_once_each() {
+        let mut index = OrderIndex::new().unwrap();
+        let rows = [
+            row("ann@example.com", "1001", "TS-1", "T-Shirt"),
+            row("bo@example.com", "1002", "MG-1", "Mug"),
+            row("", "1001", "SO-2", "Socks"),
+            row("", "1002", "MG-1", "Mug"),
+            row("", "1001", "TS-1", "T-Shirt again"),
+        ];
+        for (i, checked) in rows.iter().enumerate() {
+            index.add(i as u64 + 1, checked).unwrap();
+        }
+        index.close().unwrap();
+        assert_eq!(index.first_row("1001"), Some(1));
+        assert_eq!(index.first_row("1002"), Some(2));
+        let skus: Vec<String> = index.products("1001").unwrap().iter().map(|p| p.sku().to_string()).collect();
+        assert_eq!(skus, ["TS-1", "SO-2"]);
+        assert_eq!(index.products("1001").unwrap()[0].get(Field::ProductName), Some("T-Shirt"), "the first wins");
+        assert_eq!(index.counts(), OrderCounts { orders: 2, line_items: 5, left_out: 0 });
+
+        let mut first = rows[0].invitation.clone();
+        index.attach(1, &mut first, false).unwrap();
+        assert_eq!(first.products.skus(), ["TS-1", "SO-2"]);
+        let mut skus = rows[1].invitation.clone();
+        index.attach(2, &mut skus, true).unwrap();
+        assert_eq!(skus.products, Products::Skus(vec!["MG-1".into()]));
+        let mut later = rows[2].invitation.clone();
+        index.attach(3, &mut later, false).unwrap();
+        assert!(later.products.is_none(), "only the order's first row carries its products");
+    }
+}
