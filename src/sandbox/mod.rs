@@ -2,7 +2,8 @@
 //! record of what it accepted: what the tests, the benchmarks and `--sandbox` runs talk to.
 //!
 //! Two listeners play Trustpilot's two hosts: [`Sandbox::api_url`] (tokens, business units)
-//! and [`Sandbox::invitations_url`] (invitations, templates). Both answer only on 127.0.0.1.
+//! and [`Sandbox::invitations_url`] (email invitations with service and product reviews,
+//! templates). Both answer only on 127.0.0.1.
 //!
 //! Differences a client may notice, each on purpose:
 //! - Wrong username or password, an unknown refresh token: 400 `invalid_grant` (RFC 6749
@@ -11,6 +12,8 @@
 //! - More than 10 token requests in 10 seconds: 429 (tests that start many runs may lift it).
 //! - The quota knob counts every request, token requests included, as Trustpilot does.
 //! - A 202 comes without a body and with a small JSON body, alternately.
+//! - An email invitation needs a service review section, a product review section, or both
+//!   (400 without either); a SKU listed twice in one invitation is a 400.
 //! - A dropped request is logged with status 0 (no answer was sent).
 //! - The misbehaviours a client must survive are knobs too: 504 or 303 after creating an
 //!   invitation, an absurd `Retry-After`, endpoints that echo credentials and tokens back.
@@ -58,7 +61,8 @@ pub const DEMO_BUSINESS_UNIT_ID: &str = "46d6a890000064000500e0c3";
 pub const DEMO_DOMAIN: &str = "example.com";
 
 /// If set when a sandbox starts: the path of a file it appends its record to, one JSON line
-/// per request (`"kind": "request"`) and per accepted invitation (`"kind": "accepted"`).
+/// per request (`"kind": "request"`) and per accepted invitation (`"kind": "accepted"`, with the
+/// `skus` of its product review, empty without one).
 pub const RECORD_ENV: &str = "TP_INVITE_SANDBOX_RECORD";
 
 /// The first piece of a secret that shows in `text`, if any: the first 6 characters of the
@@ -168,6 +172,14 @@ pub struct Accepted {
     pub body: serde_json::Value,
     /// Since the sandbox started.
     pub at: Duration,
+}
+
+impl Accepted {
+    /// The SKUs it asks product reviews for (its `products`' or its `productSkus`), in order;
+    /// empty when it asks for a service review only.
+    pub fn skus(&self) -> Vec<&str> {
+        rules::skus(&self.body)
+    }
 }
 
 /// A request that reached the sandbox, whatever its path and answer.

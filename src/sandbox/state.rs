@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 use super::faults::{self, Fault, SlidingWindow};
-use super::{Accepted, RequestLog, SandboxConfig};
+use super::{Accepted, RequestLog, SandboxConfig, rules};
 
 /// By default the token endpoints answer 429 beyond this many requests in [`TOKEN_WINDOW`].
 pub(crate) const TOKEN_LIMIT: u32 = 10;
@@ -244,6 +244,7 @@ impl Shared {
             "kind": "accepted",
             "email": email,
             "reference": reference,
+            "skus": rules::skus(&body),
             "at_ms": millis(at),
         });
         let before = {

@@ -74,6 +74,38 @@ async fn invite(sandbox: &Sandbox, token: &str, body: &Value) -> reqwest::Result
     http().post(format!("{}{INVITATIONS}", sandbox.invitations_url())).bearer_auth(token).json(body).send().await
 }
 
+/// An invitation asking for a service review and a review of each product (named after its SKU).
+fn product_invitation(email: &str, reference: &str, skus: &[&str]) -> Value {
+    let mut body = invitation(email, reference);
+    let products: Vec<Value> = skus.iter().map(|sku| json!({"sku": sku, "name": format!("Product {sku}")})).collect();
+    body["productReviewInvitation"] = json!({"products": products});
+    body
+}
+
+/// `body` with the value at each JSON pointer set (`None`: removed).
+fn edited(mut body: Value, edits: &[(&str, Option<Value>)]) -> Value {
+    for (pointer, value) in edits {
+        let (parent, key) = pointer.rsplit_once('/').unwrap();
+        match (body.pointer_mut(parent).unwrap(), value.clone()) {
+            (Value::Object(object), Some(value)) => drop(object.insert(key.to_string(), value)),
+            (Value::Object(object), None) => drop(object.remove(key)),
+            (Value::Array(items), Some(value)) => items[key.parse::<usize>().unwrap()] = value,
+            (other, _) => panic!("{pointer}: {other}"),
+        }
+    }
+    body
+}
+
+/// The 400 a body gets: Trustpilot's style, with these details.
+#[track_caller]
+fn assert_invalid(status: StatusCode, answer: &Value, details: &str) {
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!(answer["message"], "Invalid request", "{answer}");
+    assert_eq!(answer["errorCode"], 1001, "{answer}");
+    assert_eq!(answer["details"], details);
+    assert!(is_uuid_like(answer["correlationId"].as_str().unwrap()), "{answer}");
+}
+
 async fn json_of(response: reqwest::Response) -> (StatusCode, Value) {
     let status = response.status();
     let text = response.text().await.unwrap();
@@ -622,6 +654,166 @@ async fn a_dropped_request_is_accepted_and_gets_no_answer() {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
+// ----- product review invitations -----
+
+#[tokio::test]
+async fn product_reviews_are_accepted_beside_or_instead_of_the_service_review_and_recorded() {
+    let sandbox = start(SandboxConfig::default()).await;
+    let token = password_token(&sandbox).await;
+    let both = product_invitation("a@example.com", "r1", &["ABC-1234", "XYZ-9"]);
+    let alone = edited(product_invitation("b@example.com", "r2", &["ABC-1234"]), &[("/serviceReviewInvitation", None)]);
+    let listed = edited(
+        invitation("c@example.com", "r3"),
+        &[("/productReviewInvitation", Some(json!({"productSkus": ["SKU-1", "SKU-2", "SKU-3"]})))],
+    );
+    // Send times in order: the service one first, or both at once.
+    let timed = |service: &str, product: &str| {
+        edited(
+            product_invitation("d@example.com", "r4", &["ABC-1234"]),
+            &[
+                ("/serviceReviewInvitation/preferredSendTime", Some(json!(service))),
+                ("/productReviewInvitation/preferredSendTime", Some(json!(product))),
+            ],
+        )
+    };
+    let earlier = timed("2026-12-01T09:00:00", "2026-12-08T09:00:00");
+    let together = timed("2026-12-01T09:00:00", "2026-12-01T09:00:00");
+    for body in [&both, &alone, &listed, &earlier, &together] {
+        let response = invite(&sandbox, &token, body).await.unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED, "{body}");
+    }
+    let accepted = sandbox.accepted();
+    let skus: Vec<Vec<&str>> = accepted.iter().map(Accepted::skus).collect();
+    assert_eq!(
+        skus,
+        [
+            vec!["ABC-1234", "XYZ-9"],
+            vec!["ABC-1234"],
+            vec!["SKU-1", "SKU-2", "SKU-3"],
+            vec!["ABC-1234"],
+            vec!["ABC-1234"]
+        ]
+    );
+    assert_eq!(accepted[1].body, alone);
+}
+
+#[tokio::test]
+async fn product_review_bodies_the_service_would_refuse_get_their_400() {
+    let sandbox = start(SandboxConfig::default()).await;
+    let token = password_token(&sandbox).await;
+    let base = edited(
+        product_invitation("a@example.com", "r1", &["ABC-1234", "XYZ-9"]),
+        &[
+            ("/serviceReviewInvitation/preferredSendTime", Some(json!("2026-12-01T09:00:00"))),
+            ("/productReviewInvitation/preferredSendTime", Some(json!("2026-12-02T09:00:00"))),
+        ],
+    );
+    let s = |text: &str| Some(json!(text));
+    let products = "/productReviewInvitation/products";
+    let skus = "/productReviewInvitation/productSkus";
+    let sku_list = |list: Value| [(products, None), (skus, Some(list))];
+    type Edits<'a> = Vec<(&'a str, Option<Value>)>;
+    let table: Vec<(Edits, &str)> = vec![
+        (
+            vec![("/serviceReviewInvitation", None), ("/productReviewInvitation", None)],
+            "'Service Review Invitation' or 'Product Review Invitation' is required.",
+        ),
+        (vec![("/productReviewInvitation", s("ABC-1234"))], "'Product Review Invitation' must be an object."),
+        (
+            vec![(skus, Some(json!(["ABC-1234"])))],
+            "'productReviewInvitation' holds both 'products' and 'productSkus': send one of them.",
+        ),
+        (vec![(products, None)], "'productReviewInvitation' needs 'products' or 'productSkus'."),
+        (vec![(products, Some(json!([])))], "'productReviewInvitation.products' must not be empty."),
+        (vec![(products, s("ABC-1234"))], "'productReviewInvitation.products' must be a list of products."),
+        (
+            vec![("/productReviewInvitation/products/1", s("XYZ-9"))],
+            "'productReviewInvitation.products[1]' must be an object.",
+        ),
+        (
+            vec![("/productReviewInvitation/products/1/sku", None)],
+            "'productReviewInvitation.products[1].sku' is required.",
+        ),
+        (
+            vec![("/productReviewInvitation/products/1/name", None)],
+            "'productReviewInvitation.products[1].name' is required.",
+        ),
+        (
+            vec![("/productReviewInvitation/products/1/name", s("  "))],
+            "'productReviewInvitation.products[1].name' must not be empty.",
+        ),
+        (
+            vec![("/productReviewInvitation/products/0/sku", Some(json!(1234)))],
+            "'productReviewInvitation.products[0].sku' must be a string.",
+        ),
+        (
+            vec![("/productReviewInvitation/products/0/productUrl", s("example.com/car"))],
+            "'productReviewInvitation.products[0].productUrl' is not in the correct format.",
+        ),
+        (
+            vec![("/productReviewInvitation/products/0/imageUrl", s("ftp://example.com/car.png"))],
+            "'productReviewInvitation.products[0].imageUrl' is not in the correct format.",
+        ),
+        (
+            vec![("/productReviewInvitation/products/0/colour", s("red"))],
+            "'productReviewInvitation.products[0].colour' is not a known field.",
+        ),
+        (
+            vec![("/productReviewInvitation/products/1/sku", s("ABC-1234"))],
+            "'productReviewInvitation.products[1].sku' 'ABC-1234' is already listed at \
+             'productReviewInvitation.products[0].sku': list each product once.",
+        ),
+        (sku_list(json!([])).to_vec(), "'productReviewInvitation.productSkus' must not be empty."),
+        (sku_list(json!("SKU-1")).to_vec(), "'productReviewInvitation.productSkus' must be a list of SKUs."),
+        (sku_list(json!(["SKU-1", ""])).to_vec(), "'productReviewInvitation.productSkus[1]' must not be empty."),
+        (sku_list(json!(["SKU-1", 2])).to_vec(), "'productReviewInvitation.productSkus[1]' must be a string."),
+        (
+            sku_list(json!(["SKU-1", "SKU-2", "SKU-1"])).to_vec(),
+            "'productReviewInvitation.productSkus[2]' 'SKU-1' is already listed at \
+             'productReviewInvitation.productSkus[0]': list each product once.",
+        ),
+        (
+            vec![("/productReviewInvitation/templateId", s(""))],
+            "'productReviewInvitation.templateId' must not be empty.",
+        ),
+        (
+            vec![("/productReviewInvitation/redirectUri", s("/thanks"))],
+            "'productReviewInvitation.redirectUri' is not in the correct format.",
+        ),
+        (
+            vec![("/productReviewInvitation/preferredSendTime", s("2026-12-02"))],
+            "'productReviewInvitation.preferredSendTime' is not in the correct format.",
+        ),
+        (
+            vec![("/productReviewInvitation/tags", Some(json!(["vip"])))],
+            "'productReviewInvitation.tags' is not a known field.",
+        ),
+        (
+            vec![("/serviceReviewInvitation/preferredSendTime", s("2026-12-02T09:00:01"))],
+            "The service review's 'Preferred Send Time' (2026-12-02T09:00:01) must not be later than the \
+             product review's (2026-12-02T09:00:00).",
+        ),
+        // Every problem at once, in the order of the body's sections.
+        (
+            vec![
+                ("/consumerEmail", s("a")),
+                ("/productReviewInvitation/products/0/sku", None),
+                ("/productReviewInvitation/products/1/productUrl", s("x")),
+            ],
+            "'Consumer Email' is not in the correct format. 'productReviewInvitation.products[0].sku' is \
+             required. 'productReviewInvitation.products[1].productUrl' is not in the correct format.",
+        ),
+    ];
+    for (edits, details) in table {
+        let body = edited(base.clone(), &edits);
+        let (status, answer) = json_of(invite(&sandbox, &token, &body).await.unwrap()).await;
+        assert_invalid(status, &answer, details);
+    }
+    assert!(sandbox.accepted().is_empty());
+    let response = invite(&sandbox, &token, &base).await.unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED, "the base body itself is fine");
+}
+
 // ----- misbehaviours -----
 
 #[tokio::test]
@@ -807,6 +999,7 @@ async fn the_record_file_gets_a_line_per_request_and_per_acceptance() {
     assert_eq!(kinds, ["request", "accepted", "request", "request"]);
     assert_eq!(lines[1]["email"], "a@example.com");
     assert_eq!(lines[1]["reference"], "r1");
+    assert_eq!(lines[1]["skus"], json!([]));
     assert!(lines[1]["at_ms"].is_u64());
     assert_eq!(lines[2]["status"], 202);
     assert_eq!(lines[3]["status"], 400);
