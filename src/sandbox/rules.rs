@@ -1,5 +1,5 @@
 //! Request bodies as the invitations host checks them, and what it answers with a 400: an
-//! email invitation, with its service review and product review sections.
+//! email invitation (its service review and product review sections) and an invitation link.
 //!
 //! Stricter than lenient where the real service's behaviour is unknown (unknown fields, `null`,
 //! empty strings, empty lists, a SKU listed twice): a client that passes here sends bodies the
@@ -100,7 +100,19 @@ const PRODUCT_FIELDS: [Field; 8] = [
     optional("productCategoryGoogleId", "Product Category Google Id", Rule::Text),
 ];
 
-/// A body that passed every check: whom it is for, its reference, and the body itself.
+/// The fields of an invitation link request (named unlike the email invitation's).
+const LINK_FIELDS: [Field; 7] = [
+    required("referenceId", "Reference Id", Rule::Reference),
+    required("email", "Email", Rule::Email),
+    required("name", "Name", Rule::Name),
+    optional("locale", "Locale", Rule::Locale),
+    optional("tags", "Tags", Rule::Tags),
+    optional("redirectUri", "Redirect Uri", Rule::Uri),
+    optional("locationId", "Location Id", Rule::Text),
+];
+
+/// A body that passed every check: whom it is for, its reference (`referenceNumber` of an
+/// invitation, `referenceId` of a link), and the body itself.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Checked {
     pub email: String,
@@ -136,6 +148,15 @@ pub(crate) fn check_invitation(body: &[u8]) -> Result<Checked, String> {
         check_send_times(service, product, &mut problems);
     }
     checked(object, problems, "consumerEmail", "referenceNumber")
+}
+
+/// Check an invitation link body, as [`check_invitation`] does an invitation's.
+pub(crate) fn check_link(body: &[u8]) -> Result<Checked, String> {
+    let object = parse(body)?;
+    let mut problems = Vec::new();
+    unknown_fields(&object, &LINK_FIELDS, &[], None, &mut problems);
+    check_fields(&object, &LINK_FIELDS, None, &mut problems);
+    checked(object, problems, "email", "referenceId")
 }
 
 /// The SKUs an email invitation asks reviews for, in its order: its products' or its
@@ -555,6 +576,27 @@ mod tests {
         listed["productReviewInvitation"] = json!({"productSkus": ["A-1", "B-2"]});
         assert_eq!(skus(&check(&listed).unwrap().body), ["A-1", "B-2"]);
         assert!(skus(&full()).is_empty());
+    }
+
+    #[test]
+    fn link_bodies_pass_and_name_the_email_and_reference() {
+        let body = json!({
+            "referenceId": "inv00001",
+            "email": "john.doe@example.com",
+            "name": "John Doe",
+            "locale": "en-US",
+            "tags": ["sms"],
+            "redirectUri": "https://example.com/thanks",
+            "locationId": "ABC123"
+        });
+        let checked = check_link(body.to_string().as_bytes()).unwrap();
+        assert_eq!((checked.email.as_str(), checked.reference.as_str()), ("john.doe@example.com", "inv00001"));
+        assert_eq!(checked.body, body);
+        // Every problem, in field order, as for an invitation.
+        assert_eq!(
+            check_link(b"{}").unwrap_err(),
+            "'Reference Id' is required. 'Email' is required. 'Name' is required."
+        );
     }
 
     #[test]
