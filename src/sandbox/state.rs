@@ -268,7 +268,9 @@ impl Shared {
             let mut state = self.state();
             let id: String = (0..24).map(|_| state.id_rng.digit(16)).collect();
             let token = random_token(&mut state.id_rng, 22);
-            let url = format!("https://trustpilot.sandbox.invalid/evaluate-link/{token}");
+            // Under `.invalid` (it never resolves), and with no piece of a demo secret in it
+            // (`sandbo…`), so a client may print it without a scrubber taking it for one.
+            let url = format!("https://links.tp-invite.invalid/evaluate-link/{token}");
             let link = CreatedLink { email, reference, id, url, body, at };
             state.links.push(link.clone());
             link

@@ -849,6 +849,8 @@ async fn every_link_request_creates_a_new_link_and_is_recorded() {
         let url = url::Url::parse(&link.url).unwrap();
         assert_eq!(url.scheme(), "https");
         assert!(url.host_str().unwrap().ends_with(".invalid"), "{url}");
+        let secrets = [DEMO_API_KEY, DEMO_API_SECRET, DEMO_PASSWORD].map(String::from);
+        assert_eq!(leaked(&link.url, &secrets), None, "a client's scrubber would take the link for a secret");
         assert!(link.id.len() >= 20 && link.id.chars().all(|c| c.is_ascii_hexdigit()), "{}", link.id);
     }
     // The same reference again: another link, as the real service makes.
