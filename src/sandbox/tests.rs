@@ -91,6 +91,14 @@ async fn create_link(sandbox: &Sandbox, token: &str, body: &Value) -> reqwest::R
     http().post(format!("{}{LINKS}", sandbox.invitations_url())).bearer_auth(token).json(body).send().await
 }
 
+/// A POST of `body` to `path` on the invitations host, with a client that does not follow a
+/// redirect.
+async fn post_unredirected(sandbox: &Sandbox, path: &str, token: &str, body: &Value) -> reqwest::Response {
+    let client = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let url = format!("{}{path}", sandbox.invitations_url());
+    client.post(url).bearer_auth(token).json(body).send().await.unwrap()
+}
+
 /// `body` with the value at each JSON pointer set (`None`: removed).
 fn edited(mut body: Value, edits: &[(&str, Option<Value>)]) -> Value {
     for (pointer, value) in edits {
@@ -985,14 +993,7 @@ async fn links_meet_the_faults_invitations_meet() {
     assert_eq!(sandbox.links().len(), 1);
     let sandbox = start(SandboxConfig { redirect_rate: 1.0, ..SandboxConfig::default() }).await;
     let token = password_token(&sandbox).await;
-    let client = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let response = client
-        .post(format!("{}{LINKS}", sandbox.invitations_url()))
-        .bearer_auth(&token)
-        .json(&link("a@example.com", "r1"))
-        .send()
-        .await
-        .unwrap();
+    let response = post_unredirected(&sandbox, LINKS, &token, &link("a@example.com", "r1")).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let created = sandbox.links().pop().unwrap();
     assert_eq!(response.headers()["location"].to_str().unwrap(), format!("{LINKS}/{}", created.id));
@@ -1064,14 +1065,7 @@ async fn a_gateway_timeout_comes_after_the_invitation_is_recorded() {
 async fn a_redirect_comes_after_the_invitation_is_recorded() {
     let sandbox = start(SandboxConfig { redirect_rate: 1.0, ..SandboxConfig::default() }).await;
     let token = password_token(&sandbox).await;
-    let client = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let response = client
-        .post(format!("{}{INVITATIONS}", sandbox.invitations_url()))
-        .bearer_auth(&token)
-        .json(&invitation("a@example.com", "r1"))
-        .send()
-        .await
-        .unwrap();
+    let response = post_unredirected(&sandbox, INVITATIONS, &token, &invitation("a@example.com", "r1")).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let location = response.headers()["location"].to_str().unwrap();
     assert!(location.starts_with("/v1/private/business-units/46d6a890000064000500e0c3/invitations/"), "{location}");
