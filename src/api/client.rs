@@ -1,5 +1,5 @@
-//! The Trustpilot client: business units, templates and invitations, over one HTTP client and
-//! one shared access token.
+//! The Trustpilot client: business units, templates, invitations and invitation links, over one
+//! HTTP client and one shared access token.
 
 use std::fmt;
 use std::sync::Arc;
@@ -8,12 +8,13 @@ use std::time::Duration;
 use reqwest::header::{ACCEPT, HeaderMap, HeaderValue};
 use reqwest::{RequestBuilder, StatusCode};
 use secrecy::ExposeSecret;
+use serde::Serialize;
 use serde_json::Value;
 
 use super::Pace;
 use super::auth::TokenManager;
 use super::config::{Credentials, Endpoints, Grant, join};
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::redact::Scrubber;
 use super::transport::{self, Answer, Effect};
 use crate::invitation::Invitation;
@@ -47,6 +48,17 @@ pub struct Template {
 /// Trustpilot accepted an invitation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Accepted {
+    pub status: u16,
+    pub correlation_id: Option<String>,
+}
+
+/// An invitation link Trustpilot created: `url` is what the customer is given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitationLink {
+    /// The link's id, when the answer gave one.
+    pub id: Option<String>,
+    /// An absolute `https://` (or `http://`) URL, as Trustpilot answered it.
+    pub url: String,
     pub status: u16,
     pub correlation_id: Option<String>,
 }
@@ -195,17 +207,54 @@ impl Client {
         invitation: &Invitation,
         pace: &dyn Pace,
     ) -> Result<Accepted, ApiError> {
+        let answer = self.create(business_unit_id, "email-invitations", &invitation.body(), pace).await?;
+        // The body does not matter (a dropped body after a 2xx is still a success).
+        let correlation_id = answer.correlation_id(&self.inner.scrubber);
+        Ok(Accepted { status: answer.status.as_u16(), correlation_id })
+    }
+
+    /// One `POST .../invitation-links` with `body` (`referenceId`, `email`, `name`, and
+    /// optionally `locale`, `tags`, `redirectUri`, `locationId`), waiting on the client's pace.
+    /// See [`Client::create_invitation_link_paced`].
+    pub async fn create_invitation_link(
+        &self,
+        business_unit_id: &str,
+        body: &impl Serialize,
+    ) -> Result<InvitationLink, ApiError> {
+        self.create_invitation_link_paced(business_unit_id, body, &*self.inner.pace).await
+    }
+
+    /// [`Client::create_invitation_link`], waiting on `pace` as
+    /// [`Client::create_invitation_paced`] does, with the same token handling (one renewal
+    /// after a 401) and the same classification of failures. Every request creates a new link,
+    /// so whatever may have come after one was created is `Unknown`, never `NotSent`: a dropped
+    /// connection, a 504 or a redirect, and also a 2xx without a usable `url` (or whose body
+    /// could not be read): the link may exist, but where it leads is not known.
+    pub async fn create_invitation_link_paced(
+        &self,
+        business_unit_id: &str,
+        body: &impl Serialize,
+        pace: &dyn Pace,
+    ) -> Result<InvitationLink, ApiError> {
+        let answer = self.create(business_unit_id, "invitation-links", body, pace).await?;
+        link_of(&answer, &self.inner.scrubber)
+    }
+
+    /// A `POST` of `body` to `.../business-units/{id}/{endpoint}` on the invitations host, which
+    /// creates something: the answer when it is a 2xx, else the error, where an answer that may
+    /// come after the thing was created is `Unknown`.
+    async fn create(
+        &self,
+        business_unit_id: &str,
+        endpoint: &str,
+        body: &(impl Serialize + ?Sized),
+        pace: &dyn Pace,
+    ) -> Result<Answer, ApiError> {
         let inner = &self.inner;
-        let url = join(
-            &inner.endpoints.invitations,
-            &["v1", "private", "business-units", business_unit_id, "email-invitations"],
-        );
-        let body = invitation.body();
-        let answer = self.private(pace, || inner.http.post(url.clone()).json(&body)).await?;
+        let url = join(&inner.endpoints.invitations, &["v1", "private", "business-units", business_unit_id, endpoint]);
+        let answer = self.private(pace, || inner.http.post(url.clone()).json(body)).await?;
         if answer.status.is_success() {
-            // The body does not matter (a dropped body after a 2xx is still a success).
-            let correlation_id = answer.correlation_id(&inner.scrubber);
-            return Ok(Accepted { status: answer.status.as_u16(), correlation_id });
+            return Ok(answer);
         }
         Err(answer.into_error(
             || format!("business unit '{business_unit_id}' on {}", inner.endpoints.invitations),
@@ -275,6 +324,41 @@ fn not_sent(err: ApiError) -> ApiError {
         }
         other => other,
     }
+}
+
+/// The link of a 2xx answer to `invitation-links`: `{"id", "url"}`, the URL absolute http(s)
+/// with no space or control character. Anything else is `Unknown`: the link may have been
+/// created. The URL is kept as it came, not scrubbed: it is what the customer is given, and a
+/// 6-character piece of a password (`trustp`) may well stand in every real link.
+fn link_of(answer: &Answer, scrubber: &Scrubber) -> Result<InvitationLink, ApiError> {
+    let status = answer.status.as_u16();
+    let unknown = |reason: String, body: ErrorBody| ApiError::Unknown { reason, status: Some(status), body };
+    let text = match &answer.text {
+        Ok(text) => text,
+        Err(ApiError::Unknown { reason, .. } | ApiError::NotSent { reason }) => {
+            let reason = format!("its body could not be read ({reason}), so the link it may have created is not known");
+            return Err(unknown(reason, answer.error_body(scrubber)));
+        }
+        Err(other) => return Err(unknown(other.to_string(), answer.error_body(scrubber))),
+    };
+    let value: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+    let url = value.get("url").and_then(Value::as_str).map(str::trim).filter(|url| is_link(url));
+    let Some(url) = url else {
+        let reason = "the answer holds no usable link URL, though the link may have been created".to_string();
+        return Err(unknown(reason, answer.error_body(scrubber)));
+    };
+    Ok(InvitationLink {
+        id: text_of(value.get("id"), scrubber),
+        url: url.to_string(),
+        status,
+        correlation_id: answer.correlation_id(scrubber),
+    })
+}
+
+fn is_link(text: &str) -> bool {
+    let http = url::Url::parse(text)
+        .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.host_str().is_some_and(|h| !h.is_empty()));
+    http && !text.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 /// A string or number of an answer, without secrets and with its control characters escaped:
@@ -348,6 +432,51 @@ mod tests {
             }
         );
         assert_eq!(parse_business_unit(&json!({"displayName": "x"}), &none), None);
+    }
+
+    #[test]
+    fn a_link_answer_needs_a_usable_url_or_its_outcome_is_unknown() {
+        // A password that begins like every real link: the link is still taken as it came.
+        let scrubber = Scrubber::new(vec!["trustpilot-2024".into()]);
+        let answer = |status: u16, text: Result<&str, ApiError>| Answer {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers: HeaderMap::new(),
+            text: text.map(str::to_string),
+        };
+        let url = "https://www.trustpilot.com/evaluate-link/abc?x=1";
+        let link = link_of(&answer(200, Ok(&json!({"id": "l1", "url": url}).to_string())), &scrubber).unwrap();
+        assert_eq!(link, InvitationLink { id: Some("l1".into()), url: url.into(), status: 200, correlation_id: None });
+        let link = link_of(&answer(201, Ok(&json!({"url": format!(" {url} ")}).to_string())), &scrubber).unwrap();
+        assert_eq!((link.id, link.url.as_str(), link.status), (None, url, 201));
+
+        let unusable = [
+            json!({"id": "l1"}).to_string(),
+            json!({"id": "l1", "url": ""}).to_string(),
+            json!({"url": 42}).to_string(),
+            json!({"url": "/evaluate-link/abc"}).to_string(),
+            json!({"url": "www.trustpilot.com/evaluate-link/abc"}).to_string(),
+            json!({"url": "ftp://www.trustpilot.com/abc"}).to_string(),
+            json!({"url": "javascript:alert(1)"}).to_string(),
+            json!({"url": "https://www.trustpilot.com/a b"}).to_string(),
+            json!({"url": "https://www.trustpilot.com/a\u{1b}[31m"}).to_string(),
+            json!([url]).to_string(),
+            url.to_string(),
+            String::new(),
+        ];
+        for text in &unusable {
+            let err = link_of(&answer(200, Ok(text)), &scrubber).unwrap_err();
+            let ApiError::Unknown { reason, status: Some(200), .. } = &err else { panic!("{text}: {err:?}") };
+            assert_eq!(reason, "the answer holds no usable link URL, though the link may have been created");
+            assert!(!err.is_retryable() && !err.is_fatal(), "{text}");
+        }
+
+        let lost = ApiError::Unknown { reason: "connection reset".into(), status: None, body: ErrorBody::default() };
+        let err = link_of(&answer(200, Err(lost)), &scrubber).unwrap_err();
+        let ApiError::Unknown { reason, status: Some(200), .. } = &err else { panic!("{err:?}") };
+        assert_eq!(
+            reason,
+            "its body could not be read (connection reset), so the link it may have created is not known"
+        );
     }
 
     #[test]

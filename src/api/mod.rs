@@ -1,5 +1,6 @@
 //! The Trustpilot client: endpoints and credentials (`config`), the shared access token
-//! (`auth`), the calls (`client`) and what can go wrong with them (`error`).
+//! (`auth`), the calls (`client`: invitations, links, ...) and what can go wrong with them
+//! (`error`).
 
 // ApiError carries Trustpilot's error body (five optional strings) by value, as the results file
 // wants it; errors are rare next to a network round trip, so their size does not matter.
@@ -18,7 +19,7 @@ mod transport;
 #[cfg(test)]
 mod tests;
 
-pub use client::{Accepted, BusinessUnit, Client, Template};
+pub use client::{Accepted, BusinessUnit, Client, InvitationLink, Template};
 pub use config::{
     API_KEY_VAR, API_SECRET_VAR, API_URL_VAR, BUSINESS_USER_ID_VAR, ConfigError, Credentials, DEFAULT_API_URL,
     DEFAULT_INVITATIONS_API_URL, Endpoints, Grant, INVITATIONS_API_URL_VAR, PASSWORD_VAR, USERNAME_VAR,

@@ -493,6 +493,14 @@ async fn server_errors_are_retryable_and_keep_the_details() {
     }
     assert_eq!(statuses.len(), 3, "{statuses:?}");
     assert!(sandbox.accepted().is_empty());
+
+    // A link meets the same classification, and nothing is created.
+    for n in 0..6 {
+        let err = client.create_invitation_link(DEMO_BUSINESS_UNIT_ID, &link_body(n)).await.unwrap_err();
+        assert!(matches!(err, ApiError::Server { .. }), "{err:?}");
+        assert!(err.is_retryable() && !err.is_fatal() && err.correlation_id().is_some(), "{err:?}");
+    }
+    assert!(sandbox.links().is_empty());
 }
 
 #[tokio::test]
@@ -715,6 +723,157 @@ async fn an_absurd_retry_after_is_read_without_panic_and_clamped() {
         }
         let _ = err.to_string();
     }
+}
+
+// ----- invitation links -----
+
+fn link_body(n: usize) -> serde_json::Value {
+    serde_json::json!({
+        "referenceId": format!("order-{n}"),
+        "email": format!("customer{n}@example.com"),
+        "name": format!("Customer {n}"),
+    })
+}
+
+#[tokio::test]
+async fn a_link_is_created_and_its_url_returned_a_new_one_each_time() {
+    let sandbox = sandbox(SandboxConfig::default()).await;
+    let client = client_for(&sandbox, demo_password());
+    let first = client.create_invitation_link(DEMO_BUSINESS_UNIT_ID, &link_body(1)).await.unwrap();
+    // Paced by the caller: the request waits on the given pace (the token is already there).
+    let pace = CountingPace::new(0, 0);
+    let again = client.create_invitation_link_paced(DEMO_BUSINESS_UNIT_ID, &link_body(1), &pace).await.unwrap();
+    assert_eq!(pace.calls.load(Ordering::SeqCst), 1);
+
+    let links = sandbox.links();
+    assert_eq!(links.len(), 2);
+    assert_eq!(
+        (first.status, first.url.as_str(), first.id.as_deref()),
+        (200, links[0].url.as_str(), Some(&*links[0].id))
+    );
+    assert!(first.correlation_id.is_some(), "{first:?}");
+    assert_eq!(again.url, links[1].url);
+    assert_ne!(first.url, again.url, "each request creates another link");
+    assert_eq!((links[0].email.as_str(), links[0].reference.as_str()), ("customer1@example.com", "order-1"));
+    assert_eq!(links[0].body, link_body(1));
+    assert!(sandbox.accepted().is_empty(), "no email invitation");
+    assert_eq!(sandbox.token_requests(), 1);
+
+    // A client-credentials token sends the business user along, as for invitations.
+    let client = client_for(&sandbox, demo_client_credentials());
+    client.create_invitation_link(DEMO_BUSINESS_UNIT_ID, &link_body(2)).await.unwrap();
+    assert_eq!(sandbox.links().len(), 3);
+}
+
+#[tokio::test]
+async fn a_link_request_refused_with_401_renews_the_token_once() {
+    let sandbox = sandbox(SandboxConfig::default()).await;
+    let client = client_for(&sandbox, demo_password());
+    // A token the server no longer takes, as a revoked one.
+    client.adopt_token_for_tests("revoked-token-0123456789").await;
+    let link = client.create_invitation_link(DEMO_BUSINESS_UNIT_ID, &link_body(1)).await.unwrap();
+    assert_eq!(link.url, sandbox.links()[0].url);
+    assert_eq!(answered(&sandbox, "/invitation-links", 401), 1);
+    assert_eq!(answered(&sandbox, "/invitation-links", 200), 1);
+    assert_eq!(sandbox.token_requests(), 1, "one new grant");
+
+    // Refused again after the renewal: an auth error, sent twice and no more.
+    let issuer = Sandbox::start(SandboxConfig::default(), 0).await.unwrap();
+    let endpoints = Endpoints::new(&issuer.api_url(), &sandbox.invitations_url()).unwrap();
+    let crossed = Client::new(endpoints, demo_password(), Arc::new(NoPace)).unwrap();
+    let err = crossed.create_invitation_link(DEMO_BUSINESS_UNIT_ID, &link_body(2)).await.unwrap_err();
+    assert!(matches!(err, ApiError::Auth { status: 401, .. }), "{err:?}");
+    assert!(err.is_fatal());
+    assert_eq!(answered(&sandbox, "/invitation-links", 401), 3);
+    assert_eq!(issuer.token_requests(), 2);
+    assert_eq!(sandbox.links().len(), 1);
+}
+
+#[tokio::test]
+async fn a_link_whose_answer_is_lost_or_unclear_is_unknown() {
+    // The connection dropped after the request: created, not known.
+    let sandbox = sandbox(SandboxConfig { drop_rate: 1.0, ..SandboxConfig::default() }).await;
+    let client = client_for(&sandbox, demo_password());
+    for n in 0..3 {
+        let err = client.create_invitation_link(DEMO_BUSINESS_UNIT_ID, &link_body(n)).await.unwrap_err();
+        assert!(matches!(err, ApiError::Unknown { status: None, .. }), "{err:?}");
+        assert_eq!(err.error_code().as_deref(), Some("transport.unknown"));
+        assert!(!err.is_retryable() && !err.is_fatal());
+    }
+    assert_eq!(sandbox.links().len(), 3, "each created once: the client did not send any again");
+    assert_eq!(answered(&sandbox, "/invitation-links", 0), 3);
+
+    // A 2xx without a URL: created, but where it leads is not known.
+    let config = SandboxConfig { links_without_url: true, ..SandboxConfig::default() };
+    let sandbox = Sandbox::start(config, 0).await.unwrap();
+    let client = client_for(&sandbox, demo_password());
+    let err = client.create_invitation_link(DEMO_BUSINESS_UNIT_ID, &link_body(1)).await.unwrap_err();
+    let ApiError::Unknown { reason, status: Some(200), body } = &err else { panic!("{err:?}") };
+    assert_eq!(reason, "the answer holds no usable link URL, though the link may have been created");
+    assert_eq!(body.raw.as_deref(), Some(&*format!("{{\"id\":\"{}\"}}", sandbox.links()[0].id)));
+    assert!(err.correlation_id().is_some(), "{err:?}");
+    assert!(!err.is_retryable() && !err.is_fatal());
+    assert_eq!(err.error_code().as_deref(), Some("http.200"));
+    assert!(err.to_string().starts_with("Trustpilot answered HTTP 200 OK: \"{\"id\":"), "{err}");
+    assert_eq!(sandbox.links().len(), 1);
+
+    // 504 and 303 after the link was created.
+    for (config, status) in [
+        (SandboxConfig { timeout_rate: 1.0, ..SandboxConfig::default() }, 504),
+        (SandboxConfig { redirect_rate: 1.0, ..SandboxConfig::default() }, 303),
+    ] {
+        let sandbox = Sandbox::start(config, 0).await.unwrap();
+        let client = client_for(&sandbox, demo_password());
+        let err = client.create_invitation_link(DEMO_BUSINESS_UNIT_ID, &link_body(1)).await.unwrap_err();
+        assert!(matches!(err, ApiError::Unknown { status: Some(s), .. } if s == status), "{err:?}");
+        assert!(!err.is_retryable());
+        assert_eq!(err.is_fatal(), status == 303, "a redirect stops the run");
+        assert_eq!(sandbox.links().len(), 1);
+        assert_eq!(sandbox.requests().len(), 2, "the token and the link, nothing else");
+    }
+}
+
+#[tokio::test]
+async fn refused_links_and_wrong_ids() {
+    let sandbox = sandbox(SandboxConfig::default()).await;
+    let client = client_for(&sandbox, demo_password());
+    let mut bad = link_body(1);
+    bad["email"] = "not-an-email".into();
+    let err = client.create_invitation_link(DEMO_BUSINESS_UNIT_ID, &bad).await.unwrap_err();
+    let ApiError::Rejected { status: 400, body } = &err else { panic!("{err:?}") };
+    assert_eq!(body.details.as_deref(), Some("'Email' is not in the correct format."));
+    assert_eq!(err.error_code().as_deref(), Some("1001"));
+    assert!(!err.is_retryable() && !err.is_fatal());
+    // The email invitation's field names are not the link's.
+    let named_as_invitation =
+        serde_json::json!({"referenceNumber": "r", "consumerEmail": "a@example.com", "consumerName": "A"});
+    let err = client.create_invitation_link(DEMO_BUSINESS_UNIT_ID, &named_as_invitation).await.unwrap_err();
+    assert!(matches!(err, ApiError::Rejected { status: 400, .. }), "{err:?}");
+
+    let err = client.create_invitation_link("no-such-unit", &link_body(2)).await.unwrap_err();
+    assert!(matches!(err, ApiError::NotFound { .. }) && err.is_fatal(), "{err:?}");
+    let err = client.create_invitation_link(DEMO_BUSINESS_USER_ID, &link_body(3)).await.unwrap_err();
+    assert!(matches!(err, ApiError::Forbidden { .. }), "{err:?}");
+    assert_eq!(err.error_code().as_deref(), Some("1014"));
+    assert!(sandbox.links().is_empty());
+
+    // Nothing listening: certainly not sent.
+    let port = closed_port().await;
+    let base = format!("http://127.0.0.1:{port}");
+    let nowhere = Client::new(Endpoints::new(&base, &base).unwrap(), demo_password(), Arc::new(NoPace)).unwrap();
+    let err = nowhere.create_invitation_link(DEMO_BUSINESS_UNIT_ID, &link_body(4)).await.unwrap_err();
+    assert!(matches!(err, ApiError::NotSent { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_link_answer_that_echoes_the_token_shows_no_part_of_it() {
+    let sandbox = sandbox(SandboxConfig { echo_invitation_requests: true, ..SandboxConfig::default() }).await;
+    let client = client_for(&sandbox, demo_password());
+    let err = client.create_invitation_link(DEMO_BUSINESS_UNIT_ID, &link_body(1)).await.unwrap_err();
+    assert!(matches!(err, ApiError::Rejected { status: 400, .. }), "{err:?}");
+    let shown = format!("{err}\n{err:?}");
+    assert!(shown.contains("Bearer [redacted]"), "{shown}");
+    assert_no_secret(&shown, &sandbox.issued_tokens());
 }
 
 /// No form of any of the secrets, nor its first 6 characters, shows in `text`.

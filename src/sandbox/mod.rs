@@ -2,7 +2,8 @@
 //! record of what it accepted: what the tests, the benchmarks and `--sandbox` runs talk to.
 //!
 //! Two listeners play Trustpilot's two hosts: [`Sandbox::api_url`] (tokens, business units)
-//! and [`Sandbox::invitations_url`] (invitations, templates). Both answer only on 127.0.0.1.
+//! and [`Sandbox::invitations_url`] (email invitations with service and product reviews,
+//! invitation links, templates). Both answer only on 127.0.0.1.
 //!
 //! Differences a client may notice, each on purpose:
 //! - Wrong username or password, an unknown refresh token: 400 `invalid_grant` (RFC 6749
@@ -11,6 +12,11 @@
 //! - More than 10 token requests in 10 seconds: 429 (tests that start many runs may lift it).
 //! - The quota knob counts every request, token requests included, as Trustpilot does.
 //! - A 202 comes without a body and with a small JSON body, alternately.
+//! - An email invitation needs a service review section, a product review section, or both
+//!   (400 without either); a SKU listed twice in one invitation is a 400.
+//! - An invitation link is answered 200 `{"id", "url"}`, a new link for every request (the
+//!   same `referenceId` again gets another one); its URL is under `.invalid`, which never
+//!   resolves, so a rehearsal link cannot lead anyone anywhere.
 //! - A dropped request is logged with status 0 (no answer was sent).
 //! - The misbehaviours a client must survive are knobs too: 504 or 303 after creating an
 //!   invitation, an absurd `Retry-After`, endpoints that echo credentials and tokens back.
@@ -58,7 +64,8 @@ pub const DEMO_BUSINESS_UNIT_ID: &str = "46d6a890000064000500e0c3";
 pub const DEMO_DOMAIN: &str = "example.com";
 
 /// If set when a sandbox starts: the path of a file it appends its record to, one JSON line
-/// per request (`"kind": "request"`) and per accepted invitation (`"kind": "accepted"`).
+/// per request (`"kind": "request"`), per accepted invitation (`"kind": "accepted"`, with the
+/// `skus` of its product review, empty without one) and per created link (`"kind": "link"`).
 pub const RECORD_ENV: &str = "TP_INVITE_SANDBOX_RECORD";
 
 /// The first piece of a secret that shows in `text`, if any: the first 6 characters of the
@@ -84,10 +91,12 @@ pub struct SandboxConfig {
     pub latency: Duration,
     /// Each answer's latency varies uniformly by up to ± this much.
     pub jitter: Duration,
-    /// Share of invitation requests (that would be accepted) answered 500, 502 or 503.
+    /// Share of invitation and link requests (that would be accepted) answered 500, 502 or 503.
+    /// Invitations and links share the dice: the faults follow the order of both together.
     pub fail_rate: f64,
-    /// Share of invitation requests accepted, recorded, and then left without an answer: the
-    /// connection is reset. `fail_rate + drop_rate` above 1 leaves drops the remainder.
+    /// Share of invitation and link requests accepted, recorded, and then left without an
+    /// answer: the connection is reset. `fail_rate + drop_rate` above 1 leaves drops the
+    /// remainder.
     pub drop_rate: f64,
     /// At most this many requests (of any kind) in any window of this length; beyond: 429.
     pub quota: Option<(u32, Duration)>,
@@ -96,19 +105,24 @@ pub struct SandboxConfig {
     /// Sent as the `Retry-After` of a quota 429 as it is, instead of `retry_after`: for the
     /// absurd values a client must survive (`1e30`, `-5`, a date in the year 9999).
     pub retry_after_text: Option<String>,
-    /// Share of invitation requests accepted, recorded, and then answered 504 Gateway Timeout,
-    /// as a gateway answers when it stops waiting for a service that goes on to create it.
+    /// Share of invitation and link requests accepted, recorded, and then answered 504 Gateway
+    /// Timeout, as a gateway answers when it stops waiting for a service that goes on to create
+    /// it.
     pub timeout_rate: f64,
-    /// Share of invitation requests accepted, recorded, and then answered 303 See Other, as a
-    /// server that redirects after creating something does.
+    /// Share of invitation and link requests accepted, recorded, and then answered 303 See
+    /// Other, as a server that redirects after creating something does.
     pub redirect_rate: f64,
     /// Refuse every token request with 400 and echo it in the error: its `Authorization`
     /// header (the base64 of key:secret) and its form body (the password, URL-encoded), and
     /// the form's values as JSON. A client must not print any of it.
     pub echo_token_requests: bool,
-    /// Refuse every invitation that passes its checks with 400 and echo its body and its
-    /// `Authorization` header (the access token) in the error's details.
+    /// Refuse every invitation and link request that passes its checks with 400 and echo its
+    /// body and its `Authorization` header (the access token) in the error's details.
     pub echo_invitation_requests: bool,
+    /// Create (and record) each link as usual, then answer 200 with its `id` but no `url`: an
+    /// answer a client cannot use, to a request that did create something. Not a command-line
+    /// knob: for tests of how a client classifies such an answer.
+    pub links_without_url: bool,
     /// How long an access token is valid (`expires_in` says it in whole seconds).
     pub token_lifetime: Duration,
     /// At most this many token requests in this window, beyond: 429 (`None`: no limit).
@@ -131,6 +145,7 @@ impl Default for SandboxConfig {
             redirect_rate: 0.0,
             echo_token_requests: false,
             echo_invitation_requests: false,
+            links_without_url: false,
             token_lifetime: Duration::from_secs(359_999),
             token_limit: Some((state::TOKEN_LIMIT, state::TOKEN_WINDOW)),
             seed: 1,
@@ -164,6 +179,30 @@ impl From<&crate::cli::FaultArgs> for SandboxConfig {
 pub struct Accepted {
     pub email: String,
     pub reference: String,
+    /// The request body as sent.
+    pub body: serde_json::Value,
+    /// Since the sandbox started.
+    pub at: Duration,
+}
+
+impl Accepted {
+    /// The SKUs it asks product reviews for (its `products`' or its `productSkus`), in order;
+    /// empty when it asks for a service review only.
+    pub fn skus(&self) -> Vec<&str> {
+        rules::skus(&self.body)
+    }
+}
+
+/// An invitation link the sandbox created (dropped ones included: they were created too).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreatedLink {
+    pub email: String,
+    /// The `referenceId` sent.
+    pub reference: String,
+    /// The link's id, as answered.
+    pub id: String,
+    /// The link, as answered: new for every request.
+    pub url: String,
     /// The request body as sent.
     pub body: serde_json::Value,
     /// Since the sandbox started.
@@ -282,6 +321,11 @@ impl Sandbox {
     /// Every accepted invitation, in the order accepted.
     pub fn accepted(&self) -> Vec<Accepted> {
         self.shared.accepted()
+    }
+
+    /// Every invitation link created, in the order created.
+    pub fn links(&self) -> Vec<CreatedLink> {
+        self.shared.links()
     }
 
     /// Every request that reached the sandbox (any path, any answer), in order of arrival.

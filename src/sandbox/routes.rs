@@ -1,9 +1,10 @@
 //! The two hosts' endpoints, the gate every request passes (quota, latency, record), and the
 //! answers, shaped like the real service's.
 //!
-//! The API host (tokens, business units) and the invitations host (invitations, templates)
-//! are separate listeners, as `api.trustpilot.com` and `invitations-api.trustpilot.com` are:
-//! a client that sends an invitation to the wrong base URL gets the 404 it would get for real.
+//! The API host (tokens, business units) and the invitations host (invitations, links,
+//! templates) are separate listeners, as `api.trustpilot.com` and
+//! `invitations-api.trustpilot.com` are: a client that sends an invitation to the wrong base URL
+//! gets the 404 it would get for real.
 
 use std::sync::Arc;
 
@@ -31,6 +32,7 @@ pub(crate) const TOKEN_PATH: &str = "/v1/oauth/oauth-business-users-for-applicat
 pub(crate) const REFRESH_PATH: &str = "/v1/oauth/oauth-business-users-for-applications/refresh";
 const FIND_PATH: &str = "/v1/business-units/find";
 const INVITATIONS_PATH: &str = "/v1/private/business-units/{id}/email-invitations";
+const LINKS_PATH: &str = "/v1/private/business-units/{id}/invitation-links";
 const TEMPLATES_PATH: &str = "/v1/private/business-units/{id}/templates";
 
 /// The header every answer carries its correlation id in (error bodies repeat it).
@@ -42,7 +44,7 @@ const BUSINESS_USER_HEADER: &str = "x-business-user-id";
 pub(crate) enum Host {
     /// `api.trustpilot.com`: tokens and business units.
     Api,
-    /// `invitations-api.trustpilot.com`: invitations and templates.
+    /// `invitations-api.trustpilot.com`: invitations, links and templates.
     Invitations,
 }
 
@@ -69,9 +71,10 @@ pub(crate) fn router(shared: Arc<Shared>, host: Host) -> Router {
             .route(TOKEN_PATH, post(access_token))
             .route(REFRESH_PATH, post(refresh))
             .route(FIND_PATH, get(find_business_unit)),
-        Host::Invitations => {
-            Router::new().route(INVITATIONS_PATH, post(create_invitation)).route(TEMPLATES_PATH, get(templates))
-        }
+        Host::Invitations => Router::new()
+            .route(INVITATIONS_PATH, post(create_invitation))
+            .route(LINKS_PATH, post(create_link))
+            .route(TEMPLATES_PATH, get(templates)),
     };
     let gate = Gate { shared: Arc::clone(&shared), host };
     routes.fallback(not_found).layer(middleware::from_fn_with_state(gate, pass_gate)).with_state(shared)
@@ -83,9 +86,9 @@ fn route_kind(host: Host, method: &Method, path: &str) -> RouteKind {
         Host::Invitations
             if method == Method::POST
                 && path.starts_with("/v1/private/business-units/")
-                && path.ends_with("/email-invitations") =>
+                && (path.ends_with("/email-invitations") || path.ends_with("/invitation-links")) =>
         {
-            RouteKind::Invitation
+            RouteKind::Create
         }
         _ => RouteKind::Other,
     }
@@ -512,26 +515,78 @@ async fn create_invitation(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let outcome = invite(&shared, &ctx, &business_unit_id, &headers, &body);
+    let request = Creation { business_unit_id: &business_unit_id, headers: &headers, body: &body };
+    let outcome = create(&shared, &ctx, request, rules::check_invitation, |checked| {
+        let before = shared.accept(checked.email, checked.reference, checked.body);
+        // The real service answers 202 sometimes with a small body and sometimes without
+        // one; alternate, so a client has to cope with both.
+        let answer = if before.is_multiple_of(2) {
+            StatusCode::ACCEPTED.into_response()
+        } else {
+            let body = json!({"correlationId": ctx.correlation_id});
+            (StatusCode::ACCEPTED, Json(body)).into_response()
+        };
+        let location = format!("/v1/private/business-units/{business_unit_id}/invitations/{}", ctx.correlation_id);
+        Created { answer, location }
+    });
     respond(&ctx, outcome)
 }
 
+/// `invitation-links`: a new link each time, answered 200 `{"id", "url"}` (the link exists
+/// once the answer comes, unlike an invitation that is queued: so 200, not 202).
+async fn create_link(
+    State(shared): State<Arc<Shared>>,
+    Extension(ctx): Extension<Ctx>,
+    Path(business_unit_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let request = Creation { business_unit_id: &business_unit_id, headers: &headers, body: &body };
+    let outcome = create(&shared, &ctx, request, rules::check_link, |checked| {
+        let link = shared.create_link(checked.email, checked.reference, checked.body);
+        let body = if shared.config.links_without_url {
+            json!({"id": link.id})
+        } else {
+            json!({"id": link.id, "url": link.url})
+        };
+        let location = format!("/v1/private/business-units/{business_unit_id}/invitation-links/{}", link.id);
+        Created { answer: (StatusCode::OK, Json(body)).into_response(), location }
+    });
+    respond(&ctx, outcome)
+}
+
+/// A request to an endpoint that creates something.
+struct Creation<'a> {
+    business_unit_id: &'a str,
+    headers: &'a HeaderMap,
+    body: &'a [u8],
+}
+
+/// What such an endpoint made of a request it accepted: the answer it gives when all goes
+/// well, and where the thing it created is (for a redirect to point at).
+struct Created {
+    answer: Response,
+    location: String,
+}
+
 /// The checks in the order the real stack makes them (gateway, routing, service), then the
-/// fault the dice decided at arrival.
-fn invite(
+/// fault the dice decided at arrival: a 5xx creates nothing; a drop, a 504 or a 303 come
+/// after `make` has created (and recorded) it.
+fn create(
     shared: &Shared,
     ctx: &Ctx,
-    business_unit_id: &str,
-    headers: &HeaderMap,
-    body: &[u8],
+    request: Creation<'_>,
+    check: fn(&[u8]) -> Result<rules::Checked, String>,
+    make: impl FnOnce(rules::Checked) -> Created,
 ) -> Result<Response, Refusal> {
+    let Creation { business_unit_id, headers, body } = request;
     authorize(shared, headers, business_unit_id)?;
     if !content_type_is(headers, "application/json") {
         return Err(Refusal::UnsupportedMediaType(
             "The request body must be JSON, sent with 'Content-Type: application/json'.".to_string(),
         ));
     }
-    let checked = rules::check_invitation(body).map_err(Refusal::InvalidRequest)?;
+    let checked = check(body).map_err(Refusal::InvalidRequest)?;
     if shared.config.echo_invitation_requests {
         let authorization = header_text(headers, header::AUTHORIZATION.as_str()).unwrap_or("(none)");
         return Err(Refusal::InvalidRequest(format!(
@@ -539,34 +594,22 @@ fn invite(
             String::from_utf8_lossy(body)
         )));
     }
+    if let Some(Fault::ServerError(status)) = ctx.fault {
+        return Ok(server_error(status, ctx));
+    }
+    let created = make(checked);
     Ok(match ctx.fault {
-        Some(Fault::ServerError(status)) => server_error(status, ctx),
         Some(Fault::GatewayTimeout) => {
-            shared.accept(checked.email, checked.reference, checked.body);
             gateway_fault(StatusCode::GATEWAY_TIMEOUT, "Gateway Timeout", "messaging.adaptors.http.flow.GatewayTimeout")
         }
-        Some(Fault::Redirect) => {
-            shared.accept(checked.email, checked.reference, checked.body);
-            let location = format!("/v1/private/business-units/{business_unit_id}/invitations/{}", ctx.correlation_id);
-            (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
-        }
+        Some(Fault::Redirect) => (StatusCode::SEE_OTHER, [(header::LOCATION, created.location)]).into_response(),
         Some(Fault::Drop) => {
-            shared.accept(checked.email, checked.reference, checked.body);
-            let mut response = StatusCode::ACCEPTED.into_response();
+            let mut response = created.answer;
             response.extensions_mut().insert(CutConnection);
             response
         }
-        None => {
-            let before = shared.accept(checked.email, checked.reference, checked.body);
-            // The real service answers 202 sometimes with a small body and sometimes without
-            // one; alternate, so a client has to cope with both.
-            if before.is_multiple_of(2) {
-                StatusCode::ACCEPTED.into_response()
-            } else {
-                let body = json!({"correlationId": ctx.correlation_id});
-                (StatusCode::ACCEPTED, Json(body)).into_response()
-            }
-        }
+        // A server error was answered above, before anything was created.
+        Some(Fault::ServerError(_)) | None => created.answer,
     })
 }
 
@@ -621,9 +664,12 @@ mod tests {
     #[test]
     fn requests_are_classified_by_host_and_path() {
         let invitation = "/v1/private/business-units/abc/email-invitations";
+        let link = "/v1/private/business-units/abc/invitation-links";
         assert_eq!(route_kind(Host::Api, &Method::POST, TOKEN_PATH), RouteKind::Token);
         assert_eq!(route_kind(Host::Api, &Method::GET, REFRESH_PATH), RouteKind::Token);
-        assert_eq!(route_kind(Host::Invitations, &Method::POST, invitation), RouteKind::Invitation);
+        assert_eq!(route_kind(Host::Invitations, &Method::POST, invitation), RouteKind::Create);
+        assert_eq!(route_kind(Host::Invitations, &Method::POST, link), RouteKind::Create);
+        assert_eq!(route_kind(Host::Invitations, &Method::GET, link), RouteKind::Other);
         assert_eq!(route_kind(Host::Invitations, &Method::GET, invitation), RouteKind::Other);
         assert_eq!(route_kind(Host::Api, &Method::POST, invitation), RouteKind::Other);
         assert_eq!(route_kind(Host::Invitations, &Method::POST, TOKEN_PATH), RouteKind::Other);

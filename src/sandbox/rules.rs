@@ -1,8 +1,13 @@
-//! The invitation body as the invitations endpoint checks it: what it answers with a 400.
+//! Request bodies as the invitations host checks them, and what it answers with a 400: an
+//! email invitation (its service review and product review sections) and an invitation link.
 //!
 //! Stricter than lenient where the real service's behaviour is unknown (unknown fields, `null`,
-//! empty strings): a client that passes here sends bodies the real service accepts.
+//! empty strings, empty lists, a SKU listed twice): a client that passes here sends bodies the
+//! real service accepts.
 
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
 use serde_json::{Map, Value};
 
 /// Trustpilot's invitation locales, exactly as the API spells them.
@@ -30,31 +35,84 @@ enum Rule {
     Tags,
 }
 
-/// The body's top-level fields: JSON name, the name the error details use, the rule.
-const TOP_LEVEL: [(&str, &str, Rule); 8] = [
-    ("consumerEmail", "Consumer Email", Rule::Email),
-    ("consumerName", "Consumer Name", Rule::Name),
-    ("referenceNumber", "Reference Number", Rule::Reference),
-    ("locale", "Locale", Rule::Locale),
-    ("senderEmail", "Sender Email", Rule::Email),
-    ("senderName", "Sender Name", Rule::Name),
-    ("replyTo", "Reply To", Rule::Email),
-    ("locationId", "Location Id", Rule::Text),
-];
+/// One field of a body: its JSON name, the name the error details use, how its value is
+/// checked, and whether it must be there.
+#[derive(Debug, Clone, Copy)]
+struct Field {
+    name: &'static str,
+    label: &'static str,
+    rule: Rule,
+    required: bool,
+}
 
-const REQUIRED: [&str; 3] = ["consumerEmail", "consumerName", "referenceNumber"];
+const fn required(name: &'static str, label: &'static str, rule: Rule) -> Field {
+    Field { name, label, rule, required: true }
+}
+
+const fn optional(name: &'static str, label: &'static str, rule: Rule) -> Field {
+    Field { name, label, rule, required: false }
+}
+
+/// An email invitation's top-level fields, besides its two sections.
+const TOP_LEVEL: [Field; 8] = [
+    required("consumerEmail", "Consumer Email", Rule::Email),
+    required("consumerName", "Consumer Name", Rule::Name),
+    required("referenceNumber", "Reference Number", Rule::Reference),
+    optional("locale", "Locale", Rule::Locale),
+    optional("senderEmail", "Sender Email", Rule::Email),
+    optional("senderName", "Sender Name", Rule::Name),
+    optional("replyTo", "Reply To", Rule::Email),
+    optional("locationId", "Location Id", Rule::Text),
+];
 
 const SERVICE_REVIEW: &str = "serviceReviewInvitation";
+const PRODUCT_REVIEW: &str = "productReviewInvitation";
+const PRODUCTS: &str = "products";
+const PRODUCT_SKUS: &str = "productSkus";
 
 /// The fields of `serviceReviewInvitation`, all optional.
-const SERVICE_REVIEW_FIELDS: [(&str, &str, Rule); 4] = [
-    ("templateId", "Template Id", Rule::Text),
-    ("preferredSendTime", "Preferred Send Time", Rule::SendTime),
-    ("redirectUri", "Redirect Uri", Rule::Uri),
-    ("tags", "Tags", Rule::Tags),
+const SERVICE_REVIEW_FIELDS: [Field; 4] = [
+    optional("templateId", "Template Id", Rule::Text),
+    optional("preferredSendTime", "Preferred Send Time", Rule::SendTime),
+    optional("redirectUri", "Redirect Uri", Rule::Uri),
+    optional("tags", "Tags", Rule::Tags),
 ];
 
-/// An invitation body that passed every check.
+/// The fields of `productReviewInvitation` beside its products (`products` or `productSkus`,
+/// exactly one of them). Its details name them by path (`productReviewInvitation.templateId`),
+/// since the bare labels already stand for the service section's fields.
+const PRODUCT_REVIEW_FIELDS: [Field; 3] = [
+    optional("templateId", "Template Id", Rule::Text),
+    optional("preferredSendTime", "Preferred Send Time", Rule::SendTime),
+    optional("redirectUri", "Redirect Uri", Rule::Uri),
+];
+
+/// The fields of one product of `productReviewInvitation.products`. Which ones Trustpilot
+/// requires is not documented; a product without its SKU or name cannot be reviewed or shown.
+const PRODUCT_FIELDS: [Field; 8] = [
+    required("sku", "Sku", Rule::Text),
+    required("name", "Name", Rule::Name),
+    optional("productUrl", "Product Url", Rule::Uri),
+    optional("imageUrl", "Image Url", Rule::Uri),
+    optional("gtin", "Gtin", Rule::Text),
+    optional("mpn", "Mpn", Rule::Text),
+    optional("brand", "Brand", Rule::Name),
+    optional("productCategoryGoogleId", "Product Category Google Id", Rule::Text),
+];
+
+/// The fields of an invitation link request (named unlike the email invitation's).
+const LINK_FIELDS: [Field; 7] = [
+    required("referenceId", "Reference Id", Rule::Reference),
+    required("email", "Email", Rule::Email),
+    required("name", "Name", Rule::Name),
+    optional("locale", "Locale", Rule::Locale),
+    optional("tags", "Tags", Rule::Tags),
+    optional("redirectUri", "Redirect Uri", Rule::Uri),
+    optional("locationId", "Location Id", Rule::Text),
+];
+
+/// A body that passed every check: whom it is for, its reference (`referenceNumber` of an
+/// invitation, `referenceId` of a link), and the body itself.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Checked {
     pub email: String,
@@ -62,55 +120,205 @@ pub(crate) struct Checked {
     pub body: Value,
 }
 
-/// Check a request body. `Err` holds the `details` sentence(s) of the 400: every problem
-/// found, in field order, joined by spaces.
+/// Check an email invitation body. `Err` holds the `details` sentence(s) of the 400: every
+/// problem found, in field order, joined by spaces.
+///
+/// It asks for a service review, a product review, or both: with neither section there is
+/// nothing to send, so that is refused too (400, as the real service's validation would).
 pub(crate) fn check_invitation(body: &[u8]) -> Result<Checked, String> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|error| format!("The request body is not valid JSON ({error})."))?;
-    let Some(object) = value.as_object() else {
-        return Err("The request body must be a JSON object.".to_string());
-    };
-
+    let object = parse(body)?;
     let mut problems = Vec::new();
-    for key in object.keys() {
-        if key != SERVICE_REVIEW && !TOP_LEVEL.iter().any(|(name, ..)| name == key) {
-            problems.push(format!("'{key}' is not a known field."));
-        }
+    unknown_fields(&object, &TOP_LEVEL, &[SERVICE_REVIEW, PRODUCT_REVIEW], None, &mut problems);
+    check_fields(&object, &TOP_LEVEL, None, &mut problems);
+    if !object.contains_key(SERVICE_REVIEW) && !object.contains_key(PRODUCT_REVIEW) {
+        problems.push("'Service Review Invitation' or 'Product Review Invitation' is required.".to_string());
     }
-    check_fields(object, &TOP_LEVEL, &mut problems);
-    match object.get(SERVICE_REVIEW) {
-        None => problems.push("'Service Review Invitation' is required.".to_string()),
-        Some(Value::Object(service)) => {
-            for key in service.keys() {
-                if !SERVICE_REVIEW_FIELDS.iter().any(|(name, ..)| name == key) {
-                    problems.push(format!("'{SERVICE_REVIEW}.{key}' is not a known field."));
-                }
-            }
-            check_fields(service, &SERVICE_REVIEW_FIELDS, &mut problems);
-        }
-        Some(_) => problems.push("'Service Review Invitation' must be an object.".to_string()),
+    let service = section(&object, SERVICE_REVIEW, "Service Review Invitation", &mut problems);
+    if let Some(service) = service {
+        unknown_fields(service, &SERVICE_REVIEW_FIELDS, &[], Some(SERVICE_REVIEW), &mut problems);
+        check_fields(service, &SERVICE_REVIEW_FIELDS, None, &mut problems);
     }
+    let product = section(&object, PRODUCT_REVIEW, "Product Review Invitation", &mut problems);
+    if let Some(product) = product {
+        unknown_fields(product, &PRODUCT_REVIEW_FIELDS, &[PRODUCTS, PRODUCT_SKUS], Some(PRODUCT_REVIEW), &mut problems);
+        check_fields(product, &PRODUCT_REVIEW_FIELDS, Some(PRODUCT_REVIEW), &mut problems);
+        check_products(product, &mut problems);
+    }
+    if let (Some(service), Some(product)) = (service, product) {
+        check_send_times(service, product, &mut problems);
+    }
+    checked(object, problems, "consumerEmail", "referenceNumber")
+}
 
+/// Check an invitation link body, as [`check_invitation`] does an invitation's.
+pub(crate) fn check_link(body: &[u8]) -> Result<Checked, String> {
+    let object = parse(body)?;
+    let mut problems = Vec::new();
+    unknown_fields(&object, &LINK_FIELDS, &[], None, &mut problems);
+    check_fields(&object, &LINK_FIELDS, None, &mut problems);
+    checked(object, problems, "email", "referenceId")
+}
+
+/// The SKUs an email invitation asks reviews for, in its order: its products' or its
+/// `productSkus`; none without a product review section.
+pub(crate) fn skus(body: &Value) -> Vec<&str> {
+    let section = &body[PRODUCT_REVIEW];
+    let products = section[PRODUCTS].as_array().into_iter().flatten().filter_map(|product| product["sku"].as_str());
+    let listed = section[PRODUCT_SKUS].as_array().into_iter().flatten().filter_map(Value::as_str);
+    products.chain(listed).collect()
+}
+
+fn parse(body: &[u8]) -> Result<Map<String, Value>, String> {
+    match serde_json::from_slice(body) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err("The request body must be a JSON object.".to_string()),
+        Err(error) => Err(format!("The request body is not valid JSON ({error}).")),
+    }
+}
+
+/// The problems as one `details` text, or the body with its email and reference.
+fn checked(object: Map<String, Value>, problems: Vec<String>, email: &str, reference: &str) -> Result<Checked, String> {
     if !problems.is_empty() {
         return Err(problems.join(" "));
     }
     let text = |key: &str| object.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
-    let (email, reference) = (text("consumerEmail"), text("referenceNumber"));
-    Ok(Checked { email, reference, body: value })
+    let (email, reference) = (text(email), text(reference));
+    Ok(Checked { email, reference, body: Value::Object(object) })
 }
 
-/// Check the fields an object may hold, in their documented order.
-fn check_fields(object: &Map<String, Value>, fields: &[(&str, &str, Rule)], problems: &mut Vec<String>) {
-    for &(name, label, rule) in fields {
-        match object.get(name) {
+/// The object under `key`, if there is one there.
+fn section<'a>(
+    object: &'a Map<String, Value>,
+    key: &str,
+    label: &str,
+    problems: &mut Vec<String>,
+) -> Option<&'a Map<String, Value>> {
+    match object.get(key)? {
+        Value::Object(section) => Some(section),
+        _ => {
+            problems.push(format!("'{label}' must be an object."));
+            None
+        }
+    }
+}
+
+/// `key` as the details name it: its path below `path`, or itself at the top.
+fn at(path: Option<&str>, key: &str) -> String {
+    path.map_or_else(|| key.to_string(), |path| format!("{path}.{key}"))
+}
+
+/// Keys that are neither one of `fields` nor one of the `sections` (checked by the caller).
+fn unknown_fields(
+    object: &Map<String, Value>,
+    fields: &[Field],
+    sections: &[&str],
+    path: Option<&str>,
+    problems: &mut Vec<String>,
+) {
+    for key in object.keys() {
+        if !fields.iter().any(|field| field.name == key) && !sections.contains(&key.as_str()) {
+            problems.push(format!("'{}' is not a known field.", at(path, key)));
+        }
+    }
+}
+
+/// Check the fields an object may hold, in their documented order; named by their label, or
+/// by their path below `path`.
+fn check_fields(object: &Map<String, Value>, fields: &[Field], path: Option<&str>, problems: &mut Vec<String>) {
+    for field in fields {
+        let label = path.map_or_else(|| field.label.to_string(), |path| at(Some(path), field.name));
+        match object.get(field.name) {
             Some(value) => {
-                if let Err(problem) = check_value(value, label, rule) {
+                if let Err(problem) = check_value(value, &label, field.rule) {
                     problems.push(problem);
                 }
             }
-            None if REQUIRED.contains(&name) => problems.push(format!("'{label}' is required.")),
+            None if field.required => problems.push(format!("'{label}' is required.")),
             None => {}
         }
+    }
+}
+
+/// `products` or `productSkus`, never both and not neither: a non-empty list, each product
+/// valid, and no SKU twice (a product is asked about once per invitation; the real service's
+/// answer to a repeat is not documented, so the sandbox holds clients to listing it once).
+fn check_products(section: &Map<String, Value>, problems: &mut Vec<String>) {
+    let mut skus: Vec<(String, &str)> = Vec::new();
+    match (section.get(PRODUCTS), section.get(PRODUCT_SKUS)) {
+        (Some(_), Some(_)) => {
+            problems.push(format!("'{PRODUCT_REVIEW}' holds both '{PRODUCTS}' and '{PRODUCT_SKUS}': send one of them."))
+        }
+        (None, None) => problems.push(format!("'{PRODUCT_REVIEW}' needs '{PRODUCTS}' or '{PRODUCT_SKUS}'.")),
+        (Some(products), None) => {
+            let path = format!("{PRODUCT_REVIEW}.{PRODUCTS}");
+            for (index, item) in list(products, &path, "a list of products", problems).iter().enumerate() {
+                let path = format!("{path}[{index}]");
+                let Some(product) = item.as_object() else {
+                    problems.push(format!("'{path}' must be an object."));
+                    continue;
+                };
+                unknown_fields(product, &PRODUCT_FIELDS, &[], Some(&path), problems);
+                check_fields(product, &PRODUCT_FIELDS, Some(&path), problems);
+                if let Some(sku) = product.get("sku").and_then(Value::as_str) {
+                    skus.push((at(Some(&path), "sku"), sku));
+                }
+            }
+        }
+        (None, Some(listed)) => {
+            let path = format!("{PRODUCT_REVIEW}.{PRODUCT_SKUS}");
+            for (index, item) in list(listed, &path, "a list of SKUs", problems).iter().enumerate() {
+                let label = format!("{path}[{index}]");
+                match check_value(item, &label, Rule::Text) {
+                    Ok(()) => skus.push((label, item.as_str().unwrap_or_default())),
+                    Err(problem) => problems.push(problem),
+                }
+            }
+        }
+    }
+    let mut first: HashMap<&str, &str> = HashMap::new();
+    for (label, sku) in &skus {
+        if sku.trim().is_empty() {
+            continue;
+        }
+        match first.get(sku) {
+            Some(earlier) => {
+                problems.push(format!("'{label}' '{sku}' is already listed at '{earlier}': list each product once."))
+            }
+            None => {
+                first.insert(sku, label);
+            }
+        }
+    }
+}
+
+/// The items of the non-empty list `value`; none (and a problem) if it is anything else.
+fn list<'a>(value: &'a Value, path: &str, what: &str, problems: &mut Vec<String>) -> &'a [Value] {
+    match value.as_array() {
+        Some(items) if !items.is_empty() => items,
+        Some(_) => {
+            problems.push(format!("'{path}' must not be empty."));
+            &[]
+        }
+        None => {
+            problems.push(format!("'{path}' must be {what}."));
+            &[]
+        }
+    }
+}
+
+/// When both sections say when to send, the service review goes first or at the same time.
+fn check_send_times(service: &Map<String, Value>, product: &Map<String, Value>, problems: &mut Vec<String>) {
+    fn when(section: &Map<String, Value>) -> Option<(NaiveDateTime, &str)> {
+        let text = section.get("preferredSendTime")?.as_str()?;
+        send_time(text).map(|time| (time, text))
+    }
+    if let (Some((service_time, service_text)), Some((product_time, product_text))) = (when(service), when(product))
+        && service_time > product_time
+    {
+        problems.push(format!(
+            "The service review's 'Preferred Send Time' ({service_text}) must not be later than the product \
+             review's ({product_text})."
+        ));
     }
 }
 
@@ -155,7 +363,7 @@ fn check_value(value: &Value, label: &str, rule: Rule) -> Result<(), String> {
             true
         }
         Rule::Text => !text.chars().any(char::is_control),
-        Rule::SendTime => is_send_time(text),
+        Rule::SendTime => send_time(text).is_some(),
         Rule::Uri => is_absolute_http_uri(text),
         Rule::Tags => true,
     };
@@ -190,7 +398,7 @@ pub(crate) fn is_email(text: &str) -> bool {
 }
 
 /// Exactly `YYYY-MM-DDTHH:MM:SS`, and a real date and time.
-fn is_send_time(text: &str) -> bool {
+fn send_time(text: &str) -> Option<NaiveDateTime> {
     let bytes = text.as_bytes();
     let shape_ok = bytes.len() == 19
         && bytes.iter().enumerate().all(|(i, b)| match i {
@@ -199,7 +407,10 @@ fn is_send_time(text: &str) -> bool {
             13 | 16 => *b == b':',
             _ => b.is_ascii_digit(),
         });
-    shape_ok && chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S").is_ok()
+    if !shape_ok {
+        return None;
+    }
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S").ok()
 }
 
 /// An absolute `http://` or `https://` URL with a host.
@@ -305,7 +516,11 @@ mod tests {
             ("senderName", s(""), "'Sender Name' must not be empty."),
             ("locationId", s(""), "'Location Id' must not be empty."),
             ("unexpected", s("x"), "'unexpected' is not a known field."),
-            ("serviceReviewInvitation", None, "'Service Review Invitation' is required."),
+            (
+                "serviceReviewInvitation",
+                None,
+                "'Service Review Invitation' or 'Product Review Invitation' is required.",
+            ),
             ("serviceReviewInvitation", s("x"), "'Service Review Invitation' must be an object."),
             ("serviceReviewInvitation.templateId", s(""), "'Template Id' must not be empty."),
             ("serviceReviewInvitation.tags", Some(json!(["a b"])), "'Tags' may only contain"),
@@ -332,6 +547,56 @@ mod tests {
             let details = check(&body).expect_err(&format!("{path} = {value:?} should be refused"));
             assert!(details.contains(expected), "{path} = {value:?}: {details}");
         }
+    }
+
+    #[test]
+    fn product_reviews_pass_beside_or_instead_of_the_service_review() {
+        let mut both = full();
+        both["productReviewInvitation"] = json!({
+            "templateId": "507f191e810c19729de860ea",
+            // The same time as the service review's: not later, so in order.
+            "preferredSendTime": "2026-12-01T09:00:00",
+            "redirectUri": "https://example.com/thanks",
+            "products": [
+                {"sku": "ABC-1234", "name": "Metal Toy Car", "productUrl": "https://example.com/car",
+                 "imageUrl": "https://example.com/car.png", "gtin": "01234567890128", "mpn": "7TX1641",
+                 "brand": "Acme", "productCategoryGoogleId": "1253"},
+                {"sku": "abc-1234", "name": "Kite"}
+            ]
+        });
+        let checked = check(&both).unwrap();
+        assert_eq!(checked.body, both);
+        assert_eq!(skus(&checked.body), ["ABC-1234", "abc-1234"], "SKUs differing in case are different SKUs");
+
+        let mut alone = both.clone();
+        alone.as_object_mut().unwrap().remove("serviceReviewInvitation");
+        assert_eq!(check(&alone).unwrap().reference, "inv00001");
+
+        let mut listed = minimal();
+        listed["productReviewInvitation"] = json!({"productSkus": ["A-1", "B-2"]});
+        assert_eq!(skus(&check(&listed).unwrap().body), ["A-1", "B-2"]);
+        assert!(skus(&full()).is_empty());
+    }
+
+    #[test]
+    fn link_bodies_pass_and_name_the_email_and_reference() {
+        let body = json!({
+            "referenceId": "inv00001",
+            "email": "john.doe@example.com",
+            "name": "John Doe",
+            "locale": "en-US",
+            "tags": ["sms"],
+            "redirectUri": "https://example.com/thanks",
+            "locationId": "ABC123"
+        });
+        let checked = check_link(body.to_string().as_bytes()).unwrap();
+        assert_eq!((checked.email.as_str(), checked.reference.as_str()), ("john.doe@example.com", "inv00001"));
+        assert_eq!(checked.body, body);
+        // Every problem, in field order, as for an invitation.
+        assert_eq!(
+            check_link(b"{}").unwrap_err(),
+            "'Reference Id' is required. 'Email' is required. 'Name' is required."
+        );
     }
 
     #[test]

@@ -60,11 +60,13 @@ async fn serve_until_interrupted(config: SandboxConfig, port: u16, faults: Strin
         return Exit::Fatal;
     }
     let accepted = sandbox.accepted().len();
+    let links = sandbox.links().len();
     let requests = sandbox.requests().len();
     crate::errln!(
-        "Sandbox stopped after {} and {} accepted.",
+        "Sandbox stopped after {}: {} accepted, {} created.",
         count(requests, "request"),
-        count(accepted, "invitation")
+        count(accepted, "invitation"),
+        count(links, "link")
     );
     sandbox.shutdown().await;
     Exit::Success

@@ -1,5 +1,6 @@
 //! What the sandbox knows while it runs: issued tokens, quota windows, dice, and its record of
-//! requests and accepted invitations (in memory, and as JSON lines when asked to).
+//! requests, accepted invitations and created links (in memory, and as JSON lines when asked
+//! to).
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -10,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 use super::faults::{self, Fault, SlidingWindow};
-use super::{Accepted, RequestLog, SandboxConfig};
+use super::{Accepted, CreatedLink, RequestLog, SandboxConfig, rules};
 
 /// By default the token endpoints answer 429 beyond this many requests in [`TOKEN_WINDOW`].
 pub(crate) const TOKEN_LIMIT: u32 = 10;
@@ -27,7 +28,8 @@ pub(crate) enum Grant {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RouteKind {
     Token,
-    Invitation,
+    /// Creates something (an email invitation, an invitation link): rolls the fault dice.
+    Create,
     Other,
 }
 
@@ -113,6 +115,7 @@ struct State {
     issued: Vec<String>,
     refresh_tokens: HashSet<String>,
     accepted: Vec<Accepted>,
+    links: Vec<CreatedLink>,
     requests: Vec<RequestLog>,
     token_requests: usize,
 }
@@ -140,6 +143,7 @@ impl Shared {
             issued: Vec::new(),
             refresh_tokens: HashSet::new(),
             accepted: Vec::new(),
+            links: Vec::new(),
             requests: Vec::new(),
             token_requests: 0,
         };
@@ -159,10 +163,10 @@ impl Shared {
         let knobs = state.faults;
         let delay = faults::delay(&mut state.latency_rng, knobs.latency, knobs.jitter);
         let correlation_id = uuid_like(&mut state.id_rng);
-        // Every invitation rolls the dice, throttled or not, so the sequence of faults depends
-        // only on the seed and the order of invitation requests.
+        // Every invitation and link request rolls the dice, throttled or not, so the sequence
+        // of faults depends only on the seed and the order of those requests.
         let fault = match kind {
-            RouteKind::Invitation => {
+            RouteKind::Create => {
                 let shares = faults::Shares {
                     fail: knobs.fail_rate,
                     drop: knobs.drop_rate,
@@ -244,6 +248,7 @@ impl Shared {
             "kind": "accepted",
             "email": email,
             "reference": reference,
+            "skus": rules::skus(&body),
             "at_ms": millis(at),
         });
         let before = {
@@ -253,6 +258,32 @@ impl Shared {
         };
         self.journal(&line);
         before
+    }
+
+    /// Create and record an invitation link: a new id and URL every time, whatever was asked
+    /// for before.
+    pub(crate) fn create_link(&self, email: String, reference: String, body: Value) -> CreatedLink {
+        let at = self.started.elapsed();
+        let link = {
+            let mut state = self.state();
+            let id: String = (0..24).map(|_| state.id_rng.digit(16)).collect();
+            let token = random_token(&mut state.id_rng, 22);
+            // Under `.invalid` (it never resolves), and with no piece of a demo secret in it
+            // (`sandbo…`), so a client may print it without a scrubber taking it for one.
+            let url = format!("https://links.tp-invite.invalid/evaluate-link/{token}");
+            let link = CreatedLink { email, reference, id, url, body, at };
+            state.links.push(link.clone());
+            link
+        };
+        self.journal(&json!({
+            "kind": "link",
+            "email": link.email,
+            "reference": link.reference,
+            "id": link.id,
+            "url": link.url,
+            "at_ms": millis(at),
+        }));
+        link
     }
 
     /// Record a request once its answer is decided (`status` 0: dropped without an answer).
@@ -277,6 +308,10 @@ impl Shared {
 
     pub(crate) fn accepted(&self) -> Vec<Accepted> {
         self.state().accepted.clone()
+    }
+
+    pub(crate) fn links(&self) -> Vec<CreatedLink> {
+        self.state().links.clone()
     }
 
     /// Every request, in order of arrival (they are logged when answered).

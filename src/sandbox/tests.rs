@@ -13,6 +13,7 @@ use super::*;
 
 const INVITATIONS: &str = "/v1/private/business-units/46d6a890000064000500e0c3/email-invitations";
 const TEMPLATES: &str = "/v1/private/business-units/46d6a890000064000500e0c3/templates";
+const LINKS: &str = "/v1/private/business-units/46d6a890000064000500e0c3/invitation-links";
 
 async fn start(config: SandboxConfig) -> Sandbox {
     Sandbox::start_recording(config, 0, false, None).await.expect("the sandbox starts")
@@ -72,6 +73,54 @@ fn invitation(email: &str, reference: &str) -> Value {
 
 async fn invite(sandbox: &Sandbox, token: &str, body: &Value) -> reqwest::Result<reqwest::Response> {
     http().post(format!("{}{INVITATIONS}", sandbox.invitations_url())).bearer_auth(token).json(body).send().await
+}
+
+/// An invitation asking for a service review and a review of each product (named after its SKU).
+fn product_invitation(email: &str, reference: &str, skus: &[&str]) -> Value {
+    let mut body = invitation(email, reference);
+    let products: Vec<Value> = skus.iter().map(|sku| json!({"sku": sku, "name": format!("Product {sku}")})).collect();
+    body["productReviewInvitation"] = json!({"products": products});
+    body
+}
+
+fn link(email: &str, reference: &str) -> Value {
+    json!({"referenceId": reference, "email": email, "name": "John Doe"})
+}
+
+async fn create_link(sandbox: &Sandbox, token: &str, body: &Value) -> reqwest::Result<reqwest::Response> {
+    http().post(format!("{}{LINKS}", sandbox.invitations_url())).bearer_auth(token).json(body).send().await
+}
+
+/// A POST of `body` to `path` on the invitations host, with a client that does not follow a
+/// redirect.
+async fn post_unredirected(sandbox: &Sandbox, path: &str, token: &str, body: &Value) -> reqwest::Response {
+    let client = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let url = format!("{}{path}", sandbox.invitations_url());
+    client.post(url).bearer_auth(token).json(body).send().await.unwrap()
+}
+
+/// `body` with the value at each JSON pointer set (`None`: removed).
+fn edited(mut body: Value, edits: &[(&str, Option<Value>)]) -> Value {
+    for (pointer, value) in edits {
+        let (parent, key) = pointer.rsplit_once('/').unwrap();
+        match (body.pointer_mut(parent).unwrap(), value.clone()) {
+            (Value::Object(object), Some(value)) => drop(object.insert(key.to_string(), value)),
+            (Value::Object(object), None) => drop(object.remove(key)),
+            (Value::Array(items), Some(value)) => items[key.parse::<usize>().unwrap()] = value,
+            (other, _) => panic!("{pointer}: {other}"),
+        }
+    }
+    body
+}
+
+/// The 400 a body gets: Trustpilot's style, with these details.
+#[track_caller]
+fn assert_invalid(status: StatusCode, answer: &Value, details: &str) {
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!(answer["message"], "Invalid request", "{answer}");
+    assert_eq!(answer["errorCode"], 1001, "{answer}");
+    assert_eq!(answer["details"], details);
+    assert!(is_uuid_like(answer["correlationId"].as_str().unwrap()), "{answer}");
 }
 
 async fn json_of(response: reqwest::Response) -> (StatusCode, Value) {
@@ -622,6 +671,382 @@ async fn a_dropped_request_is_accepted_and_gets_no_answer() {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
+// ----- product review invitations -----
+
+#[tokio::test]
+async fn product_reviews_are_accepted_beside_or_instead_of_the_service_review_and_recorded() {
+    let sandbox = start(SandboxConfig::default()).await;
+    let token = password_token(&sandbox).await;
+    let both = product_invitation("a@example.com", "r1", &["ABC-1234", "XYZ-9"]);
+    let alone = edited(product_invitation("b@example.com", "r2", &["ABC-1234"]), &[("/serviceReviewInvitation", None)]);
+    let listed = edited(
+        invitation("c@example.com", "r3"),
+        &[("/productReviewInvitation", Some(json!({"productSkus": ["SKU-1", "SKU-2", "SKU-3"]})))],
+    );
+    // Send times in order: the service one first, or both at once.
+    let timed = |service: &str, product: &str| {
+        edited(
+            product_invitation("d@example.com", "r4", &["ABC-1234"]),
+            &[
+                ("/serviceReviewInvitation/preferredSendTime", Some(json!(service))),
+                ("/productReviewInvitation/preferredSendTime", Some(json!(product))),
+            ],
+        )
+    };
+    let earlier = timed("2026-12-01T09:00:00", "2026-12-08T09:00:00");
+    let together = timed("2026-12-01T09:00:00", "2026-12-01T09:00:00");
+    for body in [&both, &alone, &listed, &earlier, &together] {
+        let response = invite(&sandbox, &token, body).await.unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED, "{body}");
+    }
+    let accepted = sandbox.accepted();
+    let skus: Vec<Vec<&str>> = accepted.iter().map(Accepted::skus).collect();
+    assert_eq!(
+        skus,
+        [
+            vec!["ABC-1234", "XYZ-9"],
+            vec!["ABC-1234"],
+            vec!["SKU-1", "SKU-2", "SKU-3"],
+            vec!["ABC-1234"],
+            vec!["ABC-1234"]
+        ]
+    );
+    assert_eq!(accepted[1].body, alone);
+    assert!(sandbox.links().is_empty(), "an email invitation creates no link");
+}
+
+#[tokio::test]
+async fn product_review_bodies_the_service_would_refuse_get_their_400() {
+    let sandbox = start(SandboxConfig::default()).await;
+    let token = password_token(&sandbox).await;
+    let base = edited(
+        product_invitation("a@example.com", "r1", &["ABC-1234", "XYZ-9"]),
+        &[
+            ("/serviceReviewInvitation/preferredSendTime", Some(json!("2026-12-01T09:00:00"))),
+            ("/productReviewInvitation/preferredSendTime", Some(json!("2026-12-02T09:00:00"))),
+        ],
+    );
+    let s = |text: &str| Some(json!(text));
+    let products = "/productReviewInvitation/products";
+    let skus = "/productReviewInvitation/productSkus";
+    let sku_list = |list: Value| [(products, None), (skus, Some(list))];
+    type Edits<'a> = Vec<(&'a str, Option<Value>)>;
+    let table: Vec<(Edits, &str)> = vec![
+        (
+            vec![("/serviceReviewInvitation", None), ("/productReviewInvitation", None)],
+            "'Service Review Invitation' or 'Product Review Invitation' is required.",
+        ),
+        (vec![("/productReviewInvitation", s("ABC-1234"))], "'Product Review Invitation' must be an object."),
+        (
+            vec![(skus, Some(json!(["ABC-1234"])))],
+            "'productReviewInvitation' holds both 'products' and 'productSkus': send one of them.",
+        ),
+        (vec![(products, None)], "'productReviewInvitation' needs 'products' or 'productSkus'."),
+        (vec![(products, Some(json!([])))], "'productReviewInvitation.products' must not be empty."),
+        (vec![(products, s("ABC-1234"))], "'productReviewInvitation.products' must be a list of products."),
+        (
+            vec![("/productReviewInvitation/products/1", s("XYZ-9"))],
+            "'productReviewInvitation.products[1]' must be an object.",
+        ),
+        (
+            vec![("/productReviewInvitation/products/1/sku", None)],
+            "'productReviewInvitation.products[1].sku' is required.",
+        ),
+        (
+            vec![("/productReviewInvitation/products/1/name", None)],
+            "'productReviewInvitation.products[1].name' is required.",
+        ),
+        (
+            vec![("/productReviewInvitation/products/1/name", s("  "))],
+            "'productReviewInvitation.products[1].name' must not be empty.",
+        ),
+        (
+            vec![("/productReviewInvitation/products/0/sku", Some(json!(1234)))],
+            "'productReviewInvitation.products[0].sku' must be a string.",
+        ),
+        (
+            vec![("/productReviewInvitation/products/0/productUrl", s("example.com/car"))],
+            "'productReviewInvitation.products[0].productUrl' is not in the correct format.",
+        ),
+        (
+            vec![("/productReviewInvitation/products/0/imageUrl", s("ftp://example.com/car.png"))],
+            "'productReviewInvitation.products[0].imageUrl' is not in the correct format.",
+        ),
+        (
+            vec![("/productReviewInvitation/products/0/colour", s("red"))],
+            "'productReviewInvitation.products[0].colour' is not a known field.",
+        ),
+        (
+            vec![("/productReviewInvitation/products/1/sku", s("ABC-1234"))],
+            "'productReviewInvitation.products[1].sku' 'ABC-1234' is already listed at \
+             'productReviewInvitation.products[0].sku': list each product once.",
+        ),
+        (sku_list(json!([])).to_vec(), "'productReviewInvitation.productSkus' must not be empty."),
+        (sku_list(json!("SKU-1")).to_vec(), "'productReviewInvitation.productSkus' must be a list of SKUs."),
+        (sku_list(json!(["SKU-1", ""])).to_vec(), "'productReviewInvitation.productSkus[1]' must not be empty."),
+        (sku_list(json!(["SKU-1", 2])).to_vec(), "'productReviewInvitation.productSkus[1]' must be a string."),
+        (
+            sku_list(json!(["SKU-1", "SKU-2", "SKU-1"])).to_vec(),
+            "'productReviewInvitation.productSkus[2]' 'SKU-1' is already listed at \
+             'productReviewInvitation.productSkus[0]': list each product once.",
+        ),
+        (
+            vec![("/productReviewInvitation/templateId", s(""))],
+            "'productReviewInvitation.templateId' must not be empty.",
+        ),
+        (
+            vec![("/productReviewInvitation/redirectUri", s("/thanks"))],
+            "'productReviewInvitation.redirectUri' is not in the correct format.",
+        ),
+        (
+            vec![("/productReviewInvitation/preferredSendTime", s("2026-12-02"))],
+            "'productReviewInvitation.preferredSendTime' is not in the correct format.",
+        ),
+        (
+            vec![("/productReviewInvitation/tags", Some(json!(["vip"])))],
+            "'productReviewInvitation.tags' is not a known field.",
+        ),
+        (
+            vec![("/serviceReviewInvitation/preferredSendTime", s("2026-12-02T09:00:01"))],
+            "The service review's 'Preferred Send Time' (2026-12-02T09:00:01) must not be later than the \
+             product review's (2026-12-02T09:00:00).",
+        ),
+        // Every problem at once, in the order of the body's sections.
+        (
+            vec![
+                ("/consumerEmail", s("a")),
+                ("/productReviewInvitation/products/0/sku", None),
+                ("/productReviewInvitation/products/1/productUrl", s("x")),
+            ],
+            "'Consumer Email' is not in the correct format. 'productReviewInvitation.products[0].sku' is \
+             required. 'productReviewInvitation.products[1].productUrl' is not in the correct format.",
+        ),
+    ];
+    for (edits, details) in table {
+        let body = edited(base.clone(), &edits);
+        let (status, answer) = json_of(invite(&sandbox, &token, &body).await.unwrap()).await;
+        assert_invalid(status, &answer, details);
+    }
+    assert!(sandbox.accepted().is_empty());
+    let response = invite(&sandbox, &token, &base).await.unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED, "the base body itself is fine");
+}
+
+// ----- invitation links -----
+
+#[tokio::test]
+async fn every_link_request_creates_a_new_link_and_is_recorded() {
+    let sandbox = start(SandboxConfig::default()).await;
+    let token = password_token(&sandbox).await;
+    let mut answers = Vec::new();
+    for body in [link("a@example.com", "r1"), link("a@example.com", "r1"), link("b@example.com", "r2")] {
+        let response = create_link(&sandbox, &token, &body).await.unwrap();
+        assert!(response.headers().contains_key(CORRELATION_HEADER));
+        let (status, answer) = json_of(response).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(answer.as_object().unwrap().len(), 2, "{answer}");
+        answers.push(answer);
+    }
+    let links = sandbox.links();
+    assert_eq!(links.len(), 3);
+    for (link, answer) in links.iter().zip(&answers) {
+        assert_eq!(
+            (link.id.as_str(), link.url.as_str()),
+            (answer["id"].as_str().unwrap(), answer["url"].as_str().unwrap())
+        );
+        let url = url::Url::parse(&link.url).unwrap();
+        assert_eq!(url.scheme(), "https");
+        assert!(url.host_str().unwrap().ends_with(".invalid"), "{url}");
+        let secrets = [DEMO_API_KEY, DEMO_API_SECRET, DEMO_PASSWORD].map(String::from);
+        assert_eq!(leaked(&link.url, &secrets), None, "a client's scrubber would take the link for a secret");
+        assert!(link.id.len() >= 20 && link.id.chars().all(|c| c.is_ascii_hexdigit()), "{}", link.id);
+    }
+    // The same reference again: another link, as the real service makes.
+    assert_ne!(links[0].url, links[1].url);
+    assert_ne!(links[0].id, links[1].id);
+    assert_eq!((links[1].email.as_str(), links[1].reference.as_str()), ("a@example.com", "r1"));
+    assert_eq!(links[2].body, link("b@example.com", "r2"));
+    assert!(links[0].at <= links[2].at);
+    assert!(sandbox.accepted().is_empty(), "a link is not an email invitation");
+    let statuses: Vec<(String, u16)> = sandbox.requests().into_iter().map(|r| (r.path, r.status)).collect();
+    assert_eq!(&statuses[1..], [(LINKS.to_string(), 200), (LINKS.to_string(), 200), (LINKS.to_string(), 200)]);
+}
+
+#[tokio::test]
+async fn links_need_a_token_json_and_the_business_unit_as_invitations_do() {
+    let sandbox = start(SandboxConfig::default()).await;
+    let token = password_token(&sandbox).await;
+    let url = format!("{}{LINKS}", sandbox.invitations_url());
+    let body = link("a@example.com", "r1");
+
+    for request in [http().post(&url).json(&body), http().post(&url).bearer_auth("made-up").json(&body)] {
+        let (status, answer) = json_of(request.send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(answer["fault"]["detail"]["errorcode"], "oauth.v2.InvalidAccessToken");
+    }
+    let plain = http().post(&url).bearer_auth(&token).body(body.to_string()).send().await.unwrap();
+    assert_eq!(plain.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    for (id, status) in
+        [("000000000000000000000000", StatusCode::NOT_FOUND), (DEMO_BUSINESS_USER_ID, StatusCode::FORBIDDEN)]
+    {
+        let other = url.replace(DEMO_BUSINESS_UNIT_ID, id);
+        let response = http().post(other).bearer_auth(&token).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), status, "{id}");
+    }
+    let client = client_token(&sandbox).await;
+    let response = http().post(&url).bearer_auth(&client).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(sandbox.links().is_empty());
+    let response =
+        http().post(&url).bearer_auth(&client).header("x-business-user-id", DEMO_BUSINESS_USER_ID).json(&body).send();
+    assert_eq!(response.await.unwrap().status(), StatusCode::OK);
+    // Links live on the invitations host only.
+    let response = http().post(format!("{}{LINKS}", sandbox.api_url())).bearer_auth(&token).json(&body).send();
+    assert_eq!(response.await.unwrap().status(), StatusCode::NOT_FOUND);
+    assert_eq!(sandbox.links().len(), 1);
+}
+
+#[tokio::test]
+async fn link_bodies_the_service_would_refuse_get_their_400() {
+    let sandbox = start(SandboxConfig::default()).await;
+    let token = password_token(&sandbox).await;
+    let base = edited(
+        link("a@example.com", "r1"),
+        &[
+            ("/locale", Some(json!("en-GB"))),
+            ("/tags", Some(json!(["sms", "spring_sale"]))),
+            ("/redirectUri", Some(json!("https://example.com/thanks"))),
+            ("/locationId", Some(json!("ABC123"))),
+        ],
+    );
+    let s = |text: &str| Some(json!(text));
+    type Edits<'a> = Vec<(&'a str, Option<Value>)>;
+    let table: Vec<(Edits, &str)> = vec![
+        (vec![("/referenceId", None)], "'Reference Id' is required."),
+        (vec![("/email", None)], "'Email' is required."),
+        (vec![("/name", None)], "'Name' is required."),
+        (vec![("/referenceId", s("#1001"))], "'Reference Id' must not contain any of # * + \" % &."),
+        (vec![("/referenceId", s(""))], "'Reference Id' must not be empty."),
+        (vec![("/email", s("john.doe"))], "'Email' is not in the correct format."),
+        (vec![("/name", Some(json!(7)))], "'Name' must be a string."),
+        (vec![("/name", s("John\u{0}Doe"))], "'Name' is not in the correct format."),
+        (
+            vec![("/tags", Some(json!(["a b"])))],
+            "'Tags' may only contain letters, digits, '_', '-' and '.' (found 'a b').",
+        ),
+        (vec![("/redirectUri", s("example.com/thanks"))], "'Redirect Uri' is not in the correct format."),
+        (vec![("/locationId", s(" "))], "'Location Id' must not be empty."),
+        // The email invitation's names are not the link's.
+        (
+            vec![("/referenceId", None), ("/referenceNumber", s("r1"))],
+            "'referenceNumber' is not a known field. 'Reference Id' is required.",
+        ),
+        (vec![("/serviceReviewInvitation", Some(json!({})))], "'serviceReviewInvitation' is not a known field."),
+    ];
+    for (edits, details) in table {
+        let body = edited(base.clone(), &edits);
+        let (status, answer) = json_of(create_link(&sandbox, &token, &body).await.unwrap()).await;
+        assert_invalid(status, &answer, details);
+    }
+    let body = edited(base.clone(), &[("/locale", Some(json!("en_GB")))]);
+    let (status, answer) = json_of(create_link(&sandbox, &token, &body).await.unwrap()).await;
+    let locales = super::rules::LOCALES.join(", ");
+    assert_invalid(status, &answer, &format!("'Locale' 'en_GB' is not supported; use one of {locales}."));
+    let response = http()
+        .post(format!("{}{LINKS}", sandbox.invitations_url()))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("[1]")
+        .send()
+        .await
+        .unwrap();
+    let (status, answer) = json_of(response).await;
+    assert_invalid(status, &answer, "The request body must be a JSON object.");
+    assert!(sandbox.links().is_empty());
+    assert_eq!(create_link(&sandbox, &token, &base).await.unwrap().status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn links_meet_the_faults_invitations_meet() {
+    // 5xx: nothing created.
+    let sandbox = start(SandboxConfig { fail_rate: 1.0, ..SandboxConfig::default() }).await;
+    let token = password_token(&sandbox).await;
+    for i in 0..6 {
+        let status = create_link(&sandbox, &token, &link("a@example.com", &format!("r{i}"))).await.unwrap().status();
+        assert!([500, 502, 503].contains(&status.as_u16()), "{status}");
+    }
+    assert!(sandbox.links().is_empty());
+
+    // Dropped: created, recorded, no answer at all.
+    let sandbox = start(SandboxConfig { drop_rate: 1.0, ..SandboxConfig::default() }).await;
+    let token = password_token(&sandbox).await;
+    let error = create_link(&sandbox, &token, &link("a@example.com", "r1")).await.expect_err("no answer");
+    assert!(error.status().is_none() && !error.is_timeout(), "{error:?}");
+    assert_eq!(sandbox.links().len(), 1);
+    assert_eq!(sandbox.requests().pop().unwrap().status, 0);
+
+    // 504 and 303 after the link was created; the redirect points at it.
+    let sandbox = start(SandboxConfig { timeout_rate: 1.0, ..SandboxConfig::default() }).await;
+    let token = password_token(&sandbox).await;
+    let response = create_link(&sandbox, &token, &link("a@example.com", "r1")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+    assert_eq!(sandbox.links().len(), 1);
+    let sandbox = start(SandboxConfig { redirect_rate: 1.0, ..SandboxConfig::default() }).await;
+    let token = password_token(&sandbox).await;
+    let response = post_unredirected(&sandbox, LINKS, &token, &link("a@example.com", "r1")).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let created = sandbox.links().pop().unwrap();
+    assert_eq!(response.headers()["location"].to_str().unwrap(), format!("{LINKS}/{}", created.id));
+
+    // The quota counts links like any request.
+    let sandbox = start(SandboxConfig { quota: Some((2, Duration::from_secs(600))), ..SandboxConfig::default() }).await;
+    let token = password_token(&sandbox).await;
+    assert_eq!(create_link(&sandbox, &token, &link("a@example.com", "r1")).await.unwrap().status(), StatusCode::OK);
+    let refused = create_link(&sandbox, &token, &link("a@example.com", "r2")).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(sandbox.links().len(), 1);
+}
+
+#[tokio::test]
+async fn invitations_and_links_share_the_dice() {
+    // The faults follow the order of invitation and link requests together: the same seed
+    // gives the same sequence whichever of the two each request is.
+    let config = SandboxConfig { fail_rate: 0.5, seed: 42, ..SandboxConfig::default() };
+    let only_invitations = statuses(config.clone(), 12).await;
+    let sandbox = start(config).await;
+    let token = password_token(&sandbox).await;
+    let mut mixed = Vec::new();
+    for i in 0..12 {
+        let reference = format!("r{i}");
+        let response = if i % 2 == 0 {
+            invite(&sandbox, &token, &invitation("a@example.com", &reference)).await
+        } else {
+            create_link(&sandbox, &token, &link("a@example.com", &reference)).await
+        };
+        mixed.push(response.unwrap().status().as_u16() >= 500);
+    }
+    let failed: Vec<bool> = only_invitations.iter().map(|status| *status >= 500).collect();
+    assert_eq!(mixed, failed);
+    assert!(mixed.contains(&true) && mixed.contains(&false), "{mixed:?}");
+}
+
+#[tokio::test]
+async fn link_requests_can_be_echoed_back_and_answered_without_a_url() {
+    let sandbox = start(SandboxConfig { echo_invitation_requests: true, ..SandboxConfig::default() }).await;
+    let token = password_token(&sandbox).await;
+    let (status, answer) = json_of(create_link(&sandbox, &token, &link("a@example.com", "r1")).await.unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(answer["details"].as_str().unwrap().ends_with(&format!("(Authorization: Bearer {token}).")));
+    assert!(sandbox.links().is_empty());
+
+    let sandbox = start(SandboxConfig { links_without_url: true, ..SandboxConfig::default() }).await;
+    let token = password_token(&sandbox).await;
+    let (status, answer) = json_of(create_link(&sandbox, &token, &link("a@example.com", "r1")).await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    let created = sandbox.links();
+    assert_eq!(answer, json!({"id": created[0].id}), "created all the same");
+}
+
 // ----- misbehaviours -----
 
 #[tokio::test]
@@ -640,14 +1065,7 @@ async fn a_gateway_timeout_comes_after_the_invitation_is_recorded() {
 async fn a_redirect_comes_after_the_invitation_is_recorded() {
     let sandbox = start(SandboxConfig { redirect_rate: 1.0, ..SandboxConfig::default() }).await;
     let token = password_token(&sandbox).await;
-    let client = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let response = client
-        .post(format!("{}{INVITATIONS}", sandbox.invitations_url()))
-        .bearer_auth(&token)
-        .json(&invitation("a@example.com", "r1"))
-        .send()
-        .await
-        .unwrap();
+    let response = post_unredirected(&sandbox, INVITATIONS, &token, &invitation("a@example.com", "r1")).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let location = response.headers()["location"].to_str().unwrap();
     assert!(location.starts_with("/v1/private/business-units/46d6a890000064000500e0c3/invitations/"), "{location}");
@@ -807,6 +1225,7 @@ async fn the_record_file_gets_a_line_per_request_and_per_acceptance() {
     assert_eq!(kinds, ["request", "accepted", "request", "request"]);
     assert_eq!(lines[1]["email"], "a@example.com");
     assert_eq!(lines[1]["reference"], "r1");
+    assert_eq!(lines[1]["skus"], json!([]));
     assert!(lines[1]["at_ms"].is_u64());
     assert_eq!(lines[2]["status"], 202);
     assert_eq!(lines[3]["status"], 400);
@@ -823,6 +1242,35 @@ async fn the_record_file_gets_a_line_per_request_and_per_acceptance() {
     let missing = dir.path().join("no/such/dir/record.jsonl");
     let error = Sandbox::start_recording(SandboxConfig::default(), 0, false, Some(&missing)).await.unwrap_err();
     assert!(error.to_string().contains("TP_INVITE_SANDBOX_RECORD"), "{error}");
+}
+
+#[tokio::test]
+async fn the_record_file_holds_the_skus_and_the_links() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("record.jsonl");
+    let sandbox = Sandbox::start_recording(SandboxConfig::default(), 0, false, Some(&path)).await.unwrap();
+    let token = password_token(&sandbox).await;
+    invite(&sandbox, &token, &product_invitation("a@example.com", "r1", &["ABC-1234", "XYZ-9"])).await.unwrap();
+    create_link(&sandbox, &token, &link("b@example.com", "r2")).await.unwrap();
+    create_link(&sandbox, &token, &link("bad", "r3")).await.unwrap();
+    let lines: Vec<Value> =
+        std::fs::read_to_string(&path).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let kinds: Vec<&str> = lines.iter().map(|line| line["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["request", "accepted", "request", "link", "request", "request"]);
+    assert_eq!(lines[1]["skus"], json!(["ABC-1234", "XYZ-9"]));
+    let created = &sandbox.links()[0];
+    let expected = json!({
+        "kind": "link",
+        "email": "b@example.com",
+        "reference": "r2",
+        "id": created.id,
+        "url": created.url,
+        "at_ms": lines[3]["at_ms"],
+    });
+    assert_eq!(lines[3], expected);
+    assert!(lines[3]["at_ms"].is_u64());
+    assert_eq!((lines[4]["path"].as_str(), lines[4]["status"].as_u64()), (Some(LINKS), Some(200)));
+    assert_eq!(lines[5]["status"], 400);
 }
 
 #[tokio::test]
