@@ -20,6 +20,7 @@ pub mod ledger;
 pub mod output;
 pub mod record;
 pub mod sandbox;
+pub mod schedule;
 pub mod send;
 pub mod summary;
 pub mod text;
