@@ -12,6 +12,7 @@ pub mod cmd;
 pub mod config;
 pub mod envfile;
 pub mod error;
+pub mod exclude;
 pub mod exit;
 pub mod input;
 pub mod invitation;
