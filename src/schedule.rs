@@ -262,7 +262,7 @@ impl DateReader {
     ///   with `UTC` or `GMT` after the time;
     /// - English month names: `3 Nov 2026`, `Nov 3, 2026 2:05:09 PM` (Magento),
     ///   `Tue, 03 Nov 2026 14:05:09 +0100` (RFC 2822), `November 3rd, 2026`;
-    /// - Excel serial numbers: `46330`, `46330.5` or `46330,5` (days since 1899-12-30, the
+    /// - Excel serial numbers: `46329` (2026-11-03), `46329.5` or `46329,5` (days since 1899-12-30, the
     ///   fraction the time of day).
     ///
     /// A date or time without an offset is on the clock of the time zone (at a summer-time
@@ -392,7 +392,7 @@ impl Format {
         let sample = NaiveDate::from_ymd_opt(2026, 11, 3)
             .and_then(|d| d.and_hms_opt(14, 5, 9))
             .and_then(|t| chrono::FixedOffset::east_opt(3600).and_then(|o| o.from_local_datetime(&t).single()))
-            .ok_or("the sample date is valid")?;
+            .ok_or("the sample date 2026-11-03 14:05:09 +01:00 could not be made")?;
         let mut example = String::new();
         let written = fmt::write(&mut example, format_args!("{}", sample.format_with_items(items.iter())));
         let format = Format { text: text.to_string(), items, example };
