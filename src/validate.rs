@@ -443,7 +443,7 @@ fn check_product(row: &impl RawRow, out: &mut Checked) {
 }
 
 /// The address inside the forms spreadsheets and CRMs write it in (see [`Notes`]), counted.
-fn reduce_email<'v>(value: &'v str, notes: &mut Notes) -> &'v str {
+pub(crate) fn reduce_email<'v>(value: &'v str, notes: &mut Notes) -> &'v str {
     let mut value = value;
     let b = value.as_bytes();
     // Most addresses are none of these: three byte tests say so.
@@ -663,7 +663,8 @@ fn parse_send_time(value: &str) -> Option<NaiveDateTime> {
     iso_fast(value.as_bytes()).or_else(|| iso_chrono(value))
 }
 
-fn write_utc(dt: NaiveDateTime, text: &mut String) {
+/// `dt` as Trustpilot's `YYYY-MM-DDTHH:MM:SS`, appended to `text`.
+pub(crate) fn write_utc(dt: NaiveDateTime, text: &mut String) {
     use chrono::{Datelike, Timelike};
     let year = dt.year().clamp(0, 9999) as u32;
     let digit = |n: u32| char::from(b'0' + (n % 10) as u8);
@@ -675,8 +676,15 @@ fn write_utc(dt: NaiveDateTime, text: &mut String) {
 }
 
 /// `YYYY-MM-DD`, optionally followed by `T` or a space, `HH:MM[:SS[.fraction]]` and `Z`,
-/// `±HH:MM` or `±HHMM`.
+/// `±HH:MM` or `±HHMM`, as UTC (no offset: UTC).
 fn iso_fast(b: &[u8]) -> Option<NaiveDateTime> {
+    let (local, offset_minutes) = iso_parts(b)?;
+    local.checked_sub_signed(chrono::TimeDelta::minutes(offset_minutes.unwrap_or(0)))
+}
+
+/// The forms of [`iso_fast`] (and Shopify's space before the offset, `14:05:09 +0100`): the
+/// date-time as written and its offset in minutes, `None` when none is written (`Z` is 0).
+pub(crate) fn iso_parts(b: &[u8]) -> Option<(NaiveDateTime, Option<i64>)> {
     let num = |range: std::ops::Range<usize>| -> Option<u32> {
         let digits = b.get(range)?;
         digits.iter().try_fold(0u32, |n, &d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
@@ -686,7 +694,7 @@ fn iso_fast(b: &[u8]) -> Option<NaiveDateTime> {
     }
     let date = NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
     if b.len() == 10 {
-        return date.and_hms_opt(0, 0, 0);
+        return Some((date.and_hms_opt(0, 0, 0)?, None));
     }
     if !matches!(b[10], b'T' | b't' | b' ') || b.len() < 16 || b[13] != b':' {
         return None;
@@ -709,8 +717,13 @@ fn iso_fast(b: &[u8]) -> Option<NaiveDateTime> {
         }
     }
     let local = date.and_hms_opt(hour, minute, second)?;
-    let offset_minutes: i64 = match &b[i..] {
-        [] | [b'Z'] | [b'z'] => 0,
+    let offset = match &b[i..] {
+        [b' ', b'+' | b'-', ..] => &b[i + 1..],
+        offset => offset,
+    };
+    let offset_minutes: i64 = match offset {
+        [] => return Some((local, None)),
+        [b'Z'] | [b'z'] => 0,
         [sign @ (b'+' | b'-'), rest @ ..] => {
             let (h, m) = match rest {
                 [h1, h2, b':', m1, m2] | [h1, h2, m1, m2] => {
@@ -728,10 +741,12 @@ fn iso_fast(b: &[u8]) -> Option<NaiveDateTime> {
         }
         _ => return None,
     };
-    local.checked_sub_signed(chrono::TimeDelta::minutes(offset_minutes))
+    Some((local, Some(offset_minutes)))
 }
 
-fn iso_chrono(value: &str) -> Option<NaiveDateTime> {
+/// The ISO forms with an offset that [`iso_fast`] does not read (a minus sign `−`, `+01 00`, a
+/// leap second), as UTC.
+pub(crate) fn iso_chrono(value: &str) -> Option<NaiveDateTime> {
     if let Ok(dt) = DateTime::parse_from_rfc3339(value) {
         return Some(dt.with_timezone(&Utc).naive_utc());
     }
@@ -812,7 +827,7 @@ fn plain_web_address(b: &[u8]) -> bool {
 
 /// One email address: `local@domain`, the domain with a dot and valid labels, no spaces, at
 /// most 254 characters.
-fn check_email(field: Field, value: &str) -> Result<(), Problem> {
+pub(crate) fn check_email(field: Field, value: &str) -> Result<(), Problem> {
     if plain_ascii_address(value.as_bytes()) {
         return Ok(());
     }
@@ -1121,6 +1136,9 @@ mod tests {
             ("2026-12-01T09:00:00+01:00", Some("2026-12-01T08:00:00")),
             ("2026-12-01T01:30:00-05:00", Some("2026-12-01T06:30:00")),
             ("2026-12-01T09:00:00+0100", Some("2026-12-01T08:00:00")),
+            ("2026-12-01 09:00:00 +0100", Some("2026-12-01T08:00:00")),
+            ("2026-12-01 09:00:00 −01:00", Some("2026-12-01T10:00:00")),
+            ("2026-12-01 09:00:00  +0100", Some("2026-12-01T08:00:00")),
             ("2026-12-01T00:30:00+02:00", Some("2026-11-30T22:30:00")),
             ("2026-12-01t09:00:00z", Some("2026-12-01T09:00:00")),
             ("2026-12-31T23:30:00-01:00", Some("2027-01-01T00:30:00")),

@@ -5,12 +5,12 @@
 //! Memory does not grow with the file: one record buffer is reused, and values are borrowed
 //! from it.
 
-mod aliases;
-mod decode;
-mod dialect;
+pub(crate) mod aliases;
+pub(crate) mod decode;
+pub(crate) mod dialect;
 mod error;
 mod framing;
-mod header;
+pub(crate) mod header;
 mod lines;
 
 use std::borrow::Cow;
