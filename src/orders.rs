@@ -179,16 +179,16 @@ mod tests {
     use super::*;
 
     fn row(email: &str, reference: &str, sku: &str, name: &str) -> Checked {
-        let mut checked = Checked::default();
-        checked.invitation = Invitation::default()
-            .with(Field::Email, email)
-            .with(Field::Name, "N")
-            .with(Field::Reference, reference)
-            .with(Field::ProductSku, sku)
-            .with(Field::ProductName, name);
-        if email.is_empty() {
-            checked.duplicate = true;
-        }
+        let mut checked = Checked {
+            invitation: Invitation::default()
+                .with(Field::Email, email)
+                .with(Field::Name, "N")
+                .with(Field::Reference, reference)
+                .with(Field::ProductSku, sku)
+                .with(Field::ProductName, name),
+            duplicate: email.is_empty(),
+            ..Checked::default()
+        };
         if !sku.is_empty() && !name.is_empty() {
             checked.product = Some(Product::of(&checked.invitation));
         }
