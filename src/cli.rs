@@ -71,7 +71,7 @@ impl Cli {
 pub enum Command {
     /// Validate a customer export and send an invitation for every valid row.
     #[command(after_help = help::send())]
-    Send(SendArgs),
+    Send(Box<SendArgs>),
     /// Re-send the rows of a results file whose status is `failed`.
     #[command(after_help = help::retry())]
     Retry(RetryArgs),
@@ -114,6 +114,9 @@ pub struct SendArgs {
 
     #[command(flatten)]
     pub input_options: InputArgs,
+
+    #[command(flatten)]
+    pub select: SelectArgs,
 
     #[command(flatten)]
     pub sending: SendingArgs,
@@ -304,6 +307,48 @@ pub struct InputArgs {
     /// catalogue is uploaded to Trustpilot.
     #[arg(long)]
     pub product_skus: bool,
+}
+
+/// Whom to invite, and when.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Whom and when")]
+pub struct SelectArgs {
+    /// Send each invitation DURATION after the order's date (e.g. 7d, 36h, 2w, 1d12h): the
+    /// preferred send time is the date in --date-column plus DURATION, left out when already
+    /// past (Trustpilot then sends at once). A row's own preferred_send_time wins.
+    #[arg(long, value_name = "DURATION")]
+    pub send_after: Option<String>,
+
+    /// The column holding the order's or fulfilment's date for --send-after [default: a column
+    /// named like "Fulfilled at", "Order Date" or "Created at"].
+    #[arg(long, value_name = "COLUMN")]
+    pub date_column: Option<String>,
+
+    /// How dates with the day and month in numbers are written, e.g. %d/%m/%Y or %m/%d/%Y
+    /// (never guessed).
+    #[arg(long, value_name = "FORMAT")]
+    pub date_format: Option<String>,
+
+    /// The time zone of dates written without an offset, e.g. Europe/Copenhagen [default: UTC].
+    #[arg(long, value_name = "IANA")]
+    pub timezone: Option<String>,
+
+    /// Never invite these: a file of email addresses and @domains (one a line), or a CSV
+    /// export with an email column (an unsubscribe list). Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub exclude: Vec<PathBuf>,
+
+    /// Do not invite rows whose COLUMN equals one of the values (trimmed, any case), e.g.
+    /// "Financial Status=refunded|voided". For orders that did not happen, not for unhappy
+    /// customers: Trustpilot's guidelines forbid choosing whom to invite by the review you
+    /// expect. Repeatable.
+    #[arg(long, value_name = "COLUMN=VALUE|VALUE")]
+    pub skip_where: Vec<String>,
+
+    /// Do not invite a customer (any order) invited less than DURATION ago, e.g. 30d; within
+    /// one file, the customer's first order wins.
+    #[arg(long, value_name = "DURATION")]
+    pub cooldown: Option<String>,
 }
 
 /// Values for rows whose column is absent or empty: a flag for each field the table of fields

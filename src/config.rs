@@ -44,6 +44,8 @@ pub struct SendConfig {
     pub dry_run: bool,
     pub limit: Option<u64>,
     pub input_options: InputOptions,
+    /// Whom to invite and when; tied to the file's columns once it is open.
+    pub rules: crate::rows::Rules,
     pub defaults: Defaults,
     pub sending: Sending,
     pub ledger: LedgerOptions,
@@ -119,6 +121,7 @@ impl SendConfig {
             results_given,
             dry_run: args.dry_run,
             limit: args.limit,
+            rules: rules(&args.select, &args.input_options)?,
             input_options: input_options(args.input_options),
             defaults: defaults(&args.defaults)?,
             sending: sending(&args.sending)?,
@@ -174,6 +177,51 @@ fn input_options(args: InputArgs) -> InputOptions {
         maps: args.maps,
         products: args.products || args.product_skus,
     }
+}
+
+/// Whom to invite and when, checked: durations, the date format and time zone, the
+/// exclusion lists (read now: an unreadable or empty one stops the run) and the skip rules.
+pub fn rules(args: &crate::cli::SelectArgs, input: &InputArgs) -> Result<crate::rows::Rules, Error> {
+    use crate::rows::{ProductMode, Rules};
+    let duration = |flag: &str, text: &Option<String>| -> Result<Option<chrono::TimeDelta>, Error> {
+        text.as_deref()
+            .map(|text| crate::schedule::parse_duration(text).map_err(|e| Error::Usage(format!("{flag} {e}"))))
+            .transpose()
+    };
+    let send_after = duration("--send-after", &args.send_after)?;
+    for (flag, given) in [("--date-column", args.date_column.is_some()), ("--date-format", args.date_format.is_some())]
+    {
+        if given && send_after.is_none() {
+            return Err(Error::Usage(format!(
+                "{flag} is for --send-after; give --send-after too (e.g. --send-after 7d)."
+            )));
+        }
+    }
+    let dates = crate::schedule::DateReader::new(args.date_format.as_deref(), args.timezone.as_deref())
+        .map_err(Error::Usage)?;
+    let skip = args
+        .skip_where
+        .iter()
+        .map(|text| crate::exclude::SkipRule::parse(text).map_err(|e| Error::Usage(format!("--skip-where {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let exclude = match args.exclude.is_empty() {
+        true => None,
+        false => Some(crate::exclude::ExclusionList::load(&args.exclude)?),
+    };
+    let products = match (input.products, input.product_skus) {
+        (_, true) => Some(ProductMode::Skus),
+        (true, false) => Some(ProductMode::Listed),
+        (false, false) => None,
+    };
+    Ok(Rules {
+        products,
+        send_after,
+        date_column: args.date_column.clone(),
+        dates,
+        exclude,
+        skip,
+        cooldown: duration("--cooldown", &args.cooldown)?,
+    })
 }
 
 fn defaults(args: &DefaultArgs) -> Result<Defaults, Error> {

@@ -29,6 +29,9 @@ pub enum Error {
     Api(Box<ApiError>),
     #[error(transparent)]
     Record(#[from] RecordError),
+    /// An `--exclude` file that cannot be used.
+    #[error(transparent)]
+    Exclude(#[from] crate::exclude::ExcludeError),
     #[error(transparent)]
     Ledger(#[from] LedgerError),
     /// Ctrl-C before anything was sent: exit 130.
@@ -76,6 +79,7 @@ impl Error {
             Error::Api(error) => error.code(),
             Error::EnvFile(error) => error.code(),
             Error::Record(error) => error.code(),
+            Error::Exclude(error) => error.code(),
             Error::Ledger(error) => error.code(),
             Error::Interrupted => "interrupted",
             Error::Other { code, .. } => code,

@@ -22,6 +22,7 @@ pub mod ledger;
 pub mod orders;
 pub mod output;
 pub mod record;
+pub mod rows;
 pub mod sandbox;
 pub mod schedule;
 pub mod send;
@@ -61,7 +62,7 @@ pub fn run(cli: Cli) -> Exit {
         output::set_last_words(json_last_words);
     }
     let result = match cli.command {
-        Command::Send(args) => SendConfig::from_args(args).and_then(cmd::send::run),
+        Command::Send(args) => SendConfig::from_args(*args).and_then(cmd::send::run),
         Command::Retry(args) => RetryConfig::from_args(args).and_then(cmd::retry::run),
         Command::Ledger(args) => cmd::ledger::run(args),
         Command::BusinessUnit(args) => cmd::business_unit::run(args),

@@ -183,7 +183,10 @@ impl fmt::Display for Summary {
             writeln!(f, "Kept:    {} (the earlier results, which record real sends)", kept.display())?;
         }
         if let Some(errors) = &self.errors {
-            writeln!(f, "Errors:  {} ({})", errors.display(), Count(self.invalid + self.duplicate, "row"))?;
+            match self.invalid {
+                0 => writeln!(f, "Errors:  {}", errors.display())?,
+                n => writeln!(f, "Errors:  {} ({})", errors.display(), Count(n, "invalid row"))?,
+            }
         }
         for problem in self.problems.iter().take(PROBLEMS_SHOWN) {
             let example = &problem.example;

@@ -23,9 +23,10 @@ use crate::ledger::writer::LedgerJournal;
 use crate::ledger::{Key, Ledger, Scope, ScopeId};
 use crate::record::background::{BackgroundWriter, LedgerView};
 use crate::record::errors::CodeCount;
-use crate::record::report::{Placement, Report, not_attempted_line, prior_line, refused_line};
+use crate::record::report::{Placement, Report, excluded_line, not_attempted_line, prior_line, refused_line};
 use crate::record::results::Layout;
 use crate::record::{ErrorReport, ResultsWriter};
+use crate::rows::{Exclusion, Plan, Rules, Screen};
 use crate::send::budget::Budget;
 use crate::send::interrupts::EarlyInterrupts;
 use crate::send::pipeline::Running;
@@ -37,21 +38,23 @@ use crate::validate::{Checked, Seen, Validator};
 /// Valid rows are looked up in the ledger this many at a time.
 const LOOKUP_BATCH: usize = 256;
 
-pub fn run(config: SendConfig) -> Result<Exit> {
+pub fn run(mut config: SendConfig) -> Result<Exit> {
     let runtime = crate::cmd::runtime()?;
     let interrupts = EarlyInterrupts::start(&runtime);
     check_error_report_path(&config.errors)?;
     check_output_path(&config.results, "--results")?;
+    let rules = std::mem::take(&mut config.rules);
     if config.dry_run {
         let source = Source::prepare(&config)?;
-        return dry_run(&config, &source, &interrupts);
+        return dry_run(&config, &source, rules, &interrupts);
     }
     let budget = Arc::new(Budget::new(&config.sending.rates));
     // The settings are checked before the file is read, so a missing variable is said at once.
     let api = runtime.block_on(crate::cmd::open_api(&config.sending, budget.clone(), quiet(&config)))?;
     let source = Source::prepare(&config)?;
     let input = open_input(&config, &source)?;
-    let layout = layout(&config, &input);
+    let plan = plan(&config, &source, rules, &input)?;
+    let layout = layout(&config, &input, &plan);
     refuse_foreign_results(&config.results)?;
     let unit = runtime.block_on(async {
         tokio::select! {
@@ -70,7 +73,7 @@ pub fn run(config: SendConfig) -> Result<Exit> {
     )?;
 
     // Every row is checked before anything is sent.
-    let pending = check_all(&config, &source, input, layout, &mut bound, &interrupts)?;
+    let (pending, plan) = check_all(&config, &source, input, plan, layout, &mut bound, &interrupts)?;
     if !quiet(&config) {
         errln!("{}.", pending.describe());
     }
@@ -84,7 +87,21 @@ pub fn run(config: SendConfig) -> Result<Exit> {
     }
     // From here on, Ctrl-C lets the requests in flight finish.
     interrupts.stop();
-    runtime.block_on(send(config, source, layout, api, bound, budget, pending))
+    runtime.block_on(send(config, source, plan, layout, api, bound, budget, pending))
+}
+
+/// The run's rules tied to the file: with `--products`, a first pass gathers the orders'
+/// line items; the date column of `--send-after` is said before the run.
+fn plan(config: &SendConfig, source: &Source, rules: Rules, input: &Input) -> Result<Plan> {
+    let orders = match rules.products {
+        Some(_) => Some(crate::rows::gather_orders(source.open(config)?, config.defaults.clone())?),
+        None => None,
+    };
+    let plan = Plan::new(rules, input.mapping(), orders)?;
+    if let (Some(column), false) = (plan.date_column(), config.output.quiet) {
+        errln!("  send time <- \"{column}\" (the order's date, for --send-after)");
+    }
+    Ok(plan)
 }
 
 /// The input as the run reads it: the file itself, or a copy of standard input (or of a
@@ -160,11 +177,13 @@ impl Source {
     }
 }
 
-/// How the reports are written: with `--excel`, a byte order mark and the input's delimiter.
-fn layout(config: &SendConfig, input: &Input) -> Layout {
+/// How the reports are written: with `--excel`, a byte order mark and the input's delimiter;
+/// with `--products`, a column of the SKUs sent.
+fn layout(config: &SendConfig, input: &Input, plan: &Plan) -> Layout {
+    let products = plan.products().is_some();
     match config.output.excel {
-        true => Layout { delimiter: input.delimiter(), bom: true, ..Layout::default() },
-        false => Layout::default(),
+        true => Layout { delimiter: input.delimiter(), bom: true, products, ..Layout::default() },
+        false => Layout { products, ..Layout::default() },
     }
 }
 
@@ -249,7 +268,9 @@ struct Pending {
     unknown: u64,
     /// Valid rows the limit leaves for later.
     beyond_limit: u64,
-    /// What reading the file did (see [`reading_notes`]).
+    /// Valid rows the user's rules leave out.
+    excluded: u64,
+    /// What reading the file did (see [`reading_notes`]), and the rules.
     notes: Vec<String>,
     /// The error report's problems by code.
     problems: Vec<CodeCount>,
@@ -268,6 +289,9 @@ impl Pending {
         if self.beyond_limit > 0 {
             also.push(format!("{} left for later by --limit", Count(self.beyond_limit, "row")));
         }
+        if self.excluded > 0 {
+            also.push(format!("{} not invited by your rules", Count(self.excluded, "row")));
+        }
         if !also.is_empty() {
             text.push_str(&format!(" ({})", also.join(", ")));
         }
@@ -280,15 +304,20 @@ struct Row {
     row: u64,
     line: u64,
     checked: Checked,
+    /// Why the user's rules leave a valid row out.
+    exclusion: Option<Exclusion>,
     /// What the ledger holds for a valid row's key.
     prior: Option<Prior>,
 }
 
-/// The rows of the input in order, checked, valid ones looked up in the ledger in batches.
+/// The rows of the input in order, checked and screened by the run's rules, the valid ones
+/// looked up in the ledger in batches.
 struct CheckedRows {
     input: Input,
     naming: Naming,
     validator: Validator,
+    plan: Plan,
+    screen: Screen,
     ledger: Ledger,
     scope: ScopeId,
     ready: VecDeque<Row>,
@@ -297,11 +326,20 @@ struct CheckedRows {
 }
 
 impl CheckedRows {
-    fn new(source: &Source, input: Input, validator: Validator, ledger: Ledger, scope: ScopeId) -> CheckedRows {
+    fn new(
+        source: &Source,
+        input: Input,
+        plan: Plan,
+        config: &SendConfig,
+        ledger: Ledger,
+        scope: ScopeId,
+    ) -> CheckedRows {
         CheckedRows {
             input,
             naming: source.naming.clone(),
-            validator,
+            validator: validator(config).with_products(plan.products().is_some()),
+            plan,
+            screen: Screen::default(),
             ledger,
             scope,
             ready: VecDeque::new(),
@@ -328,10 +366,12 @@ impl CheckedRows {
             };
             let (row, line) = (record.row(), record.line());
             self.validator.check(&record, &mut self.checked);
-            if self.checked.is_valid() {
+            let exclusion =
+                self.plan.apply(&mut self.screen, &record, &mut self.checked, Some((&mut self.ledger, self.scope)))?;
+            if self.checked.is_valid() && exclusion.is_none() {
                 valid.push(self.ready.len());
             }
-            self.ready.push_back(Row { row, line, checked: self.checked.clone(), prior: None });
+            self.ready.push_back(Row { row, line, checked: self.checked.clone(), exclusion, prior: None });
         }
         if valid.is_empty() {
             return Ok(());
@@ -350,21 +390,25 @@ fn check_all(
     config: &SendConfig,
     source: &Source,
     input: Input,
+    plan: Plan,
     layout: Layout,
     bound: &mut Bound,
     interrupts: &EarlyInterrupts,
-) -> Result<Pending> {
-    let validator = validator(config);
+) -> Result<(Pending, Plan)> {
     let ledger = bound.reopen()?;
-    let mut rows = CheckedRows::new(source, input, validator, ledger, bound.scope_id);
+    let mut rows = CheckedRows::new(source, input, plan, config, ledger, bound.scope_id);
     let mut errors = ErrorReport::create(&config.errors, layout)?;
     let mut pending = Pending::default();
     while let Some(row) = rows.next()? {
         if row.row % 4096 == 0 {
             interrupts.check()?;
         }
+        errors.write_checked(row.row, row.line, &row.checked)?;
         if !row.checked.is_valid() {
-            errors.write_checked(row.row, row.line, &row.checked)?;
+            continue;
+        }
+        if row.exclusion.is_some() {
+            pending.excluded += 1;
             continue;
         }
         match row.prior.map(|p| p.status) {
@@ -378,12 +422,25 @@ fn check_all(
     }
     pending.problems = errors.finish()?.unwrap_or_default();
     pending.notes = reading_notes(&rows.validator.notes(), &rows.input);
-    Ok(pending)
+    pending.notes.extend(rule_notes(&rows.plan, &rows.screen));
+    Ok((pending, rows.plan))
 }
 
+/// What the rules did: the orders of `--products`, the rows left out by rule.
+fn rule_notes(plan: &Plan, screen: &Screen) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(orders) = &plan.orders {
+        notes.push(orders.counts().describe());
+    }
+    notes.extend(screen.excluded.describe());
+    notes
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn send(
     config: SendConfig,
     source: Source,
+    plan: Plan,
     layout: Layout,
     api: crate::cmd::Api,
     bound: Bound,
@@ -425,8 +482,7 @@ async fn send(
     // since reading is blocking work.
     let feed = {
         let input = source.open(&config)?;
-        let validator = validator(&config);
-        let rows = CheckedRows::new(&source, input, validator, bound.reopen()?, bound.scope_id);
+        let rows = CheckedRows::new(&source, input, plan, &config, bound.reopen()?, bound.scope_id);
         let feeder = Feeder { report: report.handle(), jobs: jobs_tx, stop: stop.clone(), limit: config.limit };
         std::thread::spawn(move || feeder.run(rows))
     };
@@ -476,6 +532,9 @@ impl Feeder {
             let invitation = row.checked.invitation.clone();
             let line = match (&row.prior, row.checked.is_valid()) {
                 (_, false) => Some(refused_line(row.row, row.line, &row.checked)),
+                (_, true) if row.exclusion.is_some() => {
+                    row.exclusion.as_ref().map(|e| excluded_line(row.row, row.line, invitation, e))
+                }
                 (Some(prior), true) if !prior.status.may_send(false) => {
                     Some(prior_line(row.row, row.line, invitation, prior))
                 }
@@ -514,12 +573,25 @@ impl Feeder {
 
 /// `--dry-run`: every row checked and looked up in the ledger (read, never written); the
 /// results say what a send would do now.
-fn dry_run(config: &SendConfig, source: &Source, interrupts: &EarlyInterrupts) -> Result<Exit> {
+fn dry_run(config: &SendConfig, source: &Source, rules: Rules, interrupts: &EarlyInterrupts) -> Result<Exit> {
     let mut input = open_input(config, source)?;
-    let layout = layout(config, &input);
-    let (view, note) = ledger_view(config)?;
+    let plan = plan(config, source, rules, &input)?;
+    let layout = layout(config, &input, &plan);
+    let (target, note) = ledger_view(config)?;
+    let view = match &target {
+        Some((path, scope, live)) => {
+            Ledger::open_read_only(path)?.map(|ledger| LedgerView { ledger, scope: *scope, live: *live })
+        }
+        None => None,
+    };
+    // --cooldown asks the ledger on this thread, with a connection of its own.
+    let mut cooldown = match (&target, plan.needs_ledger()) {
+        (Some((path, scope, _)), true) => Ledger::open_read_only(path)?.map(|ledger| (ledger, *scope)),
+        _ => None,
+    };
     let results = resolve_link(&config.results);
-    let mut validator = validator(config).leave_duplicates();
+    let mut validator = validator(config).with_products(plan.products().is_some()).leave_duplicates();
+    let mut screen = Screen::default();
     let (writer, temp) = ResultsWriter::create_beside(&results, layout)?;
     let mut background = BackgroundWriter::start(writer, ErrorReport::create(&config.errors, layout)?, view);
     let mut checked = Checked::default();
@@ -530,9 +602,14 @@ fn dry_run(config: &SendConfig, source: &Source, interrupts: &EarlyInterrupts) -
                 interrupts.check()?;
             }
             validator.check(&record, &mut checked);
+            let ledger = cooldown.as_mut().map(|(ledger, scope)| (ledger, *scope));
+            let exclusion = plan.apply(&mut screen, &record, &mut checked, ledger)?;
             background.push_with(|entry| {
                 entry.problems.clone_from(&checked.problems);
-                if checked.is_valid() {
+                entry.problems.extend(checked.product_problems.iter().cloned());
+                if let Some(exclusion) = &exclusion {
+                    entry.line = excluded_line(row, line, std::mem::take(&mut checked.invitation), exclusion);
+                } else if checked.is_valid() {
                     let result = &mut entry.line;
                     *result = crate::record::ResultLine::new(
                         row,
@@ -554,7 +631,8 @@ fn dry_run(config: &SendConfig, source: &Source, interrupts: &EarlyInterrupts) -
     };
     writer.sync()?;
     drop(writer);
-    let notes = reading_notes(&validator.notes(), &input);
+    let mut notes = reading_notes(&validator.notes(), &input);
+    notes.extend(rule_notes(&plan, &screen));
     let kept = crate::record::report::place(temp, &results, Placement::KeepRealSends)?;
     let problems = errors.finish()?;
     let errors_path = problems.is_some().then(|| config.errors.clone());
@@ -594,8 +672,11 @@ fn dry_run(config: &SendConfig, source: &Source, interrupts: &EarlyInterrupts) -
     Ok(exit)
 }
 
-/// What the dry run reads of the ledger, and a note when it cannot say what was sent before.
-fn ledger_view(config: &SendConfig) -> Result<(Option<LedgerView>, Option<String>)> {
+/// The ledger a dry run reads: its path, the scope, and whether a run sends for it now.
+type Target = (PathBuf, ScopeId, bool);
+
+/// The ledger a dry run reads, and a note when it cannot say what was sent before.
+fn ledger_view(config: &SendConfig) -> Result<(Option<Target>, Option<String>)> {
     if config.sending.sandbox {
         return Ok((None, None));
     }
@@ -631,5 +712,5 @@ fn ledger_view(config: &SendConfig) -> Result<(Option<LedgerView>, Option<String
         return Ok((None, Some(note)));
     };
     let live = ledger.is_busy(&scope);
-    Ok((Some(LedgerView { ledger, scope: scope_id, live }), None))
+    Ok((Some((path, scope_id, live)), None))
 }

@@ -110,6 +110,23 @@ pub struct Mapping {
 }
 
 impl Mapping {
+    /// The header's names, as written (empty with `--no-header`).
+    pub fn headers(&self) -> &[String] {
+        &self.headers
+    }
+
+    /// The column a flag names (`--date-column`, `--skip-where`): the header as written, else
+    /// as [`normalise`]d, else a number counted from 1.
+    pub fn find_column(&self, name: &str) -> Option<usize> {
+        let wanted = display_name(name);
+        let normalised = normalise(&wanted);
+        self.headers
+            .iter()
+            .position(|h| *h == wanted)
+            .or_else(|| self.headers.iter().position(|h| normalise(h) == normalised))
+            .or_else(|| column_number(&wanted).filter(|&i| self.headers.is_empty() || i < self.headers.len()))
+    }
+
     /// Human lines printed before a run: one per field read, what was passed over and why,
     /// then the columns ignored.
     pub fn describe(&self) -> String {

@@ -448,6 +448,11 @@ impl<'a> Record<'a> {
         }
     }
 
+    /// The raw cell of column `index` (counted from 0), if the record reaches it.
+    pub fn column(&self, index: usize) -> Option<&'a str> {
+        self.fields.get(index)
+    }
+
     /// `Some((found, expected))` when the record has fewer fields than the header.
     pub fn short(&self) -> Option<(usize, usize)> {
         let expected = self.mapping.expected();

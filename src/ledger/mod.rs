@@ -185,13 +185,14 @@ pub trait Store: Send {
     /// What the ledger holds for each key (an `in_flight` entry says `live: false`; the
     /// caller knows whether its run lives).
     fn lookup(&mut self, scope: ScopeId, keys: &[Key]) -> Result<Vec<Option<Prior>>, LedgerError>;
-    /// The latest email invitation to `email` (any reference) at or after `since`, that was
-    /// sent, is unknown or in flight: `(reference, last attempt)`.
+    /// The latest email invitation to `email` for another reference than `except`, at or
+    /// after `since`, that was sent, is unknown or in flight: `(reference, last attempt)`.
     fn invited_since(
         &mut self,
         scope: ScopeId,
         email: &str,
         since: &str,
+        except: &str,
     ) -> Result<Option<(String, String)>, LedgerError>;
     /// Makes every `in_flight` entry of the scope `unknown` (their runs are gone: the caller
     /// holds the scope's run lock). Returns how many.

@@ -80,7 +80,7 @@ fn lookup_sql() -> String {
 /// The latest email invitation to an address at or after a time.
 const INVITED_SINCE_SQL: &str = "SELECT reference, last_attempt_at FROM entries
      WHERE scope = ?1 AND kind = 'email' AND email = ?2 AND status IN ('sent', 'unknown', 'in_flight')
-       AND last_attempt_at >= ?3
+       AND last_attempt_at >= ?3 AND reference != ?4
      ORDER BY last_attempt_at DESC LIMIT 1";
 
 /// The `in_flight` entries of runs that are gone become `unknown`.
@@ -408,11 +408,14 @@ impl Store for SqliteStore {
         scope: ScopeId,
         email: &str,
         since: &str,
+        except: &str,
     ) -> Result<Option<(String, String)>, LedgerError> {
         self.conn
             .prepare_cached(INVITED_SINCE_SQL)
             .and_then(|mut statement| {
-                statement.query_row(params![scope.0, email, since], |row| Ok((row.get(0)?, row.get(1)?))).optional()
+                statement
+                    .query_row(params![scope.0, email, since, except], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .optional()
             })
             .map_err(|e| self.fail(e))
     }

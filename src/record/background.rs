@@ -65,10 +65,7 @@ fn write_batch(
                 line.status = Status::Duplicate;
                 line.error_code = problem.code.to_string();
                 line.error.clone_from(&problem.message);
-                errors.write(line.row, line.line, &problem)?;
             }
-        } else if line.status == Status::Duplicate && entry.problems.is_empty() {
-            errors.write(line.row, line.line, &Validator::duplicate_problem(&line.invitation))?;
         }
         for problem in &entry.problems {
             errors.write(line.row, line.line, problem)?;

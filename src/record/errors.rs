@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::record::cell::protect;
 use crate::record::results::{Layout, RecordError, sync_dir, temp_beside};
-use crate::validate::{Checked, Problem, Validator};
+use crate::validate::{Checked, Problem};
 
 /// The header, exactly as SPEC section 3 fixes it.
 pub const HEADER: [&str; 6] = ["row", "line", "field", "code", "value", "message"];
@@ -111,13 +111,11 @@ impl ErrorReport {
         self.out.write_record(record).map_err(|e| RecordError::Write { path: self.path.clone(), io: e.into() })
     }
 
-    /// Every problem of a row the validator refused (a duplicate is one line too).
+    /// Every problem of a row: why it is invalid, and what is wrong with its line item (a
+    /// duplicate is not a problem: the results say why it is not sent).
     pub fn write_checked(&mut self, row: u64, line: u64, checked: &Checked) -> Result<(), RecordError> {
-        for problem in &checked.problems {
+        for problem in checked.problems.iter().chain(&checked.product_problems) {
             self.write(row, line, problem)?;
-        }
-        if checked.duplicate && checked.problems.is_empty() {
-            self.write(row, line, &Validator::duplicate_problem(&checked.invitation))?;
         }
         Ok(())
     }

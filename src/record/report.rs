@@ -351,6 +351,14 @@ pub fn refused_line(row: u64, line: u64, checked: &Checked) -> ResultLine {
     result
 }
 
+/// The line of a row the user's rules leave out (`--exclude`, `--skip-where`, `--cooldown`).
+pub fn excluded_line(row: u64, line: u64, invitation: Invitation, exclusion: &crate::rows::Exclusion) -> ResultLine {
+    let mut result = ResultLine::new(row, line, Status::Excluded, invitation);
+    result.error_code = exclusion.code.to_string();
+    result.error.clone_from(&exclusion.reason);
+    result
+}
+
 /// Why a row was not attempted, for lines the reader writes itself.
 pub fn not_attempted_line(
     row: u64,

@@ -56,8 +56,6 @@ pub struct ResultLine {
     pub invitation: Invitation,
     /// The invitation link (`links`).
     pub link: String,
-    /// The SKUs sent (`--products`).
-    pub products: String,
 }
 
 impl ResultLine {
@@ -74,7 +72,6 @@ impl ResultLine {
             sent_at: String::new(),
             invitation,
             link: String::new(),
-            products: String::new(),
         }
     }
 }
@@ -224,7 +221,7 @@ impl ResultsWriter {
             out.write_field(protect(&line.link).as_bytes())?;
         }
         if self.layout.products {
-            out.write_field(protect(&line.products).as_bytes())?;
+            out.write_field(protect(&line.invitation.products.skus().join(";")).as_bytes())?;
         }
         out.write_record(None::<&[u8]>)
     }
@@ -406,6 +403,11 @@ fn parse_line(record: &csv::StringRecord, columns: &Columns) -> Result<ResultLin
         value => Some(value.parse().map_err(|_| format!("http_status '{}' is not an HTTP status", clip(value)))?),
     };
     let mut invitation = Invitation::default();
+    let skus = text(columns.products);
+    if !skus.is_empty() {
+        let skus = skus.split(';').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
+        invitation.products = crate::invitation::Products::Skus(skus);
+    }
     for (field, column) in Field::INVITATION.into_iter().zip(columns.fields) {
         let value = unprotect(cell(column));
         match field {
@@ -429,7 +431,6 @@ fn parse_line(record: &csv::StringRecord, columns: &Columns) -> Result<ResultLin
         sent_at: text(columns.sent_at),
         invitation,
         link: text(columns.link),
-        products: text(columns.products),
     })
 }
 

@@ -1,0 +1,290 @@
+//! What happens to a checked row before it is sent, the same in a dry run, in both passes of a
+//! send and in `links`: an order's further line items are told from customers, the order's
+//! products are put on its invitation, the send time is set from the order's date
+//! (`--send-after`), and the user's rules (`--exclude`, `--skip-where`, `--cooldown`) may leave
+//! the row out. [`Plan`] holds a run's rules; [`Screen`] applies them row by row.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::error::{Error, Result};
+use crate::exclude::{ExclusionList, SkipRule};
+use crate::input::{Input, Mapping, Record};
+use crate::ledger::{Ledger, ScopeId};
+use crate::orders::OrderIndex;
+use crate::schedule::DateReader;
+use crate::text::Count;
+use crate::validate::{Checked, Problem};
+
+/// The rules of a run, as the command line gives them (checked, not yet tied to a file).
+#[derive(Debug, Default)]
+pub struct Rules {
+    /// `--products` (or `--product-skus`: the SKUs only).
+    pub products: Option<ProductMode>,
+    /// `--send-after`, with `--date-column` (else a column found by its name).
+    pub send_after: Option<TimeDelta>,
+    pub date_column: Option<String>,
+    pub dates: DateReader,
+    pub exclude: Option<ExclusionList>,
+    pub skip: Vec<SkipRule>,
+    pub cooldown: Option<TimeDelta>,
+}
+
+/// How an order's products are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProductMode {
+    /// `products`: each with what the file says of it.
+    Listed,
+    /// `productSkus`: the SKUs, for an account with a product catalogue at Trustpilot.
+    Skus,
+}
+
+/// The rules of a run, tied to the file's columns.
+pub struct Plan {
+    rules: Rules,
+    /// The date column: its index and name.
+    date: Option<(usize, String)>,
+    /// Each `--skip-where` rule's column.
+    skip: Vec<usize>,
+    /// Now, once for the run, so that its passes agree.
+    now: DateTime<Utc>,
+    /// The order's line items, with `--products`.
+    pub orders: Option<OrderIndex>,
+}
+
+impl Plan {
+    /// Ties `rules` to the columns of `input`: a column a flag names must be there.
+    pub fn new(rules: Rules, mapping: &Mapping, orders: Option<OrderIndex>) -> Result<Plan> {
+        let column = |flag: &str, name: &str| {
+            mapping.find_column(name).ok_or_else(|| {
+                Error::Usage(format!(
+                    "{flag} \"{name}\": the file has no such column. Its columns are: {}.",
+                    quoted(mapping.headers())
+                ))
+            })
+        };
+        let date = match (rules.send_after, &rules.date_column) {
+            (None, _) => None,
+            (Some(_), Some(name)) => Some((column("--date-column", name)?, name.clone())),
+            (Some(_), None) => {
+                let found = crate::schedule::find_date_column(mapping.headers()).ok_or_else(|| {
+                    Error::Usage(format!(
+                        "--send-after counts from the order's date, but no column looks like one (such as \
+                         \"Fulfilled at\", \"Order Date\" or \"Created at\"). Name it with --date-column; the \
+                         columns are: {}.",
+                        quoted(mapping.headers())
+                    ))
+                })?;
+                Some((found, mapping.headers()[found].clone()))
+            }
+        };
+        let skip = rules.skip.iter().map(|rule| column("--skip-where", rule.column())).collect::<Result<_>>()?;
+        Ok(Plan { rules, date, skip, now: Utc::now(), orders })
+    }
+
+    /// The date column, when sending after the order's date (for the mapping's printout).
+    pub fn date_column(&self) -> Option<&str> {
+        self.date.as_ref().map(|(_, name)| name.as_str())
+    }
+
+    pub fn products(&self) -> Option<ProductMode> {
+        self.rules.products
+    }
+
+    /// Whether the rules ask the ledger (`--cooldown`).
+    pub fn needs_ledger(&self) -> bool {
+        self.rules.cooldown.is_some()
+    }
+}
+
+fn quoted(headers: &[String]) -> String {
+    headers.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", ")
+}
+
+/// Gathers an order's line items over the whole file, for `--products` (a pass before the
+/// others, since an order's rows may be anywhere).
+pub fn gather_orders(mut input: Input, defaults: crate::validate::Defaults) -> Result<OrderIndex> {
+    let mut validator = crate::validate::Validator::new(defaults).with_products(true);
+    let mut index = OrderIndex::new()?;
+    let mut checked = Checked::default();
+    while let Some(record) = input.next_record()? {
+        validator.check(&record, &mut checked);
+        index.add(record.row(), &checked)?;
+    }
+    index.close()?;
+    Ok(index)
+}
+
+/// Why a row is not invited by the user's rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exclusion {
+    /// `excluded.list`, `excluded.rule`, `excluded.cooldown`.
+    pub code: &'static str,
+    pub reason: String,
+}
+
+/// The rows left out, by rule.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Excluded {
+    pub list: u64,
+    pub rule: u64,
+    pub cooldown: u64,
+}
+
+impl Excluded {
+    /// For the summary, when any row was left out.
+    pub fn describe(&self) -> Option<String> {
+        let parts: Vec<String> = [(self.list, "--exclude"), (self.rule, "--skip-where"), (self.cooldown, "--cooldown")]
+            .into_iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, flag)| format!("{} by {flag}", Count(n, "row")))
+            .collect();
+        (!parts.is_empty()).then(|| format!("Not invited by your rules: {}.", parts.join(", ")))
+    }
+}
+
+/// What one pass over the rows has seen so far, for the rules that look back.
+#[derive(Debug, Default)]
+pub struct Screen {
+    /// With `--cooldown`: the customers invited by this pass so far (their email's hash), with
+    /// the row and the reference's hash of their first order.
+    invited: HashMap<u64, (u64, u64)>,
+    pub excluded: Excluded,
+}
+
+impl Plan {
+    /// Applies the run's rules to a checked row of `record`. A refused row may turn out to be
+    /// an order's further line item; a valid one gets its products and send time (or a
+    /// problem with its date), and is left out (`Some`) when a rule says so. `ledger`: for
+    /// `--cooldown`, what earlier runs invited.
+    pub fn apply(
+        &self,
+        screen: &mut Screen,
+        record: &Record<'_>,
+        checked: &mut Checked,
+        ledger: Option<(&mut Ledger, ScopeId)>,
+    ) -> Result<Option<Exclusion>> {
+        let row = record.row();
+        if !checked.is_valid() {
+            self.line_item(row, checked);
+            return Ok(None);
+        }
+        self.send_time(record, checked);
+        if !checked.problems.is_empty() {
+            return Ok(None);
+        }
+        if let (Some(orders), Some(mode)) = (&self.orders, self.rules.products) {
+            orders.attach(row, &mut checked.invitation, mode == ProductMode::Skus)?;
+        }
+        let exclusion = self.exclusion(screen, row, record, checked, ledger)?;
+        match &exclusion {
+            Some(exclusion) => match exclusion.code {
+                crate::exclude::EXCLUDED_LIST => screen.excluded.list += 1,
+                crate::exclude::EXCLUDED_RULE => screen.excluded.rule += 1,
+                _ => screen.excluded.cooldown += 1,
+            },
+            None if self.rules.cooldown.is_some() => {
+                let reference = key_hash(checked.invitation.reference());
+                screen.invited.entry(key_hash(checked.invitation.email())).or_insert((row, reference));
+            }
+            None => {}
+        }
+        Ok(exclusion)
+    }
+
+    /// With `--products`, a row without an email whose reference is an order of the file
+    /// (whose first valid row is elsewhere) is one of its line items, not a customer.
+    fn line_item(&self, row: u64, checked: &mut Checked) {
+        let Some(orders) = &self.orders else { return };
+        let invitation = &checked.invitation;
+        let only_missing = checked.problems.iter().all(|p| matches!(p.code, "email.required" | "name.required"));
+        if !checked.duplicate
+            && only_missing
+            && invitation.email().is_empty()
+            && orders.first_row(invitation.reference()).is_some_and(|first| first != row)
+        {
+            checked.problems.clear();
+            checked.duplicate = true;
+        }
+    }
+
+    /// `--send-after`: the send time is the order's date plus the delay (left out when that
+    /// is past, so Trustpilot sends at once). A row's own send time wins.
+    fn send_time(&self, record: &Record<'_>, checked: &mut Checked) {
+        use crate::fields::Field;
+        let (Some(after), Some((column, name))) = (self.rules.send_after, &self.date) else { return };
+        if checked.invitation.get(Field::PreferredSendTime).is_some() {
+            return;
+        }
+        let value = record.column(*column).unwrap_or("").trim();
+        match self.rules.dates.read(value) {
+            Ok(date) => match crate::schedule::send_time(date, after, self.now) {
+                Some(time) => checked.invitation.set(Field::PreferredSendTime, &time),
+                None => checked.invitation.clear(Field::PreferredSendTime),
+            },
+            Err(problem) => checked.problems.push(Problem {
+                field: "date",
+                code: problem.code,
+                value: value.to_string(),
+                message: format!("{} (column \"{name}\", for --send-after.)", problem.message),
+            }),
+        }
+    }
+
+    fn exclusion(
+        &self,
+        screen: &Screen,
+        row: u64,
+        record: &Record<'_>,
+        checked: &Checked,
+        ledger: Option<(&mut Ledger, ScopeId)>,
+    ) -> Result<Option<Exclusion>> {
+        let rules = &self.rules;
+        let email = checked.invitation.email();
+        if let Some(found) = rules.exclude.as_ref().and_then(|list| list.matches(email)) {
+            return Ok(Some(Exclusion { code: found.code(), reason: found.to_string() }));
+        }
+        for (rule, &column) in rules.skip.iter().zip(&self.skip) {
+            let value = record.column(column).unwrap_or("").trim();
+            if rule.matches(value) {
+                return Ok(Some(Exclusion { code: rule.code(), reason: rule.reason(value) }));
+            }
+        }
+        let Some(window) = rules.cooldown else { return Ok(None) };
+        let every = crate::schedule::describe_duration(window);
+        // Another order of a customer this pass invites (the same order again is a duplicate,
+        // told later).
+        let reference = key_hash(checked.invitation.reference());
+        if let Some(&(first, _)) =
+            screen.invited.get(&key_hash(email)).filter(|&&(first, other)| other != reference && first != row)
+        {
+            return Ok(Some(Exclusion {
+                code: "excluded.cooldown",
+                reason: format!(
+                    "This customer's order in row {first} is invited by this run; --cooldown {every} invites a \
+                     customer once in {every}."
+                ),
+            }));
+        }
+        if let Some((ledger, scope)) = ledger {
+            let since = crate::ledger::timestamp(self.now - window);
+            let key = crate::invitation::email_key(email);
+            if let Some((reference, at)) =
+                ledger.store.invited_since(scope, &key, &since, checked.invitation.reference())?
+            {
+                return Ok(Some(Exclusion {
+                    code: "excluded.cooldown",
+                    reason: format!(
+                        "Invited on {at} for order {reference}; --cooldown {every} invites a customer once in {every}."
+                    ),
+                }));
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn key_hash(text: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(crate::invitation::email_key(text).as_bytes())
+}
