@@ -32,6 +32,7 @@ impl Cli {
         match &self.command {
             Command::Send(args) => args.output.json,
             Command::Retry(args) => args.output.json,
+            Command::Links(args) => args.output.json,
             Command::Ledger(args) => args.json,
             Command::Templates(args) => args.json,
             Command::BusinessUnit(args) => args.json,
@@ -49,6 +50,7 @@ impl Cli {
         match &self.command {
             Command::Send(args) => args.output.quiet || args.output.json,
             Command::Retry(args) => args.output.quiet || args.output.json,
+            Command::Links(args) => args.output.quiet || args.output.json,
             _ => self.json(),
         }
     }
@@ -58,6 +60,7 @@ impl Cli {
         let args = match &self.command {
             Command::Send(args) => &args.sending.env,
             Command::Retry(args) => &args.sending.env,
+            Command::Links(args) => &args.sending.env,
             Command::Ledger(args) => &args.env,
             Command::BusinessUnit(args) => &args.env,
             Command::Templates(args) => &args.env,
@@ -75,6 +78,11 @@ pub enum Command {
     /// Re-send the rows of a results file whose status is `failed`.
     #[command(after_help = help::retry())]
     Retry(RetryArgs),
+    /// Create an invitation link for every valid row, for SMS, a QR code or the shop's own
+    /// email tool: no email is sent, the results carry each link (made once: running again
+    /// gives the same links).
+    #[command(after_help = help::links())]
+    Links(Box<LinksArgs>),
     /// Show what the ledger holds (who was invited), export it, forget a customer, settle an
     /// unknown outcome, or import the results files of tp-invite 0.1.
     #[command(after_help = help::ledger())]
@@ -116,6 +124,9 @@ pub struct SendArgs {
     pub input_options: InputArgs,
 
     #[command(flatten)]
+    pub products: ProductArgs,
+
+    #[command(flatten)]
     pub select: SelectArgs,
 
     #[command(flatten)]
@@ -138,6 +149,67 @@ pub struct SendArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LinksArgs {
+    /// The customer export to read (CSV, any common encoding and delimiter), or - to read
+    /// standard input (then --results is required).
+    pub input: PathBuf,
+
+    /// Validate only, and say which rows have a link already: nothing is created, no
+    /// credentials are needed.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Create at most N links; the rest are `skipped`.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+
+    #[command(flatten)]
+    pub input_options: InputArgs,
+
+    #[command(flatten)]
+    pub sending: SendingArgs,
+
+    #[command(flatten)]
+    pub defaults: LinkDefaultArgs,
+
+    #[command(flatten)]
+    pub ledger: LedgerOptions,
+
+    /// Where to write the results, with a `link` column [default: <INPUT without extension>.links.csv].
+    #[arg(long, value_name = "PATH", help_heading = "Output")]
+    pub results: Option<PathBuf>,
+
+    /// Where to write the error report [default: <INPUT without extension>.errors.csv].
+    #[arg(long, value_name = "PATH", help_heading = "Output")]
+    pub errors: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+impl From<LinksArgs> for SendArgs {
+    /// `links` is a send whose requests make links: the same options, no rules of whom or
+    /// when (a link has no send time).
+    fn from(args: LinksArgs) -> SendArgs {
+        SendArgs {
+            input: args.input,
+            dry_run: args.dry_run,
+            limit: args.limit,
+            resume: false,
+            input_options: args.input_options,
+            products: ProductArgs::default(),
+            select: SelectArgs::default(),
+            sending: args.sending,
+            defaults: args.defaults.0,
+            ledger: args.ledger,
+            results: args.results,
+            errors: args.errors,
+            output: args.output,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -296,7 +368,12 @@ pub struct InputArgs {
     /// The file's encoding, e.g. utf-8, windows-1252, utf-16le [default: detected].
     #[arg(long, value_name = "NAME", value_parser = parse_encoding)]
     pub encoding: Option<&'static encoding_rs::Encoding>,
+}
 
+/// Product reviews (`send` only: an invitation link carries no products).
+#[derive(Debug, Args, Clone, Copy, Default)]
+#[command(next_help_heading = "Input")]
+pub struct ProductArgs {
     /// Also ask for product reviews: the rows of one order (same reference, anywhere in the
     /// file) become one invitation listing each of its products once (SKU, name, and the
     /// product's URL, image, GTIN, MPN and brand when the file has them).
@@ -373,7 +450,10 @@ impl clap::FromArgMatches for DefaultArgs {
 
     fn from_arg_matches_mut(matches: &mut clap::ArgMatches) -> Result<Self, clap::Error> {
         let values = DefaultArgs::flagged()
-            .filter_map(|(spec, _)| matches.remove_one::<String>(spec.name).map(|value| (spec.field, value)))
+            // A command may define only some of the flags (`links`): the others are absent.
+            .filter_map(|(spec, _)| {
+                matches.try_remove_one::<String>(spec.name).ok().flatten().map(|value| (spec.field, value))
+            })
             .collect();
         Ok(DefaultArgs { values })
     }
@@ -386,9 +466,20 @@ impl clap::FromArgMatches for DefaultArgs {
 
 impl Args for DefaultArgs {
     fn augment_args(command: clap::Command) -> clap::Command {
+        DefaultArgs::augment(command, |_| true)
+    }
+
+    fn augment_args_for_update(command: clap::Command) -> clap::Command {
+        Self::augment_args(command)
+    }
+}
+
+impl DefaultArgs {
+    /// The flags of the fields `wanted` keeps.
+    fn augment(command: clap::Command, wanted: fn(&crate::fields::Spec) -> bool) -> clap::Command {
         use crate::fields::Rule;
         let command = command.next_help_heading("Defaults (for rows whose column is absent or empty)");
-        DefaultArgs::flagged().fold(command, |command, (spec, flag)| {
+        DefaultArgs::flagged().filter(|(spec, _)| wanted(spec)).fold(command, |command, (spec, flag)| {
             let value_name = match spec.rule {
                 Rule::Email => "EMAIL",
                 Rule::Url => "URL",
@@ -400,6 +491,27 @@ impl Args for DefaultArgs {
             };
             command.arg(clap::Arg::new(spec.name).long(flag).value_name(value_name).help(spec.help))
         })
+    }
+}
+
+/// `links`' defaults: those of the fields an invitation link carries (no template, sender or
+/// send time: a link sends no email).
+#[derive(Debug, Clone, Default)]
+pub struct LinkDefaultArgs(pub DefaultArgs);
+
+impl clap::FromArgMatches for LinkDefaultArgs {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        DefaultArgs::from_arg_matches(matches).map(LinkDefaultArgs)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches(matches)
+    }
+}
+
+impl Args for LinkDefaultArgs {
+    fn augment_args(command: clap::Command) -> clap::Command {
+        DefaultArgs::augment(command, |spec| spec.link.is_some())
     }
 
     fn augment_args_for_update(command: clap::Command) -> clap::Command {

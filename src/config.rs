@@ -33,6 +33,8 @@ pub struct Sending {
 /// `send`.
 #[derive(Debug)]
 pub struct SendConfig {
+    /// What each row's request asks: an email invitation (`send`) or a link (`links`).
+    pub kind: crate::journal::Kind,
     /// The input file, or `-` for standard input.
     pub input: PathBuf,
     /// Whether the input is standard input (`-`).
@@ -82,6 +84,15 @@ pub const STDIN_NAME: &str = "standard input";
 
 impl SendConfig {
     pub fn from_args(args: SendArgs) -> Result<SendConfig, Error> {
+        SendConfig::new(args, crate::journal::Kind::Email)
+    }
+
+    /// `links`: the same run, making a link of each row.
+    pub fn from_links(args: crate::cli::LinksArgs) -> Result<SendConfig, Error> {
+        SendConfig::new(args.into(), crate::journal::Kind::Link)
+    }
+
+    fn new(args: SendArgs, kind: crate::journal::Kind) -> Result<SendConfig, Error> {
         let stdin = args.input.as_os_str() == "-";
         if stdin && args.results.is_none() {
             return Err(Error::Usage(
@@ -91,7 +102,11 @@ impl SendConfig {
             ));
         }
         let results_given = args.results.is_some();
-        let results = args.results.unwrap_or_else(|| beside(&args.input, "results.csv"));
+        let suffix = match kind {
+            crate::journal::Kind::Email => "results.csv",
+            crate::journal::Kind::Link => "links.csv",
+        };
+        let results = args.results.unwrap_or_else(|| beside(&args.input, suffix));
         let errors = args.errors.unwrap_or_else(|| match stdin {
             true => beside_results(&results, "errors.csv"),
             false => beside(&args.input, "errors.csv"),
@@ -114,6 +129,7 @@ impl SendConfig {
             return Err(Error::Usage("--limit 0 would send nothing; use --dry-run to only validate.".to_string()));
         }
         Ok(SendConfig {
+            kind,
             input: args.input,
             stdin,
             results,
@@ -121,8 +137,8 @@ impl SendConfig {
             results_given,
             dry_run: args.dry_run,
             limit: args.limit,
-            rules: rules(&args.select, &args.input_options)?,
-            input_options: input_options(args.input_options),
+            rules: rules(&args.select, args.products)?,
+            input_options: input_options(args.input_options, args.products),
             defaults: defaults(&args.defaults)?,
             sending: sending(&args.sending)?,
             ledger: args.ledger,
@@ -169,19 +185,19 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-fn input_options(args: InputArgs) -> InputOptions {
+fn input_options(args: InputArgs, products: crate::cli::ProductArgs) -> InputOptions {
     InputOptions {
         encoding: args.encoding,
         delimiter: args.delimiter,
         no_header: args.no_header,
         maps: args.maps,
-        products: args.products || args.product_skus,
+        products: products.products || products.product_skus,
     }
 }
 
 /// Whom to invite and when, checked: durations, the date format and time zone, the
 /// exclusion lists (read now: an unreadable or empty one stops the run) and the skip rules.
-pub fn rules(args: &crate::cli::SelectArgs, input: &InputArgs) -> Result<crate::rows::Rules, Error> {
+pub fn rules(args: &crate::cli::SelectArgs, input: crate::cli::ProductArgs) -> Result<crate::rows::Rules, Error> {
     use crate::rows::{ProductMode, Rules};
     let duration = |flag: &str, text: &Option<String>| -> Result<Option<chrono::TimeDelta>, Error> {
         text.as_deref()

@@ -56,6 +56,30 @@ impl Products {
     pub fn is_none(&self) -> bool {
         matches!(self, Products::None)
     }
+
+    /// The products of a request body as it was sent (`productReviewInvitation`), to send
+    /// them again exactly.
+    pub fn of_request(json: &str) -> Products {
+        let Ok(body) = serde_json::from_str::<Value>(json) else { return Products::None };
+        let section = &body["productReviewInvitation"];
+        if let Some(skus) = section["productSkus"].as_array() {
+            return Products::Skus(skus.iter().filter_map(Value::as_str).map(str::to_string).collect());
+        }
+        let Some(items) = section["products"].as_array() else { return Products::None };
+        let products = items
+            .iter()
+            .map(|item| {
+                let mut product = Product::default();
+                for field in Field::PRODUCT {
+                    if let Some(value) = item[field.spec().json].as_str() {
+                        product.set(field, value);
+                    }
+                }
+                product
+            })
+            .collect();
+        Products::Listed(products)
+    }
 }
 
 /// One product of an order: the product fields of a line item.

@@ -64,6 +64,7 @@ pub fn run(cli: Cli) -> Exit {
     let result = match cli.command {
         Command::Send(args) => SendConfig::from_args(*args).and_then(cmd::send::run),
         Command::Retry(args) => RetryConfig::from_args(args).and_then(cmd::retry::run),
+        Command::Links(args) => SendConfig::from_links(*args).and_then(cmd::send::run),
         Command::Ledger(args) => cmd::ledger::run(args),
         Command::BusinessUnit(args) => cmd::business_unit::run(args),
         Command::Templates(args) => cmd::templates::run(args),

@@ -51,6 +51,9 @@ pub struct Summary {
     pub kept: Option<PathBuf>,
     #[serde(skip)]
     pub advice: Vec<String>,
+    /// The run made invitation links (`tp-invite links`) rather than sending emails.
+    #[serde(skip)]
+    pub links: bool,
 }
 
 /// `--json`'s `error` object.
@@ -154,10 +157,14 @@ fn shown_value(value: &str) -> String {
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut parts = Vec::new();
+        let (sent, ready, already) = match self.links {
+            true => ("given a new link", "ready for a link", "given their link again"),
+            false => ("sent", "ready to send", "already sent"),
+        };
         for (n, what) in [
-            (self.sent, "sent"),
-            (self.ready, "ready to send"),
-            (self.already_sent, "already sent"),
+            (self.sent, sent),
+            (self.ready, ready),
+            (self.already_sent, already),
             (self.failed, "failed"),
             (self.unknown, "unknown (may have been sent)"),
             (self.invalid, "invalid"),

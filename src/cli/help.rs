@@ -92,6 +92,18 @@ pub fn send() -> String {
     )
 }
 
+pub fn links() -> String {
+    format!(
+        "{}{}\nExamples:\n  \
+         tp-invite links customers.csv --dry-run\n      \
+         check every row; nothing is created, no credentials are needed\n  \
+         tp-invite links customers.csv --sandbox\n      \
+         rehearse against the built-in emulator: the links in customers.links.csv lead nowhere",
+        environment(&ALL, "With --sandbox or --dry-run no credentials are needed."),
+        exit_codes(&[0, 1, 2, 3, 4, 130], &[(0, "every row has its link (made now or by an earlier run)")])
+    )
+}
+
 pub fn retry() -> String {
     format!(
         "{}{}",

@@ -71,8 +71,12 @@ fn summary(path: &Path, json: bool) -> Result<Done> {
         let domain = scope.domain.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
         say(&format!("\nBusiness unit {}{domain} at {}", scope.business_unit_id, scope.api_url));
         for (kind, status, count) in &scope.counts {
-            let kind = if kind == "link" { "links" } else { "email invitations" };
-            say(&format!("  {count:>9}  {kind} {status}"));
+            let what = match (kind.as_str(), status.as_str()) {
+                ("link", "link") => "links made".to_string(),
+                ("link", status) => format!("links {status}"),
+                (_, status) => format!("email invitations {status}"),
+            };
+            say(&format!("  {count:>9}  {what}"));
         }
         if let (Some(first), Some(last)) = (&scope.first_attempt_at, &scope.last_attempt_at) {
             say(&format!("  first request {first}, last {last}"));

@@ -14,7 +14,7 @@ use crate::errln;
 use crate::error::{Error, Result};
 use crate::exit::Exit;
 use crate::fields::Field;
-use crate::invitation::Invitation;
+use crate::invitation::{Invitation, Products};
 use crate::journal::{Both, Job, Journal, Kind, Status};
 use crate::ledger::writer::LedgerJournal;
 use crate::ledger::{Key, Ledger, Scope, ScopeId};
@@ -139,6 +139,11 @@ fn again(config: &RetryConfig) -> String {
         + if config.include_unknown { " --include-unknown" } else { "" }
 }
 
+/// What the file's rows asked: links when it has a `link` column (written by `links`).
+fn kind_of(reader: &ResultsReader) -> Kind {
+    if reader.layout().link { Kind::Link } else { Kind::Email }
+}
+
 fn wanted(config: &RetryConfig, status: Status) -> bool {
     status == Status::Failed || (config.include_unknown && status == Status::Unknown)
 }
@@ -172,9 +177,10 @@ fn refuse_other_unit(config: &RetryConfig, results: &Path, bound: &Bound) -> Res
         }
         Ok(())
     };
+    let kind = kind_of(&reader);
     while let Some(line) = reader.next_line()? {
         if wanted(config, line.status) {
-            batch.push(Key::of(Kind::Email, &line.invitation));
+            batch.push(Key::of(kind, &line.invitation));
             if batch.len() == LOOKUP_BATCH {
                 check(&mut batch, &mut ledger)?;
             }
@@ -195,6 +201,7 @@ async fn retry(
     let reader = open(&results)?;
     // The layout the file was read in (delimiter, byte order mark); --excel adds the mark.
     let layout = Layout { bom: reader.layout().bom || config.output.excel, ..reader.layout() };
+    let kind = kind_of(&reader);
     let observer = progress.clone();
     let report = Report::start(&results, layout, Box::new(move |line| observer.record(line.status)))?;
     let ledger =
@@ -218,6 +225,7 @@ async fn retry(
     let (running, jobs_tx) = Running::start(Some(sender), config.sending.concurrency, stop.clone(), progress);
     let feed = {
         let feeder = Feeder {
+            kind,
             report: report.handle(),
             jobs: jobs_tx,
             stop: stop.clone(),
@@ -236,6 +244,7 @@ async fn retry(
     let errors = problems.is_some().then(|| config.errors.clone());
     let mut summary = Summary::from_counts(&finished.counts, config.results.clone(), errors);
     summary.problems = problems.unwrap_or_default();
+    summary.links = kind == Kind::Link;
     if bound.is_kept() {
         summary.ledger = Some(bound.path().to_path_buf());
     }
@@ -246,6 +255,7 @@ async fn retry(
 
 /// Reads the results file again: every line it does not re-send stands as it was.
 struct Feeder {
+    kind: Kind,
     report: ReportHandle,
     jobs: mpsc::Sender<Job>,
     stop: Stop,
@@ -291,7 +301,7 @@ impl Feeder {
 
     /// Looks the rows up, and queues those the ledger lets go.
     fn flush(&mut self, batch: &mut Vec<(u64, ResultLine)>) -> Result<()> {
-        let keys: Vec<Key> = batch.iter().map(|(_, line)| Key::of(Kind::Email, &line.invitation)).collect();
+        let keys: Vec<Key> = batch.iter().map(|(_, line)| Key::of(self.kind, &line.invitation)).collect();
         let priors = self.ledger.store.lookup(self.scope, &keys)?;
         for ((seq, line), prior) in batch.drain(..).zip(priors) {
             let stand = match &prior {
@@ -303,12 +313,20 @@ impl Feeder {
                     Some(not_attempted_line(line.row, line.line, line.invitation, line.status, &why))
                 }
                 _ => {
+                    let mut invitation = line.invitation;
+                    // The results file keeps only the SKUs; the ledger kept the request as sent.
+                    if let Some(prior) = prior.as_ref().filter(|_| !matches!(invitation.products, Products::None)) {
+                        let sent = Products::of_request(&prior.request);
+                        if matches!(sent, Products::Listed(_)) {
+                            invitation.products = sent;
+                        }
+                    }
                     let job = Job {
                         seq,
                         row: line.row,
                         line: line.line,
-                        invitation: line.invitation,
-                        kind: Kind::Email,
+                        invitation,
+                        kind: self.kind,
                         resend_unknown: self.include_unknown,
                         unattempted: line.status,
                     };

@@ -75,7 +75,7 @@ pub fn run(mut config: SendConfig) -> Result<Exit> {
     // Every row is checked before anything is sent.
     let (pending, plan) = check_all(&config, &source, input, plan, layout, &mut bound, &interrupts)?;
     if !quiet(&config) {
-        errln!("{}.", pending.describe());
+        errln!("{}.", pending.describe(config.kind));
     }
     if pending.to_send > 0 {
         runtime.block_on(async {
@@ -180,10 +180,10 @@ impl Source {
 /// How the reports are written: with `--excel`, a byte order mark and the input's delimiter;
 /// with `--products`, a column of the SKUs sent.
 fn layout(config: &SendConfig, input: &Input, plan: &Plan) -> Layout {
-    let products = plan.products().is_some();
+    let columns = Layout { link: config.kind == Kind::Link, products: plan.products().is_some(), ..Layout::default() };
     match config.output.excel {
-        true => Layout { delimiter: input.delimiter(), bom: true, products, ..Layout::default() },
-        false => Layout { products, ..Layout::default() },
+        true => Layout { delimiter: input.delimiter(), bom: true, ..columns },
+        false => columns,
     }
 }
 
@@ -277,11 +277,15 @@ struct Pending {
 }
 
 impl Pending {
-    fn describe(&self) -> String {
-        let mut text = format!("{} to send", Count(self.to_send, "row"));
+    fn describe(&self, kind: Kind) -> String {
+        let (to_send, before) = match kind {
+            Kind::Email => ("to send", "already sent before"),
+            Kind::Link => ("to make a link for", "with a link already"),
+        };
+        let mut text = format!("{} {to_send}", Count(self.to_send, "row"));
         let mut also = Vec::new();
         if self.already_sent > 0 {
-            also.push(format!("{} already sent before", Count(self.already_sent, "row")));
+            also.push(format!("{} {before}", Count(self.already_sent, "row")));
         }
         if self.unknown > 0 {
             also.push(format!("{} whose earlier outcome is unknown", Count(self.unknown, "row")));
@@ -318,6 +322,8 @@ struct CheckedRows {
     validator: Validator,
     plan: Plan,
     screen: Screen,
+    /// What each row's request asks (the ledger keeps links apart).
+    kind: Kind,
     ledger: Ledger,
     scope: ScopeId,
     ready: VecDeque<Row>,
@@ -340,6 +346,7 @@ impl CheckedRows {
             validator: validator(config).with_products(plan.products().is_some()),
             plan,
             screen: Screen::default(),
+            kind: config.kind,
             ledger,
             scope,
             ready: VecDeque::new(),
@@ -376,7 +383,7 @@ impl CheckedRows {
         if valid.is_empty() {
             return Ok(());
         }
-        let keys: Vec<Key> = valid.iter().map(|&i| Key::of(Kind::Email, &self.ready[i].checked.invitation)).collect();
+        let keys: Vec<Key> = valid.iter().map(|&i| Key::of(self.kind, &self.ready[i].checked.invitation)).collect();
         let priors = self.ledger.store.lookup(self.scope, &keys)?;
         for (i, prior) in valid.into_iter().zip(priors) {
             self.ready[i].prior = prior;
@@ -499,6 +506,7 @@ async fn send(
     let mut summary = Summary::from_counts(&finished.counts, config.results.clone(), errors);
     summary.problems = pending.problems;
     summary.kept = finished.kept;
+    summary.links = config.kind == Kind::Link;
     if bound.is_kept() {
         summary.ledger = Some(bound.path().to_path_buf());
     }
@@ -549,7 +557,7 @@ impl Feeder {
                         row: row.row,
                         line: row.line,
                         invitation,
-                        kind: Kind::Email,
+                        kind: rows.kind,
                         resend_unknown: false,
                         unattempted: Status::Skipped,
                     };
@@ -579,9 +587,12 @@ fn dry_run(config: &SendConfig, source: &Source, rules: Rules, interrupts: &Earl
     let layout = layout(config, &input, &plan);
     let (target, note) = ledger_view(config)?;
     let view = match &target {
-        Some((path, scope, live)) => {
-            Ledger::open_read_only(path)?.map(|ledger| LedgerView { ledger, scope: *scope, live: *live })
-        }
+        Some((path, scope, live)) => Ledger::open_read_only(path)?.map(|ledger| LedgerView {
+            ledger,
+            scope: *scope,
+            live: *live,
+            kind: config.kind,
+        }),
         None => None,
     };
     // --cooldown asks the ledger on this thread, with a connection of its own.
@@ -639,6 +650,7 @@ fn dry_run(config: &SendConfig, source: &Source, rules: Rules, interrupts: &Earl
     let mut summary = Summary::from_counts(&counts, config.results.clone(), errors_path);
     summary.problems = problems.unwrap_or_default();
     summary.kept = kept;
+    summary.links = config.kind == Kind::Link;
     let exit = summary.completed_exit();
     summary.exit_code = exit.code();
     summary.next = Some(crate::cmd::same_command());

@@ -797,6 +797,7 @@ fn entry_from_row_at(row: &rusqlite::Row<'_>, offset: usize) -> rusqlite::Result
             file: text(10)?,
             row: row.get::<_, Option<i64>>(offset + 11)?.and_then(|r| u64::try_from(r).ok()),
             link: text(12)?,
+            request: text(13)?,
         },
         first_attempt_at: text(2)?,
         error: text(7)?,

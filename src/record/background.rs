@@ -30,6 +30,8 @@ pub struct LedgerView {
     pub scope: ScopeId,
     /// Whether a run is sending for the scope now (its `in_flight` entries are live).
     pub live: bool,
+    /// Email invitations, or links.
+    pub kind: Kind,
 }
 
 type Done = Result<(ResultsWriter, ErrorReport, Counts), Error>;
@@ -74,7 +76,7 @@ fn write_batch(
     if let Some(view) = view
         && !ready.is_empty()
     {
-        let keys: Vec<Key> = ready.iter().map(|&i| Key::of(Kind::Email, &batch[i].line.invitation)).collect();
+        let keys: Vec<Key> = ready.iter().map(|&i| Key::of(view.kind, &batch[i].line.invitation)).collect();
         let priors = view.ledger.store.lookup(view.scope, &keys)?;
         for (i, prior) in ready.into_iter().zip(priors) {
             let Some(mut prior) = prior else { continue };

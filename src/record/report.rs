@@ -306,7 +306,11 @@ pub fn prior_line(row: u64, line: u64, invitation: Invitation, prior: &Prior) ->
             result.sent_at.clone_from(&prior.sent_at);
             let when = if prior.sent_at.is_empty() { &prior.last_attempt_at } else { &prior.sent_at };
             result.error_code = "ledger.already_sent".to_string();
-            result.error = format!("Already invited on {when}{from}; not sent again.");
+            result.error = if prior.status == PriorStatus::Link {
+                format!("Link made on {when}{from}; the same link is given again, no new one is made.")
+            } else {
+                format!("Already invited on {when}{from}; not sent again.")
+            };
         }
         PriorStatus::Unknown | PriorStatus::InFlight { live: false } => {
             result.status = Status::Unknown;

@@ -17,7 +17,7 @@ use std::time::Duration;
 use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore, mpsc, watch};
 
 use crate::api::{ApiError, Client, Pace};
-use crate::journal::{Failure, Job, Journal, JournalError, NotAttempted, Outcome, Reservation};
+use crate::journal::{Failure, Job, Journal, JournalError, Kind, NotAttempted, Outcome, Reservation};
 use budget::Budget;
 
 /// Why a run stopped taking rows.
@@ -242,7 +242,7 @@ impl Sender {
                 departed: departed.clone(),
                 turn: std::sync::Mutex::new(Some(turn)),
             };
-            let request = self.client.create_invitation_paced(&self.business_unit_id, &job.invitation, &gate);
+            let request = self.request(&job, &gate);
             tokio::pin!(request);
             let result = tokio::select! {
                 result = &mut request => result,
@@ -255,14 +255,14 @@ impl Sender {
                 }
             };
             let error = match result {
-                Ok(accepted) => {
+                Ok(made) => {
                     self.budget.answered();
                     let outcome = Outcome::Sent {
                         attempts,
-                        http_status: accepted.status,
-                        correlation_id: accepted.correlation_id.unwrap_or_default(),
+                        http_status: made.status,
+                        correlation_id: made.correlation_id,
                         sent_at: crate::ledger::now(),
-                        link: String::new(),
+                        link: made.link,
                     };
                     return self.journal.record(&job, outcome).await;
                 }
@@ -328,6 +328,38 @@ impl Sender {
                     let outcome = Outcome::Failed { attempts, failure: failure(&error), retrying: false };
                     return self.journal.record(&job, outcome).await;
                 }
+            }
+        }
+    }
+}
+
+/// What a request made: an email invitation, or a link.
+struct Made {
+    status: u16,
+    correlation_id: String,
+    /// The link's URL (empty for an email invitation).
+    link: String,
+}
+
+impl Sender {
+    /// The job's one request: `email-invitations`, or `invitation-links` for a link.
+    async fn request(&self, job: &Job, gate: &Gate) -> Result<Made, ApiError> {
+        let unit = &self.business_unit_id;
+        match job.kind {
+            Kind::Email => {
+                self.client.create_invitation_paced(unit, &job.invitation, gate).await.map(|accepted| Made {
+                    status: accepted.status,
+                    correlation_id: accepted.correlation_id.unwrap_or_default(),
+                    link: String::new(),
+                })
+            }
+            Kind::Link => {
+                let body = job.invitation.link_body();
+                self.client.create_invitation_link_paced(unit, &body, gate).await.map(|link| Made {
+                    status: link.status,
+                    correlation_id: link.correlation_id.unwrap_or_default(),
+                    link: link.url,
+                })
             }
         }
     }

@@ -490,10 +490,11 @@ fn help_texts_match_their_snapshots() {
     let t = Test::new();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli/snapshots");
     let update = std::env::var_os("TP_INVITE_UPDATE_SNAPSHOTS").is_some();
-    let commands: [&[&str]; 13] = [
+    let commands: [&[&str]; 14] = [
         &[],
         &["send"],
         &["retry"],
+        &["links"],
         &["ledger"],
         &["ledger", "export"],
         &["ledger", "forget"],

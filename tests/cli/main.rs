@@ -10,4 +10,5 @@ mod face;
 mod hardening;
 mod layouts;
 mod ledger;
+mod links;
 mod send;
