@@ -640,11 +640,11 @@ pub struct FaultArgs {
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub jitter: u64,
 
-    /// Share of invitation requests answered 500 (0.0 to 1.0).
+    /// Share of invitation and link requests answered 500 (0.0 to 1.0).
     #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = parse_share)]
     pub fail_rate: f64,
 
-    /// Share of invitation requests accepted, then left without an answer (connection dropped).
+    /// Share of invitation and link requests accepted, then left without an answer (connection dropped).
     #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = parse_share)]
     pub drop_rate: f64,
 
@@ -661,12 +661,12 @@ pub struct FaultArgs {
     #[arg(long, value_name = "TEXT", conflicts_with = "retry_after")]
     pub retry_after_text: Option<String>,
 
-    /// Share of invitation requests accepted, then answered 504 Gateway Timeout (as a gateway
+    /// Share of invitation and link requests accepted, then answered 504 Gateway Timeout (as a gateway
     /// that stopped waiting for a service that created the invitation all the same).
     #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = parse_share)]
     pub timeout_rate: f64,
 
-    /// Share of invitation requests accepted, then answered 303 See Other (a redirect).
+    /// Share of invitation and link requests accepted, then answered 303 See Other (a redirect).
     #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = parse_share)]
     pub redirect_rate: f64,
 

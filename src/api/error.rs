@@ -102,7 +102,8 @@ impl ApiError {
             ApiError::NoBusinessUnit => "config.business_unit_missing",
             ApiError::Throttled { .. } => "api.throttled",
             ApiError::Rejected { .. } => "api.rejected",
-            ApiError::Unknown { .. } if self.http_status().is_some() => "api.redirected",
+            ApiError::Unknown { status: Some(300..=399), .. } => "api.redirected",
+            ApiError::Unknown { .. } => "api.unknown_outcome",
             _ => "api.unavailable",
         }
     }
@@ -678,6 +679,18 @@ mod tests {
             (ApiError::NoBusinessUnit, None, "config.business_unit_missing", true),
         ];
         for (err, status, code, fatal) in table {
+            let kind = match code {
+                "http.401" => "credentials.refused",
+                "http.403" => "api.forbidden",
+                "http.404" => "api.not_found",
+                "http.415" => "api.rejected",
+                "http.429" => "api.throttled",
+                "http.303" => "api.redirected",
+                "transport.unknown" | "http.504" => "api.unknown_outcome",
+                "config.business_unit_missing" => "config.business_unit_missing",
+                _ => "api.unavailable",
+            };
+            assert_eq!(err.code(), kind, "{err:?}");
             assert_eq!(err.http_status(), status, "{err:?}");
             assert_eq!(err.error_code().as_deref(), Some(code), "{err:?}");
             assert_eq!(err.is_fatal(), fatal, "{err:?}");
