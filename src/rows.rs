@@ -170,14 +170,21 @@ impl Plan {
             self.line_item(row, checked);
             return Ok(None);
         }
-        self.send_time(record, checked);
-        if !checked.problems.is_empty() {
-            return Ok(None);
+        // An order that did not happen (refunded, voided) or an opted-out customer is left
+        // out before its date is read: an empty date there is no problem of the file.
+        let mut exclusion = self.ruled_out(record, checked);
+        if exclusion.is_none() {
+            self.send_time(record, checked);
+            if !checked.problems.is_empty() {
+                return Ok(None);
+            }
         }
         if let (Some(orders), Some(mode)) = (&self.orders, self.rules.products) {
             orders.attach(row, &mut checked.invitation, mode == ProductMode::Skus)?;
         }
-        let exclusion = self.exclusion(screen, row, record, checked, ledger)?;
+        if exclusion.is_none() {
+            exclusion = self.cooldown(screen, row, checked, ledger)?;
+        }
         match &exclusion {
             Some(exclusion) => match exclusion.code {
                 crate::exclude::EXCLUDED_LIST => screen.excluded.list += 1,
@@ -232,26 +239,28 @@ impl Plan {
         }
     }
 
-    fn exclusion(
+    /// `--exclude` and `--skip-where`: whom the user never invites, from the row alone.
+    fn ruled_out(&self, record: &Record<'_>, checked: &Checked) -> Option<Exclusion> {
+        let rules = &self.rules;
+        if let Some(found) = rules.exclude.as_ref().and_then(|list| list.matches(checked.invitation.email())) {
+            return Some(Exclusion { code: found.code(), reason: found.to_string() });
+        }
+        rules.skip.iter().zip(&self.skip).find_map(|(rule, &column)| {
+            let value = record.column(column).unwrap_or("").trim();
+            rule.matches(value).then(|| Exclusion { code: rule.code(), reason: rule.reason(value) })
+        })
+    }
+
+    /// `--cooldown`: a customer invited recently, by this run or by an earlier one.
+    fn cooldown(
         &self,
         screen: &Screen,
         row: u64,
-        record: &Record<'_>,
         checked: &Checked,
         ledger: Option<(&mut Ledger, ScopeId)>,
     ) -> Result<Option<Exclusion>> {
-        let rules = &self.rules;
         let email = checked.invitation.email();
-        if let Some(found) = rules.exclude.as_ref().and_then(|list| list.matches(email)) {
-            return Ok(Some(Exclusion { code: found.code(), reason: found.to_string() }));
-        }
-        for (rule, &column) in rules.skip.iter().zip(&self.skip) {
-            let value = record.column(column).unwrap_or("").trim();
-            if rule.matches(value) {
-                return Ok(Some(Exclusion { code: rule.code(), reason: rule.reason(value) }));
-            }
-        }
-        let Some(window) = rules.cooldown else { return Ok(None) };
+        let Some(window) = self.rules.cooldown else { return Ok(None) };
         let every = crate::schedule::describe_duration(window);
         // Another order of a customer this pass invites (the same order again is a duplicate,
         // told later).

@@ -215,14 +215,14 @@ impl Notes {
 
     /// One sentence per kind of value reduced, for the summary; none when nothing was.
     ///
-    /// `3 emails were reduced to the address: 2 written 'jane@example.com, 1 written Jane Doe <jane@example.com>.`
+    /// `3 emails were reduced to the address: 2 written like 'jane@example.com, 1 written like Jane Doe <jane@example.com>.`
     pub fn lines(&self) -> Vec<String> {
         let mut lines = Vec::new();
         let forms = |parts: &[(u64, &str)]| -> String {
             parts
                 .iter()
                 .filter(|(n, _)| *n > 0)
-                .map(|(n, form)| format!("{n} written {form}"))
+                .map(|(n, form)| format!("{n} written like {form}"))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
@@ -1437,8 +1437,10 @@ mod tests {
         assert_eq!((notes.emails_reduced(), notes.references_reduced()), (3, 0));
         assert_eq!(
             notes.lines(),
-            ["3 emails were reduced to the address: 1 written 'jane@example.com, 1 written mailto:jane@example.com, \
-              1 written Jane Doe <jane@example.com>."]
+            [
+                "3 emails were reduced to the address: 1 written like 'jane@example.com, 1 written like mailto:jane@example.com, \
+              1 written like Jane Doe <jane@example.com>."
+            ]
         );
     }
 
@@ -1479,7 +1481,7 @@ mod tests {
         }
         assert_eq!(
             validator.notes().lines(),
-            ["3 references were sent without a leading '#' or \"'\": 2 written #1001, 1 written '1001."]
+            ["3 references were sent without a leading '#' or \"'\": 2 written like #1001, 1 written like '1001."]
         );
     }
 
