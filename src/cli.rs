@@ -347,13 +347,8 @@ pub struct UnitArgs {
 #[derive(Debug, Args, Clone, Default)]
 #[command(next_help_heading = "Input")]
 pub struct InputArgs {
-    /// Which input column holds a field: its header, or its number counted from 1, e.g.
-    /// --map email="Customer E-mail" or --map email=3 (with --no-header, numbers only).
-    /// --map FIELD= (nothing after =) means no column holds it: it turns a guessed column
-    /// off. One column may serve two fields (--map reference=Email). Repeatable. Fields:
-    /// email, name, first_name, last_name, reference, locale, tags, redirect_uri,
-    /// preferred_send_time, template_id, sender_email, sender_name, reply_to, location_id.
-    #[arg(long = "map", value_name = "FIELD=COLUMN", value_parser = parse_map)]
+    /// Which input column holds a field (the help lists the fields of the table of fields).
+    #[arg(long = "map", value_name = "FIELD=COLUMN", value_parser = parse_map, help = map_help())]
     pub maps: Vec<(String, String)>,
 
     /// The file has no header row: its columns are email, name, reference (or as --map
@@ -782,15 +777,34 @@ pub fn parse_rate(text: &str) -> Result<Rate, String> {
     Ok(Rate { count, per })
 }
 
+/// The names `--map` takes: every field, and the two halves of a name.
+fn map_fields() -> impl Iterator<Item = &'static str> + Clone {
+    Field::ALL.iter().flat_map(|field| match field {
+        Field::Name => vec!["name", "first_name", "last_name"],
+        field => vec![field.name()],
+    })
+}
+
+fn map_help() -> String {
+    format!(
+        "Which input column holds a field: its header, or its number counted from 1, e.g. --map \
+         email=\"Customer E-mail\" or --map email=3 (with --no-header, numbers only). --map FIELD= (nothing \
+         after =) means no column holds it: it turns a guessed column off. One column may serve two fields \
+         (--map reference=Email). Repeatable. Fields: {}",
+        map_fields().collect::<Vec<_>>().join(", ")
+    )
+}
+
 fn parse_map(text: &str) -> Result<(String, String), String> {
     let (field, header) = text.split_once('=').ok_or_else(|| {
         format!("'{text}' is not a mapping: write FIELD=COLUMN, e.g. --map email=\"E-mail address\" or --map email=3")
     })?;
     let field = field.trim().to_ascii_lowercase().replace('-', "_");
-    let name_parts = ["first_name", "last_name"];
-    let known = Field::ALL.iter().map(|f| f.name()).chain(name_parts);
-    if !known.clone().any(|name| name == field) {
-        return Err(format!("'{field}' is not a field; the fields are: {}", known.collect::<Vec<_>>().join(", ")));
+    if !map_fields().any(|name| name == field) {
+        return Err(format!(
+            "'{field}' is not a field; the fields are: {}",
+            map_fields().collect::<Vec<_>>().join(", ")
+        ));
     }
     // Empty: no column holds the field (a guessed column switched off).
     Ok((field, header.trim().to_string()))
