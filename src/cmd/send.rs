@@ -148,6 +148,18 @@ impl Naming {
     }
 }
 
+/// A character or block device (`/dev/zero`, a disk), which no export is.
+#[cfg(unix)]
+fn is_device(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    meta.file_type().is_char_device() || meta.file_type().is_block_device()
+}
+
+#[cfg(not(unix))]
+fn is_device(_: &std::fs::Metadata) -> bool {
+    false
+}
+
 impl Source {
     fn prepare(config: &SendConfig) -> Result<Source> {
         let given = &config.input;
@@ -156,18 +168,35 @@ impl Source {
             return Ok(Source { path: given.clone(), naming: Naming::default(), _copy: None });
         }
         let shown = config.shown_input();
+        let terminal = || std::fs::File::open(given).is_ok_and(|file| std::io::IsTerminal::is_terminal(&file));
+        if !config.stdin && std::fs::metadata(given).is_ok_and(|meta| is_device(&meta)) && !terminal() {
+            // /dev/zero, /dev/urandom, a disk: endless or not a file at all.
+            return Err(InputError::Unreadable {
+                path: given.clone(),
+                reason: "it is a device, not a file. Give the path of the CSV file itself.".to_string(),
+            }
+            .into());
+        }
         if config.stdin && std::io::IsTerminal::is_terminal(&std::io::stdin()) && !quiet(config) {
             errln!("Reading standard input from the terminal: paste the rows, then press Ctrl-D.");
         }
-        let (mut file, copy) = crate::record::results::temp_beside(&config.results)?;
-        let copied = match config.stdin {
-            true => std::io::copy(&mut std::io::stdin().lock(), &mut file),
-            false => std::fs::File::open(given).and_then(|mut pipe| std::io::copy(&mut pipe, &mut file)),
-        };
-        copied.and_then(|_| file.flush()).map_err(|e| InputError::Unreadable {
+        let unreadable = |e: std::io::Error| InputError::Unreadable {
             path: PathBuf::from(&shown),
             reason: format!("{e}. Check what writes to it, then run again."),
-        })?;
+        };
+        let mut reader: Box<dyn std::io::Read> = match config.stdin {
+            true => Box::new(std::io::stdin().lock()),
+            false => Box::new(std::fs::File::open(given).map_err(unreadable)?),
+        };
+        // What is clearly not text is refused from its first bytes, before the rest is copied.
+        let mut head = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::Read::take(&mut reader, 8 * 1024), &mut head).map_err(unreadable)?;
+        crate::input::decode::refuse_binary_start(Path::new(&shown), &head, config.input_options.encoding)?;
+        let (mut file, copy) = crate::record::results::temp_beside(&config.results)?;
+        file.write_all(&head)
+            .and_then(|()| std::io::copy(&mut reader, &mut file))
+            .and_then(|_| file.flush())
+            .map_err(unreadable)?;
         let naming = Naming { copy: Some((copy.display().to_string(), shown)) };
         Ok(Source { path: copy.to_path_buf(), naming, _copy: Some(copy) })
     }

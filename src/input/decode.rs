@@ -297,6 +297,24 @@ fn settle(path: &Path, plan: Plan, bom: Bom, invalid: Option<Invalid>) -> Result
     }
 }
 
+/// The start of a stream that is about to be copied (standard input, a pipe): refused at
+/// once when it is clearly not text, rather than after copying all of it. Text with a UTF-16
+/// or UTF-32 byte order mark is left to the reader.
+pub(crate) fn refuse_binary_start(
+    path: &Path,
+    head: &[u8],
+    explicit: Option<&'static Encoding>,
+) -> Result<(), InputError> {
+    if explicit.is_some_and(|encoding| encoding == UTF_16LE || encoding == UTF_16BE) {
+        return Ok(()); // text in UTF-16 has a NUL in every other byte
+    }
+    let head = &head[..head.len().min(HEAD_LEN)];
+    match Bom::detect(head) {
+        bom @ (Bom::None | Bom::Utf8) => refuse_binary(path, &head[bom.len().min(head.len())..], bom),
+        Bom::Utf16Le | Bom::Utf16Be | Bom::Utf32 => Ok(()),
+    }
+}
+
 /// Refuses what is clearly not a text file, from the first bytes after any BOM.
 fn refuse_binary(path: &Path, head: &[u8], bom: Bom) -> Result<(), InputError> {
     const SIGNATURES: &[(&[u8], &str)] = &[

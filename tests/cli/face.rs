@@ -367,6 +367,32 @@ fn standard_input_is_read_once_and_named_as_such() {
 }
 
 #[test]
+fn a_device_or_a_binary_stream_is_refused_before_it_is_copied() {
+    let t = Test::new();
+    t.run(["send", "/dev/zero", "--dry-run", "--results", "out.csv"]).expect_code(1).expect_stderr_line(
+        "tp-invite: cannot read '/dev/zero': it is a device, not a file. Give the path of the CSV file itself.",
+    );
+    // An endless binary stream on standard input: refused from its first bytes, while the
+    // writer is still writing (the test would hang if the tool copied it whole).
+    let mut child = bare(&t, &["send", "-", "--dry-run", "--results", "out.csv"], &[])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("start tp-invite");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || {
+        let chunk = [0u8; 64 * 1024];
+        // Ends when tp-invite closes its end (EPIPE).
+        while std::io::Write::write_all(&mut stdin, &chunk).is_ok() {}
+    });
+    let run = Run::wait(child);
+    writer.join().unwrap();
+    run.expect_code(1).expect_no_panic().expect_stderr(
+        "tp-invite: 'standard input' does not look like a CSV text file: its first 8 KiB contain NUL bytes",
+    );
+    assert!(t.files().is_empty(), "nothing is left behind: {:?}", t.files());
+}
+
+#[test]
 fn a_fifo_is_read_once() {
     let server = Server::clean();
     let t = Test::new().against(&server);
