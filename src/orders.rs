@@ -140,12 +140,17 @@ impl OrderIndex {
     }
 
     /// Puts the order's products on the invitation of its first valid row (as SKUs only with
-    /// `skus_only`). Any other row is left as it is.
+    /// `skus_only`). Any other row is left as it is, and so is an order none of whose line
+    /// items could be used (each is in the error report): it asks for a service review only,
+    /// since a product review of no product is refused.
     pub fn attach(&self, row: u64, invitation: &mut Invitation, skus_only: bool) -> Result<(), crate::error::Error> {
         if self.first_row(invitation.reference()) != Some(row) {
             return Ok(());
         }
         let products = self.products(invitation.reference())?;
+        if products.is_empty() {
+            return Ok(());
+        }
         invitation.products = match skus_only {
             true => Products::Skus(products.iter().map(|p| p.sku().to_string()).collect()),
             false => Products::Listed(products),
@@ -225,5 +230,20 @@ mod tests {
         let mut later = rows[2].invitation.clone();
         index.attach(3, &mut later, false).unwrap();
         assert!(later.products.is_none(), "only the order's first row carries its products");
+    }
+
+    #[test]
+    fn an_order_without_a_usable_line_item_asks_for_a_service_review_only() {
+        let mut index = OrderIndex::new().unwrap();
+        // A gift card without a SKU: its problem is the error report's, the order is still invited.
+        index.add(1, &row("ann@example.com", "1001", "", "Gift Card")).unwrap();
+        index.close().unwrap();
+        assert_eq!(index.first_row("1001"), Some(1));
+        for skus_only in [false, true] {
+            let mut invitation = row("ann@example.com", "1001", "", "Gift Card").invitation;
+            index.attach(1, &mut invitation, skus_only).unwrap();
+            assert!(invitation.products.is_none(), "an empty product list is refused by Trustpilot");
+            assert!(invitation.body().get("productReviewInvitation").is_none());
+        }
     }
 }
