@@ -166,6 +166,9 @@ impl Plan {
         ledger: Option<(&mut Ledger, ScopeId)>,
     ) -> Result<Option<Exclusion>> {
         let row = record.row();
+        // The validator reuses one invitation for every row: only the order's first row may
+        // carry its products, never a later row the last one's.
+        checked.invitation.products = crate::invitation::Products::None;
         if !checked.is_valid() {
             self.line_item(row, checked);
             return Ok(None);
@@ -287,4 +290,67 @@ impl Plan {
 
 fn key_hash(text: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(crate::invitation::email_key(text).as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::InputOptions;
+    use crate::validate::{Defaults, Validator};
+
+    /// What the rows of `csv` come out as under `rules`, each as its status (`valid`,
+    /// `invalid`, `duplicate` or the exclusion's code) and the SKUs its invitation carries.
+    fn screen(csv: &str, rules: Rules) -> Vec<(String, Vec<String>)> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv");
+        std::fs::write(&path, csv).unwrap();
+        let options = InputOptions { products: rules.products.is_some(), ..InputOptions::default() };
+        let open = || Input::open(&path, &options).unwrap();
+        let orders = rules.products.map(|_| gather_orders(open(), Defaults::default()).unwrap());
+        let mut input = open();
+        let plan = Plan::new(rules, input.mapping(), orders).unwrap();
+        let mut validator = Validator::new(Defaults::default()).with_products(plan.products().is_some());
+        let (mut screen, mut checked, mut out) = (Screen::default(), Checked::default(), Vec::new());
+        while let Some(record) = input.next_record().unwrap() {
+            validator.check(&record, &mut checked);
+            let exclusion = plan.apply(&mut screen, &record, &mut checked, None).unwrap();
+            let status = match (&exclusion, checked.duplicate, checked.problems.is_empty()) {
+                (Some(exclusion), _, _) => exclusion.code,
+                (None, true, _) => "duplicate",
+                (None, false, true) => "valid",
+                (None, false, false) => "invalid",
+            };
+            let skus = checked.invitation.products.skus().into_iter().map(str::to_string).collect();
+            out.push((status.to_string(), skus));
+        }
+        out
+    }
+
+    fn products() -> Rules {
+        Rules { products: Some(ProductMode::Listed), ..Rules::default() }
+    }
+
+    fn rows(expected: &[(&str, &[&str])]) -> Vec<(String, Vec<String>)> {
+        expected.iter().map(|(s, skus)| (s.to_string(), skus.iter().map(|s| s.to_string()).collect())).collect()
+    }
+
+    #[test]
+    fn only_an_orders_first_row_carries_its_products() {
+        // Row 4 is another customer on order 1001's reference: invited, but not with Ann's
+        // products, nor with those of the row before it.
+        let csv = "email,name,reference,sku,product name\n\
+                   ann@example.com,Ann,1001,MUG-01,Mug\n\
+                   ann@example.com,,1001,TOWEL-02,Towel\n\
+                   bo@example.com,Bo,1002,CAP-3,Cap\n\
+                   cy@example.com,Cy,1001,SO-4,Socks\n";
+        assert_eq!(
+            screen(csv, products()),
+            rows(&[
+                ("valid", &["MUG-01", "TOWEL-02", "SO-4"]),
+                ("duplicate", &[]),
+                ("valid", &["CAP-3"]),
+                ("valid", &[]),
+            ])
+        );
+    }
 }
