@@ -2,8 +2,14 @@
 //! anywhere in the file, so a first pass gathers them here, and the invitation of the order's
 //! first valid row then lists every product of the order once.
 //!
-//! Memory holds a small entry per order (the hash of its reference and its first row); the
-//! line items themselves go to a temporary SQLite file that is removed with the index.
+//! A row belongs to the order of its reference when its email is empty or the order's first
+//! valid row's (in any case): exports repeat the email on further line items (Shopify) or leave
+//! it out (Squarespace). A row with another email is another customer, whose products are
+//! never listed in this customer's invitation.
+//!
+//! Memory holds a small entry per order (the hash of its reference, its first row and the hash
+//! of that row's email); the line items themselves go to a temporary SQLite file that is
+//! removed with the index.
 
 use std::collections::HashMap;
 
@@ -15,8 +21,8 @@ use crate::validate::Checked;
 
 /// The orders of one file.
 pub struct OrderIndex {
-    /// The reference's hash -> the order's first valid row.
-    firsts: HashMap<u64, u64>,
+    /// The reference's hash -> the order's first valid row and the hash of its email.
+    firsts: HashMap<u64, (u64, i64)>,
     conn: Connection,
     /// Keeps the temporary file until the index is dropped.
     _dir: tempfile::TempDir,
@@ -37,6 +43,11 @@ fn key(reference: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(reference.as_bytes())
 }
 
+/// An email's hash (in lower case), as SQLite keeps it; `None` for an empty email.
+fn email_key(email: &str) -> Option<i64> {
+    (!email.is_empty()).then(|| xxhash_rust::xxh3::xxh3_64(crate::invitation::email_key(email).as_bytes()) as i64)
+}
+
 fn failed(error: rusqlite::Error) -> crate::error::Error {
     crate::error::Error::other(
         "orders.unavailable",
@@ -55,8 +66,8 @@ impl OrderIndex {
         // Scratch data: nothing to make durable.
         conn.execute_batch(
             "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
-             CREATE TABLE items (reference TEXT NOT NULL, row INTEGER NOT NULL, sku TEXT NOT NULL, name TEXT NOT NULL,
-                 url TEXT, image TEXT, gtin TEXT, mpn TEXT, brand TEXT);
+             CREATE TABLE items (reference TEXT NOT NULL, row INTEGER NOT NULL, email INTEGER, sku TEXT NOT NULL,
+                 name TEXT NOT NULL, url TEXT, image TEXT, gtin TEXT, mpn TEXT, brand TEXT);
              CREATE INDEX items_by_order ON items (reference, row);
              BEGIN;",
         )
@@ -71,8 +82,9 @@ impl OrderIndex {
         if reference.is_empty() {
             return Ok(());
         }
+        let email = email_key(checked.invitation.email());
         if checked.is_valid() {
-            self.firsts.entry(key(reference)).or_insert(row);
+            self.firsts.entry(key(reference)).or_insert((row, email.unwrap_or_default()));
         }
         if !checked.product_problems.is_empty() {
             self.left_out += 1;
@@ -80,11 +92,12 @@ impl OrderIndex {
         let Some(product) = &checked.product else { return Ok(()) };
         let value = |field: Field| product.get(field);
         self.conn
-            .prepare_cached("INSERT INTO items VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
+            .prepare_cached("INSERT INTO items VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")
             .and_then(|mut insert| {
                 insert.execute(params![
                     reference,
                     i64::try_from(row).unwrap_or(i64::MAX),
+                    email,
                     product.sku(),
                     value(Field::ProductName),
                     value(Field::ProductUrl),
@@ -106,20 +119,31 @@ impl OrderIndex {
 
     /// The first valid row of the order with this reference.
     pub fn first_row(&self, reference: &str) -> Option<u64> {
-        self.firsts.get(&key(reference)).copied()
+        self.firsts.get(&key(reference)).map(|&(row, _)| row)
+    }
+
+    /// The first valid row of the order that the row `row` (with this reference and email) is
+    /// a further line item of: `None` when it is that first row, another customer's, or of no
+    /// order of the file.
+    pub fn line_item_of(&self, row: u64, reference: &str, email: &str) -> Option<u64> {
+        let &(first, first_email) = self.firsts.get(&key(reference))?;
+        let ours = email_key(email).is_none_or(|email| email == first_email);
+        (first != row && ours).then_some(first)
     }
 
     /// The products of the order with this reference, each SKU once (its first line item
-    /// wins), in the order of the file.
+    /// wins), in the order of the file: the line items of its rows, not another customer's.
     pub fn products(&self, reference: &str) -> Result<Vec<Product>, crate::error::Error> {
+        let Some(&(_, email)) = self.firsts.get(&key(reference)) else { return Ok(Vec::new()) };
         let mut statement = self
             .conn
             .prepare_cached(
-                "SELECT sku, name, url, image, gtin, mpn, brand FROM items WHERE reference = ?1 ORDER BY row",
+                "SELECT sku, name, url, image, gtin, mpn, brand FROM items
+                 WHERE reference = ?1 AND (email IS NULL OR email = ?2) ORDER BY row",
             )
             .map_err(failed)?;
         let rows = statement
-            .query_map(params![reference], |row| {
+            .query_map(params![reference, email], |row| {
                 let mut product = Product::default();
                 for (i, field) in Field::PRODUCT.into_iter().enumerate() {
                     if let Some(value) = row.get::<_, Option<String>>(i)? {
@@ -230,6 +254,30 @@ mod tests {
         let mut later = rows[2].invitation.clone();
         index.attach(3, &mut later, false).unwrap();
         assert!(later.products.is_none(), "only the order's first row carries its products");
+    }
+
+    #[test]
+    fn a_row_belongs_to_an_order_with_no_email_or_the_orders_own() {
+        let mut index = OrderIndex::new().unwrap();
+        let rows = [
+            row("", "1001", "SO-2", "Socks"),
+            row("ann@example.com", "1001", "MUG-01", "Mug"),
+            row("ANN@Example.com", "1001", "TOWEL-02", "Towel"),
+            row("zed@example.com", "1001", "ZZ-9", "Not Ann's"),
+        ];
+        for (i, checked) in rows.iter().enumerate() {
+            index.add(i as u64 + 1, checked).unwrap();
+        }
+        index.close().unwrap();
+        assert_eq!(index.first_row("1001"), Some(2));
+        assert_eq!(index.line_item_of(1, "1001", ""), Some(2), "before the order's first row");
+        assert_eq!(index.line_item_of(3, "1001", "ANN@Example.com"), Some(2), "the email in another case");
+        assert_eq!(index.line_item_of(2, "1001", "ann@example.com"), None, "the first row itself");
+        assert_eq!(index.line_item_of(4, "1001", "zed@example.com"), None, "another customer");
+        assert_eq!(index.line_item_of(5, "1002", ""), None, "no such order");
+        let skus: Vec<String> = index.products("1001").unwrap().iter().map(|p| p.sku().to_string()).collect();
+        assert_eq!(skus, ["SO-2", "MUG-01", "TOWEL-02"], "another customer's line item is not listed");
+        assert!(index.products("1002").unwrap().is_empty());
     }
 
     #[test]

@@ -196,16 +196,17 @@ impl Plan {
         Ok(exclusion)
     }
 
-    /// With `--products`, a row without an email whose reference is an order of the file
-    /// (whose first valid row is elsewhere) is one of its line items, not a customer.
+    /// With `--products`, a row without a name (and without an email, or with the order's)
+    /// whose reference is an order of the file (whose first valid row is elsewhere) is one of
+    /// its line items, not a customer: Shopify repeats the email on an order's further rows
+    /// and leaves the billing name out, and they need not be next to each other.
     fn line_item(&self, row: u64, checked: &mut Checked) {
         let Some(orders) = &self.orders else { return };
         let invitation = &checked.invitation;
         let only_missing = checked.problems.iter().all(|p| matches!(p.code, "email.required" | "name.required"));
         if !checked.duplicate
             && only_missing
-            && invitation.email().is_empty()
-            && orders.first_row(invitation.reference()).is_some_and(|first| first != row)
+            && orders.line_item_of(row, invitation.reference(), invitation.email()).is_some()
         {
             checked.problems.clear();
             checked.duplicate = true;
@@ -337,7 +338,7 @@ mod tests {
     #[test]
     fn only_an_orders_first_row_carries_its_products() {
         // Row 4 is another customer on order 1001's reference: invited, but not with Ann's
-        // products, nor with those of the row before it.
+        // products, nor with those of the row before it; its line item is not Ann's either.
         let csv = "email,name,reference,sku,product name\n\
                    ann@example.com,Ann,1001,MUG-01,Mug\n\
                    ann@example.com,,1001,TOWEL-02,Towel\n\
@@ -345,12 +346,37 @@ mod tests {
                    cy@example.com,Cy,1001,SO-4,Socks\n";
         assert_eq!(
             screen(csv, products()),
+            rows(&[("valid", &["MUG-01", "TOWEL-02"]), ("duplicate", &[]), ("valid", &["CAP-3"]), ("valid", &[])])
+        );
+    }
+
+    #[test]
+    fn an_orders_line_items_join_it_from_anywhere_in_the_file() {
+        let csv = "email,name,reference,sku,product name\n\
+                   ,,1001,SO-2,Socks\n\
+                   ann@example.com,Ann,1001,MUG-01,Mug\n\
+                   bo@example.com,Bo,1002,CAP-3,Cap\n\
+                   ANN@example.com,,1001,TOWEL-02,Towel\n\
+                   ,,1002,SC-4,Scarf\n\
+                   cy@example.com,,1001,HAT-5,Hat\n\
+                   ,,1003,BN-6,Beanie\n";
+        assert_eq!(
+            screen(csv, products()),
             rows(&[
-                ("valid", &["MUG-01", "TOWEL-02", "SO-4"]),
                 ("duplicate", &[]),
-                ("valid", &["CAP-3"]),
-                ("valid", &[]),
+                ("valid", &["SO-2", "MUG-01", "TOWEL-02"]),
+                ("valid", &["CAP-3", "SC-4"]),
+                // Shopify's further line item: the order's email (in any case), no billing name.
+                ("duplicate", &[]),
+                ("duplicate", &[]),
+                // Another customer without a name is no line item of Ann's: the row is invalid.
+                ("invalid", &[]),
+                // An order with no valid row has no line items.
+                ("invalid", &[]),
             ])
         );
+        // Without --products, rows apart are not gathered: only the validator's row before counts.
+        let statuses: Vec<String> = screen(csv, Rules::default()).into_iter().map(|(status, _)| status).collect();
+        assert_eq!(statuses, ["invalid", "valid", "valid", "invalid", "invalid", "invalid", "invalid"]);
     }
 }
