@@ -155,9 +155,15 @@ pub struct Screen {
 
 impl Plan {
     /// Applies the run's rules to a checked row of `record`. A refused row may turn out to be
-    /// an order's further line item; a valid one gets its products and send time (or a
-    /// problem with its date), and is left out (`Some`) when a rule says so. `ledger`: for
-    /// `--cooldown`, what earlier runs invited.
+    /// an order's further line item. A valid one is left out (`Some`) when a rule says so; else
+    /// it gets its send time (or a problem with its date) and its order's products.
+    /// `ledger`: for `--cooldown`, what earlier runs invited.
+    ///
+    /// `--exclude` and `--skip-where` come before the date: an order that did not happen (or a
+    /// customer who opted out) is left out whatever its date says, and a refunded or
+    /// unfulfilled order often has none (Shopify's `Fulfilled at`). `--cooldown` comes after
+    /// it, since a row whose date is wrong is not invited and so must not count as this
+    /// customer's invitation.
     pub fn apply(
         &self,
         screen: &mut Screen,
@@ -173,14 +179,17 @@ impl Plan {
             self.line_item(row, checked);
             return Ok(None);
         }
-        self.send_time(record, checked);
-        if !checked.problems.is_empty() {
-            return Ok(None);
+        let mut exclusion = self.listed_or_skipped(record, checked);
+        if exclusion.is_none() {
+            self.send_time(record, checked);
+            if !checked.problems.is_empty() {
+                return Ok(None);
+            }
+            exclusion = self.cooldown(screen, row, checked, ledger)?;
         }
-        if let (Some(orders), Some(mode)) = (&self.orders, self.rules.products) {
+        if let (Some(orders), Some(mode), None) = (&self.orders, self.rules.products, &exclusion) {
             orders.attach(row, &mut checked.invitation, mode == ProductMode::Skus)?;
         }
-        let exclusion = self.exclusion(screen, row, record, checked, ledger)?;
         match &exclusion {
             Some(exclusion) => match exclusion.code {
                 crate::exclude::EXCLUDED_LIST => screen.excluded.list += 1,
@@ -236,25 +245,31 @@ impl Plan {
         }
     }
 
-    fn exclusion(
+    /// `--exclude` and `--skip-where`: the first rule that leaves the row out.
+    fn listed_or_skipped(&self, record: &Record<'_>, checked: &Checked) -> Option<Exclusion> {
+        let rules = &self.rules;
+        if let Some(found) = rules.exclude.as_ref().and_then(|list| list.matches(checked.invitation.email())) {
+            return Some(Exclusion { code: found.code(), reason: found.to_string() });
+        }
+        for (rule, &column) in rules.skip.iter().zip(&self.skip) {
+            let value = record.column(column).unwrap_or("").trim();
+            if rule.matches(value) {
+                return Some(Exclusion { code: rule.code(), reason: rule.reason(value) });
+            }
+        }
+        None
+    }
+
+    /// `--cooldown`: the customer's other order in this pass, else in the ledger.
+    fn cooldown(
         &self,
         screen: &Screen,
         row: u64,
-        record: &Record<'_>,
         checked: &Checked,
         ledger: Option<(&mut Ledger, ScopeId)>,
     ) -> Result<Option<Exclusion>> {
         let rules = &self.rules;
         let email = checked.invitation.email();
-        if let Some(found) = rules.exclude.as_ref().and_then(|list| list.matches(email)) {
-            return Ok(Some(Exclusion { code: found.code(), reason: found.to_string() }));
-        }
-        for (rule, &column) in rules.skip.iter().zip(&self.skip) {
-            let value = record.column(column).unwrap_or("").trim();
-            if rule.matches(value) {
-                return Ok(Some(Exclusion { code: rule.code(), reason: rule.reason(value) }));
-            }
-        }
         let Some(window) = rules.cooldown else { return Ok(None) };
         let every = crate::schedule::describe_duration(window);
         // Another order of a customer this pass invites (the same order again is a duplicate,
@@ -347,6 +362,35 @@ mod tests {
         assert_eq!(
             screen(csv, products()),
             rows(&[("valid", &["MUG-01", "TOWEL-02"]), ("duplicate", &[]), ("valid", &["CAP-3"]), ("valid", &[])])
+        );
+    }
+
+    #[test]
+    fn the_users_rules_leave_an_order_out_before_its_date_is_read_and_the_cooldown_after() {
+        let rules = Rules {
+            products: Some(ProductMode::Listed),
+            send_after: Some(TimeDelta::days(7)),
+            date_column: Some("Fulfilled at".to_string()),
+            skip: vec![SkipRule::parse("Status=refunded").unwrap()],
+            cooldown: Some(TimeDelta::days(30)),
+            ..Rules::default()
+        };
+        let csv = "email,name,reference,Status,Fulfilled at,sku,product name\n\
+                   ann@example.com,Ann,1001,refunded,,MUG-01,Mug\n\
+                   bo@example.com,Bo,1002,paid,,CAP-3,Cap\n\
+                   bo@example.com,Bo,1003,paid,2099-03-02,SO-4,Socks\n\
+                   bo@example.com,Bo,1004,paid,2099-03-03,HAT-5,Hat\n";
+        assert_eq!(
+            screen(csv, rules),
+            rows(&[
+                // Refunded, without a fulfilment date: left out, not invalid, and without products.
+                ("excluded.rule", &[]),
+                // Not fulfilled yet: the date is missing, an error of the row.
+                ("invalid", &[]),
+                // So Bo's first invitation is this one, and the next order waits for the cooldown.
+                ("valid", &["SO-4"]),
+                ("excluded.cooldown", &[]),
+            ])
         );
     }
 
