@@ -272,8 +272,9 @@ impl Plan {
         let email = checked.invitation.email();
         let Some(window) = rules.cooldown else { return Ok(None) };
         let every = crate::schedule::describe_duration(window);
-        // Another order of a customer this pass invites (the same order again is a duplicate,
-        // told later).
+        // Another order of a customer this pass invites, now or earlier (the same order again
+        // is a duplicate, told later): said so that it is true of a dry run and of a row
+        // already sent as well.
         let reference = key_hash(checked.invitation.reference());
         if let Some(&(first, _)) =
             screen.invited.get(&key_hash(email)).filter(|&&(first, other)| other != reference && first != row)
@@ -281,8 +282,8 @@ impl Plan {
             return Ok(Some(Exclusion {
                 code: "excluded.cooldown",
                 reason: format!(
-                    "This customer's order in row {first} is invited by this run; --cooldown {every} invites a \
-                     customer once in {every}."
+                    "This customer's order in row {first} of this file is the one invited; --cooldown {every} \
+                     invites a customer once in {every}."
                 ),
             }));
         }
@@ -392,6 +393,34 @@ mod tests {
                 ("excluded.cooldown", &[]),
             ])
         );
+    }
+
+    #[test]
+    fn a_customers_second_order_in_the_file_names_the_first() {
+        let rules = Rules { cooldown: Some(TimeDelta::days(30)), ..Rules::default() };
+        let csv = "email,name,reference\nann@example.com,Ann,1001\nbo@example.com,Bo,1002\nANN@example.com,Ann,1003\n";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv");
+        std::fs::write(&path, csv).unwrap();
+        let mut input = Input::open(&path, &InputOptions::default()).unwrap();
+        let plan = Plan::new(rules, input.mapping(), None).unwrap();
+        let (mut validator, mut screen) = (Validator::new(Defaults::default()), Screen::default());
+        let mut checked = Checked::default();
+        let mut last = None;
+        while let Some(record) = input.next_record().unwrap() {
+            validator.check(&record, &mut checked);
+            last = plan.apply(&mut screen, &record, &mut checked, None).unwrap();
+        }
+        assert_eq!(
+            last,
+            Some(Exclusion {
+                code: "excluded.cooldown",
+                reason: "This customer's order in row 1 of this file is the one invited; --cooldown 30 days invites \
+                         a customer once in 30 days."
+                    .to_string()
+            })
+        );
+        assert_eq!(screen.excluded, Excluded { cooldown: 1, ..Excluded::default() });
     }
 
     #[test]
