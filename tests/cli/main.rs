@@ -10,4 +10,6 @@ mod face;
 mod hardening;
 mod layouts;
 mod ledger;
+mod products;
+mod selection;
 mod send;
