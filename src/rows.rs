@@ -54,8 +54,10 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Ties `rules` to the columns of `input`: a column a flag names must be there.
-    pub fn new(rules: Rules, mapping: &Mapping, orders: Option<OrderIndex>) -> Result<Plan> {
+    /// Ties `rules` to the columns of `input`: a column a flag names must be there, and so must
+    /// the product columns `--products` reads (the SKU, and the name unless the SKUs are sent
+    /// alone).
+    pub fn new(rules: Rules, mapping: &Mapping, mut orders: Option<OrderIndex>) -> Result<Plan> {
         let column = |flag: &str, name: &str| {
             mapping.find_column(name).ok_or_else(|| {
                 Error::Usage(format!(
@@ -80,6 +82,12 @@ impl Plan {
             }
         };
         let skip = rules.skip.iter().map(|rule| column("--skip-where", rule.column())).collect::<Result<_>>()?;
+        if let Some(mode) = rules.products {
+            product_columns(mode, mapping)?;
+        }
+        if let (Some(orders), Some(ProductMode::Skus)) = (&mut orders, rules.products) {
+            orders.skus_only();
+        }
         Ok(Plan { rules, date, skip, now: Utc::now(), orders })
     }
 
@@ -96,6 +104,32 @@ impl Plan {
     pub fn needs_ledger(&self) -> bool {
         self.rules.cooldown.is_some()
     }
+}
+
+/// The product columns `--products` needs: without a SKU column no order lists a product, and
+/// without a name column none can be listed whole (only `--product-skus` sends SKUs alone).
+fn product_columns(mode: ProductMode, mapping: &Mapping) -> Result<()> {
+    use crate::fields::Field;
+    let flag = match mode {
+        ProductMode::Listed => "--products",
+        ProductMode::Skus => "--product-skus",
+    };
+    if mapping.column_of(Field::ProductSku).is_none() {
+        return Err(Error::Usage(format!(
+            "{flag} lists each order's products by their SKU, but no column looks like one (such as \"Lineitem sku\", \
+             \"SKU\" or \"Product SKU\"). Name it with --map product_sku=COLUMN; the columns are: {}.",
+            quoted(mapping.headers())
+        )));
+    }
+    if mode == ProductMode::Listed && mapping.column_of(Field::ProductName).is_none() {
+        return Err(Error::Usage(format!(
+            "--products sends each product's name, but no column looks like one (such as \"Lineitem name\", \
+             \"Product Name\" or \"Item Name\"). Name it with --map product_name=COLUMN, or send the SKUs alone with \
+             --product-skus (for an account whose product catalogue is at Trustpilot); the columns are: {}.",
+            quoted(mapping.headers())
+        )));
+    }
+    Ok(())
 }
 
 fn quoted(headers: &[String]) -> String {
@@ -175,6 +209,10 @@ impl Plan {
         // The validator reuses one invitation for every row: only the order's first row may
         // carry its products, never a later row the last one's.
         checked.invitation.products = crate::invitation::Products::None;
+        if self.rules.products == Some(ProductMode::Skus) {
+            // Only the SKU is sent: a missing name or a bad URL leaves nothing out.
+            checked.product_problems.retain(|p| p.field == crate::fields::Field::ProductSku.name());
+        }
         if !checked.is_valid() {
             self.line_item(row, checked);
             return Ok(None);
@@ -187,8 +225,8 @@ impl Plan {
             }
             exclusion = self.cooldown(screen, row, checked, ledger)?;
         }
-        if let (Some(orders), Some(mode), None) = (&self.orders, self.rules.products, &exclusion) {
-            orders.attach(row, &mut checked.invitation, mode == ProductMode::Skus)?;
+        if let (Some(orders), None) = (&self.orders, &exclusion) {
+            orders.attach(row, &mut checked.invitation)?;
         }
         match &exclusion {
             Some(exclusion) => match exclusion.code {
@@ -421,6 +459,48 @@ mod tests {
             })
         );
         assert_eq!(screen.excluded, Excluded { cooldown: 1, ..Excluded::default() });
+    }
+
+    #[test]
+    fn with_product_skus_a_line_item_needs_only_its_sku() {
+        let csv = "email,name,reference,sku,product url\n\
+                   ann@example.com,Ann,1001,MUG-01,\n\
+                   ann@example.com,Ann,1001,CAP-3,not a url\n\
+                   ann@example.com,Ann,1001,,\n";
+        let rules = Rules { products: Some(ProductMode::Skus), ..Rules::default() };
+        assert_eq!(
+            screen(csv, rules),
+            rows(&[("valid", &["MUG-01", "CAP-3"]), ("duplicate", &[]), ("duplicate", &[])])
+        );
+    }
+
+    #[test]
+    fn products_need_a_sku_column_and_a_name_column_unless_the_skus_go_alone() {
+        let plan = |header: &str, mode: ProductMode| {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("in.csv");
+            std::fs::write(&path, format!("{header}\na@example.com,A,R-1,x\n")).unwrap();
+            let input = Input::open(&path, &InputOptions { products: true, ..InputOptions::default() }).unwrap();
+            let rules = Rules { products: Some(mode), ..Rules::default() };
+            Plan::new(rules, input.mapping(), None).map(|_| ()).map_err(|e| e.to_string())
+        };
+        assert_eq!(plan("email,name,reference,SKU", ProductMode::Skus), Ok(()));
+        assert_eq!(
+            plan("email,name,reference,Item Name", ProductMode::Skus).unwrap_err(),
+            "--product-skus lists \
+             each order's products by their SKU, but no column looks like one (such as \"Lineitem sku\", \"SKU\" or \
+             \"Product SKU\"). Name it with --map product_sku=COLUMN; the columns are: \"email\", \"name\", \
+             \"reference\", \"Item Name\"."
+        );
+        assert!(plan("email,name,reference,Status", ProductMode::Listed).unwrap_err().starts_with("--products lists"));
+        assert_eq!(
+            plan("email,name,reference,SKU", ProductMode::Listed).unwrap_err(),
+            "--products sends each \
+             product's name, but no column looks like one (such as \"Lineitem name\", \"Product Name\" or \"Item \
+             Name\"). Name it with --map product_name=COLUMN, or send the SKUs alone with --product-skus (for an \
+             account whose product catalogue is at Trustpilot); the columns are: \"email\", \"name\", \
+             \"reference\", \"SKU\"."
+        );
     }
 
     #[test]

@@ -161,6 +161,55 @@ fn product_skus_sends_the_skus_alone() {
 }
 
 #[test]
+fn product_skus_needs_only_the_skus() {
+    let server = sandbox();
+    let t = Test::new().against(&server);
+    // An account with a product catalogue at Trustpilot: the export has the SKUs, nothing more.
+    t.write(
+        "orders.csv",
+        "email,name,reference,sku,product url\n\
+         ann@example.com,Ann Lee,5001,ABC-1,\n\
+         ann@example.com,Ann Lee,5001,ABC-2,see catalogue\n\
+         ann@example.com,Ann Lee,5001,,\n",
+    );
+    send(&t, "orders.csv", &["--product-skus"])
+        .expect_code(0)
+        .expect_no_panic()
+        .expect_stderr_line("3 rows: 1 sent, 2 duplicate.")
+        .expect_stderr_line("Products: 1 order, 2 line items.");
+    assert_eq!(body(&server, "5001")["productReviewInvitation"], json!({"productSkus": ["ABC-1", "ABC-2"]}));
+    assert!(
+        !t.exists("orders.errors.csv"),
+        "a name or URL that is not sent is not missing: {}",
+        t.read("orders.errors.csv")
+    );
+}
+
+#[test]
+fn products_from_a_file_without_product_columns_is_a_usage_error() {
+    let server = sandbox();
+    let t = Test::new().against(&server);
+    t.write("customers.csv", "email,name,reference\nann@example.com,Ann Lee,R-1\n");
+    send(&t, "customers.csv", &["--products"]).expect_code(2).expect_no_panic().expect_stderr_line(
+        "tp-invite: --products lists each order's products by their SKU, but no column looks like one (such as \
+         \"Lineitem sku\", \"SKU\" or \"Product SKU\"). Name it with --map product_sku=COLUMN; the columns are: \
+         \"email\", \"name\", \"reference\".",
+    );
+    t.write("skus.csv", "email,name,reference,sku\nann@example.com,Ann Lee,R-1,ABC-1\n");
+    let run = send(&t, "skus.csv", &["--products", "--json"]);
+    run.expect_code(2);
+    assert_eq!(
+        run.json()["error"]["message"],
+        "--products sends each product's name, but no column looks like one (such as \"Lineitem name\", \"Product \
+         Name\" or \"Item Name\"). Name it with --map product_name=COLUMN, or send the SKUs alone with \
+         --product-skus (for an account whose product catalogue is at Trustpilot); the columns are: \"email\", \
+         \"name\", \"reference\", \"sku\"."
+    );
+    assert!(server.requests().iter().all(|r| !r.path.ends_with("/email-invitations")), "nothing was sent");
+    assert!(!t.exists("customers.results.csv") && !t.exists("skus.results.csv"), "{:?}", t.files());
+}
+
+#[test]
 fn an_orders_line_items_are_gathered_from_anywhere_in_the_file() {
     let server = sandbox();
     let t = Test::new().against(&server);
