@@ -62,7 +62,7 @@ impl Plan {
             mapping.find_column(name).ok_or_else(|| {
                 Error::Usage(format!(
                     "{flag} \"{name}\": the file has no such column. Its columns are: {}.",
-                    quoted(mapping.headers())
+                    columns(mapping)
                 ))
             })
         };
@@ -75,7 +75,7 @@ impl Plan {
                         "--send-after counts from the order's date, but no column looks like one (such as \
                          \"Fulfilled at\", \"Order Date\" or \"Created at\"). Name it with --date-column; the \
                          columns are: {}.",
-                        quoted(mapping.headers())
+                        columns(mapping)
                     ))
                 })?;
                 Some((found, mapping.headers()[found].clone()))
@@ -118,7 +118,7 @@ fn product_columns(mode: ProductMode, mapping: &Mapping) -> Result<()> {
         return Err(Error::Usage(format!(
             "{flag} lists each order's products by their SKU, but no column looks like one (such as \"Lineitem sku\", \
              \"SKU\" or \"Product SKU\"). Name it with --map product_sku=COLUMN; the columns are: {}.",
-            quoted(mapping.headers())
+            columns(mapping)
         )));
     }
     if mode == ProductMode::Listed && mapping.column_of(Field::ProductName).is_none() {
@@ -126,14 +126,18 @@ fn product_columns(mode: ProductMode, mapping: &Mapping) -> Result<()> {
             "--products sends each product's name, but no column looks like one (such as \"Lineitem name\", \
              \"Product Name\" or \"Item Name\"). Name it with --map product_name=COLUMN, or send the SKUs alone with \
              --product-skus (for an account whose product catalogue is at Trustpilot); the columns are: {}.",
-            quoted(mapping.headers())
+            columns(mapping)
         )));
     }
     Ok(())
 }
 
-fn quoted(headers: &[String]) -> String {
-    headers.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", ")
+/// The file's columns for a message: their names, or how to name one without a header.
+fn columns(mapping: &Mapping) -> String {
+    match mapping.headers() {
+        [] => "none named (the file has no header: give a column's number, counted from 1, e.g. 4)".to_string(),
+        headers => headers.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", "),
+    }
 }
 
 /// Gathers an order's line items over the whole file, for `--products` (a pass before the
@@ -500,6 +504,29 @@ mod tests {
              Name\"). Name it with --map product_name=COLUMN, or send the SKUs alone with --product-skus (for an \
              account whose product catalogue is at Trustpilot); the columns are: \"email\", \"name\", \
              \"reference\", \"SKU\"."
+        );
+    }
+
+    #[test]
+    fn without_a_header_a_column_is_named_by_its_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv");
+        std::fs::write(&path, "a@example.com,A,R-1,2099-01-01\n").unwrap();
+        let input = Input::open(&path, &InputOptions { no_header: true, ..InputOptions::default() }).unwrap();
+        let after = |column: Option<&str>| Rules {
+            send_after: Some(TimeDelta::days(1)),
+            date_column: column.map(str::to_string),
+            ..Rules::default()
+        };
+        assert!(Plan::new(after(Some("4")), input.mapping(), None).is_ok());
+        assert_eq!(
+            Plan::new(after(None), input.mapping(), None).err().map(|e| e.to_string()),
+            Some(
+                "--send-after counts from the order's date, but no column looks like one (such as \"Fulfilled at\", \
+                 \"Order Date\" or \"Created at\"). Name it with --date-column; the columns are: none named (the \
+                 file has no header: give a column's number, counted from 1, e.g. 4)."
+                    .to_string()
+            )
         );
     }
 
