@@ -624,3 +624,36 @@ fn a_financial_status_column_beside_the_tools_own_columns_keeps_the_name() {
         .expect_code(0)
         .expect_stderr_line("2 rows: 1 ready to send, 1 excluded.");
 }
+
+#[test]
+#[ignore = "bug: the dry run finds duplicates after the rules (cmd/send.rs dry_run uses leave_duplicates), so a \
+            repeated excluded row is `excluded` twice where the send says `duplicate`; see the report"]
+fn the_dry_run_and_the_send_agree_on_a_repeated_excluded_row() {
+    let server = sandbox();
+    let t = Test::new().against(&server);
+    t.write("optouts.txt", "opt@example.com\n");
+    t.write(
+        "customers.csv",
+        "email,name,reference\nopt@example.com,Opt,R-2\nann@example.com,Ann,R-1\nopt@example.com,Opt,R-2\n",
+    );
+    let dry = t.run(["send", "customers.csv", "--dry-run", "--exclude", "optouts.txt"]);
+    dry.expect_code(0);
+    let rehearsed = t.table("customers.results.csv").column("status").join(",");
+    send(&t, "customers.csv", &["--exclude", "optouts.txt"])
+        .expect_code(0)
+        .expect_stderr_line("Not invited by your rules: 1 row by --exclude.");
+    let sent = t.table("customers.results.csv").column("status").join(",");
+    assert_eq!(sent, "excluded,sent,duplicate");
+    assert_eq!(rehearsed, "excluded,ready,duplicate", "the dry run says what the send does");
+    dry.expect_stderr_line("Not invited by your rules: 1 row by --exclude.");
+}
+
+#[test]
+#[ignore = "bug: the columns --date-column and --skip-where read are listed as \"ignored\" in the mapping printed \
+            before a run (input/header.rs Mapping::describe); see the report"]
+fn the_columns_the_rules_read_are_not_said_to_be_ignored() {
+    let t = Test::new();
+    t.write("orders.csv", "email,name,reference,Status,Order Date,Notes\na@example.com,A,R-1,paid,2099-01-01,\n");
+    let run = t.run(["send", "orders.csv", "--dry-run", "--send-after", "1d", "--skip-where", "Status=refunded"]);
+    run.expect_code(0).expect_stderr_line("  ignored: \"Notes\"");
+}
