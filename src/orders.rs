@@ -198,9 +198,9 @@ impl OrderIndex {
     }
 
     /// Puts the order's products on the invitation of its first valid row (as SKUs alone with
-    /// [`OrderIndex::skus_only`]). Any other row is left as it is, and so is an order none of whose line
-    /// items could be used (each is in the error report): it asks for a service review only,
-    /// since a product review of no product is refused.
+    /// [`OrderIndex::skus_only`]). Any other row is left as it is, and so is an order none of
+    /// whose line items could be used (each is in the error report): it asks for a service
+    /// review only, since a product review of no product is refused.
     pub fn attach(&self, row: u64, invitation: &mut Invitation) -> Result<(), crate::error::Error> {
         if self.first_row(invitation.reference()) != Some(row) {
             return Ok(());

@@ -491,19 +491,17 @@ mod tests {
         assert_eq!(plan("email,name,reference,SKU", ProductMode::Skus), Ok(()));
         assert_eq!(
             plan("email,name,reference,Item Name", ProductMode::Skus).unwrap_err(),
-            "--product-skus lists \
-             each order's products by their SKU, but no column looks like one (such as \"Lineitem sku\", \"SKU\" or \
-             \"Product SKU\"). Name it with --map product_sku=COLUMN; the columns are: \"email\", \"name\", \
-             \"reference\", \"Item Name\"."
+            "--product-skus lists each order's products by their SKU, but no column looks like one (such as \
+             \"Lineitem sku\", \"SKU\" or \"Product SKU\"). Name it with --map product_sku=COLUMN; the columns \
+             are: \"email\", \"name\", \"reference\", \"Item Name\"."
         );
         assert!(plan("email,name,reference,Status", ProductMode::Listed).unwrap_err().starts_with("--products lists"));
         assert_eq!(
             plan("email,name,reference,SKU", ProductMode::Listed).unwrap_err(),
-            "--products sends each \
-             product's name, but no column looks like one (such as \"Lineitem name\", \"Product Name\" or \"Item \
-             Name\"). Name it with --map product_name=COLUMN, or send the SKUs alone with --product-skus (for an \
-             account whose product catalogue is at Trustpilot); the columns are: \"email\", \"name\", \
-             \"reference\", \"SKU\"."
+            "--products sends each product's name, but no column looks like one (such as \"Lineitem name\", \
+             \"Product Name\" or \"Item Name\"). Name it with --map product_name=COLUMN, or send the SKUs alone \
+             with --product-skus (for an account whose product catalogue is at Trustpilot); the columns are: \
+             \"email\", \"name\", \"reference\", \"SKU\"."
         );
     }
 
