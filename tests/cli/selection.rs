@@ -135,6 +135,8 @@ fn the_date_column_is_found_by_its_name() {
         ("Order Date", "2099-03-02", "2099-03-09T00:00:00"),
         ("Shipped date", "2099-03-02", "2099-03-09T00:00:00"),
         ("Bestelldatum", "2099-03-02", "2099-03-09T00:00:00"),
+        // eBay writes its dates with a month name and a two-digit year.
+        ("Sale Date", "Mar-02-68", "2068-03-09T00:00:00"),
     ];
     for (header, date, expected) in table {
         let server = sandbox();
@@ -159,6 +161,20 @@ fn the_date_column_is_found_by_its_name() {
         .expect_code(0)
         .expect_stderr_line("  send time <- \"Fulfilled at\" (the order's date, for --send-after)");
     assert_eq!(send_times(&server), times(&[("1001", Some("2099-03-06T16:00:00"))]));
+}
+
+#[test]
+fn an_ebay_order_report_is_sent_after_its_sale_date() {
+    let server = sandbox();
+    let t = Test::new().against(&server);
+    t.sample("platforms/ebay-orders.csv");
+    // Its sales (`Mar-14-26`) are long past: sent at once, without a send time.
+    send(&t, "platforms/ebay-orders.csv", &["--send-after", "7d"])
+        .expect_code(0)
+        .expect_no_panic()
+        .expect_stderr_line("  send time <- \"Sale Date\" (the order's date, for --send-after)");
+    let times = send_times(&server);
+    assert!(!times.is_empty() && times.values().all(Option::is_none), "{times:?}");
 }
 
 #[test]
@@ -619,7 +635,12 @@ fn a_cooldown_of_nothing_is_a_usage_error() {
             export, and its \"name\" column is refused (input/header.rs); see the report"]
 fn a_financial_status_column_beside_the_tools_own_columns_keeps_the_name() {
     let t = Test::new();
-    t.write("orders.csv", "email,name,reference,Financial Status\nann@example.com,Ann Lee,R-1,refunded\nbo@example.com,Bo Berg,R-2,paid\n");
+    t.write(
+        "orders.csv",
+        "email,name,reference,Financial Status\n\
+         ann@example.com,Ann Lee,R-1,refunded\n\
+         bo@example.com,Bo Berg,R-2,paid\n",
+    );
     t.run(["send", "orders.csv", "--dry-run", "--skip-where", "Financial Status=refunded"])
         .expect_code(0)
         .expect_stderr_line("2 rows: 1 ready to send, 1 excluded.");
