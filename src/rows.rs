@@ -54,13 +54,15 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Ties `rules` to the columns of `input`: a column a flag names must be there.
-    pub fn new(rules: Rules, mapping: &Mapping, orders: Option<OrderIndex>) -> Result<Plan> {
+    /// Ties `rules` to the columns of `input`: a column a flag names must be there, and so must
+    /// the product columns `--products` reads (the SKU, and the name unless the SKUs are sent
+    /// alone).
+    pub fn new(rules: Rules, mapping: &Mapping, mut orders: Option<OrderIndex>) -> Result<Plan> {
         let column = |flag: &str, name: &str| {
             mapping.find_column(name).ok_or_else(|| {
                 Error::Usage(format!(
                     "{flag} \"{name}\": the file has no such column. Its columns are: {}.",
-                    quoted(mapping.headers())
+                    columns(mapping)
                 ))
             })
         };
@@ -73,13 +75,19 @@ impl Plan {
                         "--send-after counts from the order's date, but no column looks like one (such as \
                          \"Fulfilled at\", \"Order Date\" or \"Created at\"). Name it with --date-column; the \
                          columns are: {}.",
-                        quoted(mapping.headers())
+                        columns(mapping)
                     ))
                 })?;
                 Some((found, mapping.headers()[found].clone()))
             }
         };
         let skip = rules.skip.iter().map(|rule| column("--skip-where", rule.column())).collect::<Result<_>>()?;
+        if let Some(mode) = rules.products {
+            product_columns(mode, mapping)?;
+        }
+        if let (Some(orders), Some(ProductMode::Skus)) = (&mut orders, rules.products) {
+            orders.skus_only();
+        }
         Ok(Plan { rules, date, skip, now: Utc::now(), orders })
     }
 
@@ -98,8 +106,38 @@ impl Plan {
     }
 }
 
-fn quoted(headers: &[String]) -> String {
-    headers.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", ")
+/// The product columns `--products` needs: without a SKU column no order lists a product, and
+/// without a name column none can be listed whole (only `--product-skus` sends SKUs alone).
+fn product_columns(mode: ProductMode, mapping: &Mapping) -> Result<()> {
+    use crate::fields::Field;
+    let flag = match mode {
+        ProductMode::Listed => "--products",
+        ProductMode::Skus => "--product-skus",
+    };
+    if mapping.column_of(Field::ProductSku).is_none() {
+        return Err(Error::Usage(format!(
+            "{flag} lists each order's products by their SKU, but no column looks like one (such as \"Lineitem sku\", \
+             \"SKU\" or \"Product SKU\"). Name it with --map product_sku=COLUMN; the columns are: {}.",
+            columns(mapping)
+        )));
+    }
+    if mode == ProductMode::Listed && mapping.column_of(Field::ProductName).is_none() {
+        return Err(Error::Usage(format!(
+            "--products sends each product's name, but no column looks like one (such as \"Lineitem name\", \
+             \"Product Name\" or \"Item Name\"). Name it with --map product_name=COLUMN, or send the SKUs alone with \
+             --product-skus (for an account whose product catalogue is at Trustpilot); the columns are: {}.",
+            columns(mapping)
+        )));
+    }
+    Ok(())
+}
+
+/// The file's columns for a message: their names, or how to name one without a header.
+fn columns(mapping: &Mapping) -> String {
+    match mapping.headers() {
+        [] => "none named (the file has no header: give a column's number, counted from 1, e.g. 4)".to_string(),
+        headers => headers.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", "),
+    }
 }
 
 /// Gathers an order's line items over the whole file, for `--products` (a pass before the
@@ -155,9 +193,15 @@ pub struct Screen {
 
 impl Plan {
     /// Applies the run's rules to a checked row of `record`. A refused row may turn out to be
-    /// an order's further line item; a valid one gets its products and send time (or a
-    /// problem with its date), and is left out (`Some`) when a rule says so. `ledger`: for
-    /// `--cooldown`, what earlier runs invited.
+    /// an order's further line item. A valid one is left out (`Some`) when a rule says so; else
+    /// it gets its send time (or a problem with its date) and its order's products.
+    /// `ledger`: for `--cooldown`, what earlier runs invited.
+    ///
+    /// `--exclude` and `--skip-where` come before the date: an order that did not happen (or a
+    /// customer who opted out) is left out whatever its date says, and a refunded or
+    /// unfulfilled order often has none (Shopify's `Fulfilled at`). `--cooldown` comes after
+    /// it, since a row whose date is wrong is not invited and so must not count as this
+    /// customer's invitation.
     pub fn apply(
         &self,
         screen: &mut Screen,
@@ -166,24 +210,27 @@ impl Plan {
         ledger: Option<(&mut Ledger, ScopeId)>,
     ) -> Result<Option<Exclusion>> {
         let row = record.row();
+        // The validator reuses one invitation for every row: only the order's first row may
+        // carry its products, never a later row the last one's.
+        checked.invitation.products = crate::invitation::Products::None;
+        if self.rules.products == Some(ProductMode::Skus) {
+            // Only the SKU is sent: a missing name or a bad URL leaves nothing out.
+            checked.product_problems.retain(|p| p.field == crate::fields::Field::ProductSku.name());
+        }
         if !checked.is_valid() {
             self.line_item(row, checked);
             return Ok(None);
         }
-        // An order that did not happen (refunded, voided) or an opted-out customer is left
-        // out before its date is read: an empty date there is no problem of the file.
-        let mut exclusion = self.ruled_out(record, checked);
+        let mut exclusion = self.listed_or_skipped(record, checked);
         if exclusion.is_none() {
             self.send_time(record, checked);
             if !checked.problems.is_empty() {
                 return Ok(None);
             }
-        }
-        if let (Some(orders), Some(mode)) = (&self.orders, self.rules.products) {
-            orders.attach(row, &mut checked.invitation, mode == ProductMode::Skus)?;
-        }
-        if exclusion.is_none() {
             exclusion = self.cooldown(screen, row, checked, ledger)?;
+        }
+        if let (Some(orders), None) = (&self.orders, &exclusion) {
+            orders.attach(row, &mut checked.invitation)?;
         }
         match &exclusion {
             Some(exclusion) => match exclusion.code {
@@ -200,16 +247,17 @@ impl Plan {
         Ok(exclusion)
     }
 
-    /// With `--products`, a row without an email whose reference is an order of the file
-    /// (whose first valid row is elsewhere) is one of its line items, not a customer.
+    /// With `--products`, a row without a name (and without an email, or with the order's)
+    /// whose reference is an order of the file (whose first valid row is elsewhere) is one of
+    /// its line items, not a customer: Shopify repeats the email on an order's further rows
+    /// and leaves the billing name out, and they need not be next to each other.
     fn line_item(&self, row: u64, checked: &mut Checked) {
         let Some(orders) = &self.orders else { return };
         let invitation = &checked.invitation;
         let only_missing = checked.problems.iter().all(|p| matches!(p.code, "email.required" | "name.required"));
         if !checked.duplicate
             && only_missing
-            && invitation.email().is_empty()
-            && orders.first_row(invitation.reference()).is_some_and(|first| first != row)
+            && orders.line_item_of(row, invitation.reference(), invitation.email()).is_some()
         {
             checked.problems.clear();
             checked.duplicate = true;
@@ -239,19 +287,22 @@ impl Plan {
         }
     }
 
-    /// `--exclude` and `--skip-where`: whom the user never invites, from the row alone.
-    fn ruled_out(&self, record: &Record<'_>, checked: &Checked) -> Option<Exclusion> {
+    /// `--exclude` and `--skip-where`: the first rule that leaves the row out.
+    fn listed_or_skipped(&self, record: &Record<'_>, checked: &Checked) -> Option<Exclusion> {
         let rules = &self.rules;
         if let Some(found) = rules.exclude.as_ref().and_then(|list| list.matches(checked.invitation.email())) {
             return Some(Exclusion { code: found.code(), reason: found.to_string() });
         }
-        rules.skip.iter().zip(&self.skip).find_map(|(rule, &column)| {
+        for (rule, &column) in rules.skip.iter().zip(&self.skip) {
             let value = record.column(column).unwrap_or("").trim();
-            rule.matches(value).then(|| Exclusion { code: rule.code(), reason: rule.reason(value) })
-        })
+            if rule.matches(value) {
+                return Some(Exclusion { code: rule.code(), reason: rule.reason(value) });
+            }
+        }
+        None
     }
 
-    /// `--cooldown`: a customer invited recently, by this run or by an earlier one.
+    /// `--cooldown`: the customer's other order in this pass, else in the ledger.
     fn cooldown(
         &self,
         screen: &Screen,
@@ -259,11 +310,13 @@ impl Plan {
         checked: &Checked,
         ledger: Option<(&mut Ledger, ScopeId)>,
     ) -> Result<Option<Exclusion>> {
+        let rules = &self.rules;
         let email = checked.invitation.email();
-        let Some(window) = self.rules.cooldown else { return Ok(None) };
+        let Some(window) = rules.cooldown else { return Ok(None) };
         let every = crate::schedule::describe_duration(window);
-        // Another order of a customer this pass invites (the same order again is a duplicate,
-        // told later).
+        // Another order of a customer this pass invites, now or earlier (the same order again
+        // is a duplicate, told later): said so that it is true of a dry run and of a row
+        // already sent as well.
         let reference = key_hash(checked.invitation.reference());
         if let Some(&(first, _)) =
             screen.invited.get(&key_hash(email)).filter(|&&(first, other)| other != reference && first != row)
@@ -271,8 +324,8 @@ impl Plan {
             return Ok(Some(Exclusion {
                 code: "excluded.cooldown",
                 reason: format!(
-                    "This customer's order in row {first} is invited by this run; --cooldown {every} invites a \
-                     customer once in {every}."
+                    "This customer's order in row {first} of this file is the one invited; --cooldown {every} \
+                     invites a customer once in {every}."
                 ),
             }));
         }
@@ -296,4 +349,212 @@ impl Plan {
 
 fn key_hash(text: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(crate::invitation::email_key(text).as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::InputOptions;
+    use crate::validate::{Defaults, Validator};
+
+    /// What the rows of `csv` come out as under `rules`, each as its status (`valid`,
+    /// `invalid`, `duplicate` or the exclusion's code) and the SKUs its invitation carries.
+    fn screen(csv: &str, rules: Rules) -> Vec<(String, Vec<String>)> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv");
+        std::fs::write(&path, csv).unwrap();
+        let options = InputOptions { products: rules.products.is_some(), ..InputOptions::default() };
+        let open = || Input::open(&path, &options).unwrap();
+        let orders = rules.products.map(|_| gather_orders(open(), Defaults::default()).unwrap());
+        let mut input = open();
+        let plan = Plan::new(rules, input.mapping(), orders).unwrap();
+        let mut validator = Validator::new(Defaults::default()).with_products(plan.products().is_some());
+        let (mut screen, mut checked, mut out) = (Screen::default(), Checked::default(), Vec::new());
+        while let Some(record) = input.next_record().unwrap() {
+            validator.check(&record, &mut checked);
+            let exclusion = plan.apply(&mut screen, &record, &mut checked, None).unwrap();
+            let status = match (&exclusion, checked.duplicate, checked.problems.is_empty()) {
+                (Some(exclusion), _, _) => exclusion.code,
+                (None, true, _) => "duplicate",
+                (None, false, true) => "valid",
+                (None, false, false) => "invalid",
+            };
+            let skus = checked.invitation.products.skus().into_iter().map(str::to_string).collect();
+            out.push((status.to_string(), skus));
+        }
+        out
+    }
+
+    fn products() -> Rules {
+        Rules { products: Some(ProductMode::Listed), ..Rules::default() }
+    }
+
+    fn rows(expected: &[(&str, &[&str])]) -> Vec<(String, Vec<String>)> {
+        expected.iter().map(|(s, skus)| (s.to_string(), skus.iter().map(|s| s.to_string()).collect())).collect()
+    }
+
+    #[test]
+    fn only_an_orders_first_row_carries_its_products() {
+        // Row 4 is another customer on order 1001's reference: invited, but not with Ann's
+        // products, nor with those of the row before it; its line item is not Ann's either.
+        let csv = "email,name,reference,sku,product name\n\
+                   ann@example.com,Ann,1001,MUG-01,Mug\n\
+                   ann@example.com,,1001,TOWEL-02,Towel\n\
+                   bo@example.com,Bo,1002,CAP-3,Cap\n\
+                   cy@example.com,Cy,1001,SO-4,Socks\n";
+        assert_eq!(
+            screen(csv, products()),
+            rows(&[("valid", &["MUG-01", "TOWEL-02"]), ("duplicate", &[]), ("valid", &["CAP-3"]), ("valid", &[])])
+        );
+    }
+
+    #[test]
+    fn the_users_rules_leave_an_order_out_before_its_date_is_read_and_the_cooldown_after() {
+        let rules = Rules {
+            products: Some(ProductMode::Listed),
+            send_after: Some(TimeDelta::days(7)),
+            date_column: Some("Fulfilled at".to_string()),
+            skip: vec![SkipRule::parse("Status=refunded").unwrap()],
+            cooldown: Some(TimeDelta::days(30)),
+            ..Rules::default()
+        };
+        let csv = "email,name,reference,Status,Fulfilled at,sku,product name\n\
+                   ann@example.com,Ann,1001,refunded,,MUG-01,Mug\n\
+                   bo@example.com,Bo,1002,paid,,CAP-3,Cap\n\
+                   bo@example.com,Bo,1003,paid,2099-03-02,SO-4,Socks\n\
+                   bo@example.com,Bo,1004,paid,2099-03-03,HAT-5,Hat\n";
+        assert_eq!(
+            screen(csv, rules),
+            rows(&[
+                // Refunded, without a fulfilment date: left out, not invalid, and without products.
+                ("excluded.rule", &[]),
+                // Not fulfilled yet: the date is missing, an error of the row.
+                ("invalid", &[]),
+                // So Bo's first invitation is this one, and the next order waits for the cooldown.
+                ("valid", &["SO-4"]),
+                ("excluded.cooldown", &[]),
+            ])
+        );
+    }
+
+    #[test]
+    fn a_customers_second_order_in_the_file_names_the_first() {
+        let rules = Rules { cooldown: Some(TimeDelta::days(30)), ..Rules::default() };
+        let csv = "email,name,reference\nann@example.com,Ann,1001\nbo@example.com,Bo,1002\nANN@example.com,Ann,1003\n";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv");
+        std::fs::write(&path, csv).unwrap();
+        let mut input = Input::open(&path, &InputOptions::default()).unwrap();
+        let plan = Plan::new(rules, input.mapping(), None).unwrap();
+        let (mut validator, mut screen) = (Validator::new(Defaults::default()), Screen::default());
+        let mut checked = Checked::default();
+        let mut last = None;
+        while let Some(record) = input.next_record().unwrap() {
+            validator.check(&record, &mut checked);
+            last = plan.apply(&mut screen, &record, &mut checked, None).unwrap();
+        }
+        assert_eq!(
+            last,
+            Some(Exclusion {
+                code: "excluded.cooldown",
+                reason: "This customer's order in row 1 of this file is the one invited; --cooldown 30 days invites \
+                         a customer once in 30 days."
+                    .to_string()
+            })
+        );
+        assert_eq!(screen.excluded, Excluded { cooldown: 1, ..Excluded::default() });
+    }
+
+    #[test]
+    fn with_product_skus_a_line_item_needs_only_its_sku() {
+        let csv = "email,name,reference,sku,product url\n\
+                   ann@example.com,Ann,1001,MUG-01,\n\
+                   ann@example.com,Ann,1001,CAP-3,not a url\n\
+                   ann@example.com,Ann,1001,,\n";
+        let rules = Rules { products: Some(ProductMode::Skus), ..Rules::default() };
+        assert_eq!(
+            screen(csv, rules),
+            rows(&[("valid", &["MUG-01", "CAP-3"]), ("duplicate", &[]), ("duplicate", &[])])
+        );
+    }
+
+    #[test]
+    fn products_need_a_sku_column_and_a_name_column_unless_the_skus_go_alone() {
+        let plan = |header: &str, mode: ProductMode| {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("in.csv");
+            std::fs::write(&path, format!("{header}\na@example.com,A,R-1,x\n")).unwrap();
+            let input = Input::open(&path, &InputOptions { products: true, ..InputOptions::default() }).unwrap();
+            let rules = Rules { products: Some(mode), ..Rules::default() };
+            Plan::new(rules, input.mapping(), None).map(|_| ()).map_err(|e| e.to_string())
+        };
+        assert_eq!(plan("email,name,reference,SKU", ProductMode::Skus), Ok(()));
+        assert_eq!(
+            plan("email,name,reference,Item Name", ProductMode::Skus).unwrap_err(),
+            "--product-skus lists each order's products by their SKU, but no column looks like one (such as \
+             \"Lineitem sku\", \"SKU\" or \"Product SKU\"). Name it with --map product_sku=COLUMN; the columns \
+             are: \"email\", \"name\", \"reference\", \"Item Name\"."
+        );
+        assert!(plan("email,name,reference,Status", ProductMode::Listed).unwrap_err().starts_with("--products lists"));
+        assert_eq!(
+            plan("email,name,reference,SKU", ProductMode::Listed).unwrap_err(),
+            "--products sends each product's name, but no column looks like one (such as \"Lineitem name\", \
+             \"Product Name\" or \"Item Name\"). Name it with --map product_name=COLUMN, or send the SKUs alone \
+             with --product-skus (for an account whose product catalogue is at Trustpilot); the columns are: \
+             \"email\", \"name\", \"reference\", \"SKU\"."
+        );
+    }
+
+    #[test]
+    fn without_a_header_a_column_is_named_by_its_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv");
+        std::fs::write(&path, "a@example.com,A,R-1,2099-01-01\n").unwrap();
+        let input = Input::open(&path, &InputOptions { no_header: true, ..InputOptions::default() }).unwrap();
+        let after = |column: Option<&str>| Rules {
+            send_after: Some(TimeDelta::days(1)),
+            date_column: column.map(str::to_string),
+            ..Rules::default()
+        };
+        assert!(Plan::new(after(Some("4")), input.mapping(), None).is_ok());
+        assert_eq!(
+            Plan::new(after(None), input.mapping(), None).err().map(|e| e.to_string()),
+            Some(
+                "--send-after counts from the order's date, but no column looks like one (such as \"Fulfilled at\", \
+                 \"Order Date\" or \"Created at\"). Name it with --date-column; the columns are: none named (the \
+                 file has no header: give a column's number, counted from 1, e.g. 4)."
+                    .to_string()
+            )
+        );
+    }
+
+    #[test]
+    fn an_orders_line_items_join_it_from_anywhere_in_the_file() {
+        let csv = "email,name,reference,sku,product name\n\
+                   ,,1001,SO-2,Socks\n\
+                   ann@example.com,Ann,1001,MUG-01,Mug\n\
+                   bo@example.com,Bo,1002,CAP-3,Cap\n\
+                   ANN@example.com,,1001,TOWEL-02,Towel\n\
+                   ,,1002,SC-4,Scarf\n\
+                   cy@example.com,,1001,HAT-5,Hat\n\
+                   ,,1003,BN-6,Beanie\n";
+        assert_eq!(
+            screen(csv, products()),
+            rows(&[
+                ("duplicate", &[]),
+                ("valid", &["SO-2", "MUG-01", "TOWEL-02"]),
+                ("valid", &["CAP-3", "SC-4"]),
+                // Shopify's further line item: the order's email (in any case), no billing name.
+                ("duplicate", &[]),
+                ("duplicate", &[]),
+                // Another customer without a name is no line item of Ann's: the row is invalid.
+                ("invalid", &[]),
+                // An order with no valid row has no line items.
+                ("invalid", &[]),
+            ])
+        );
+        // Without --products, rows apart are not gathered: only the validator's row before counts.
+        let statuses: Vec<String> = screen(csv, Rules::default()).into_iter().map(|(status, _)| status).collect();
+        assert_eq!(statuses, ["invalid", "valid", "valid", "invalid", "invalid", "invalid", "invalid"]);
+    }
 }

@@ -261,7 +261,8 @@ impl DateReader {
     ///   `2026-11-03 14:05:09 +0100`, `2026/11/03` and `2026.11.03` (year first), any of them
     ///   with `UTC` or `GMT` after the time;
     /// - English month names: `3 Nov 2026`, `Nov 3, 2026 2:05:09 PM` (Magento),
-    ///   `Tue, 03 Nov 2026 14:05:09 +0100` (RFC 2822), `November 3rd, 2026`;
+    ///   `Tue, 03 Nov 2026 14:05:09 +0100` (RFC 2822), `November 3rd, 2026`, with a two-digit
+    ///   year too (`Mar-14-26`, eBay; `14-Mar-26`);
     /// - Excel serial numbers: `46329` (2026-11-03), `46329.5` or `46329,5` (days since 1899-12-30, the
     ///   fraction the time of day).
     ///
@@ -605,6 +606,18 @@ impl<'a> Scan<'a> {
         (len >= min).then_some((n, len))
     }
 
+    /// The year of a date with a month name: four digits, or two (eBay's `Mar-14-26`), read as
+    /// `%y` reads them (00 to 68 in the 2000s, 69 to 99 in the 1900s). With the month named,
+    /// the year's place is never in doubt.
+    fn year(&mut self) -> Option<u32> {
+        match self.number(2, 4)? {
+            (year, 4) => Some(year),
+            (year, 2) if year < 69 => Some(2000 + year),
+            (year, 2) => Some(1900 + year),
+            _ => None,
+        }
+    }
+
     /// Exactly two digits, whatever follows.
     fn two_digits(&mut self) -> Option<u32> {
         match self.b.get(self.i..self.i + 2)? {
@@ -663,7 +676,7 @@ impl<'a> Scan<'a> {
         self.separators();
         self.eat(b',');
         self.spaces();
-        let (year, _) = self.number(4, 4).ok_or(Loose::Invalid)?;
+        let year = self.year().ok_or(Loose::Invalid)?;
         NaiveDate::from_ymd_opt(year as i32, month, first).ok_or(Loose::Invalid)
     }
 
@@ -694,7 +707,7 @@ impl<'a> Scan<'a> {
         }
         self.eat(b',');
         self.separators();
-        let (year, _) = self.number(4, 4)?;
+        let year = self.year()?;
         NaiveDate::from_ymd_opt(year as i32, month, day)
     }
 
@@ -1196,6 +1209,12 @@ mod tests {
             ("Nov 3, 2026 12:05 PM", "2026-11-03T12:05:00"),
             ("Tue, 03 Nov 2026 14:05:09 +0100", "2026-11-03T13:05:09"),
             ("Tuesday, November 3, 2026", "2026-11-03T00:00:00"),
+            // eBay, and a two-digit year after a month name anywhere
+            ("Mar-14-26", "2026-03-14T00:00:00"),
+            ("Nov-03-26 14:05", "2026-11-03T14:05:00"),
+            ("14-Mar-26", "2026-03-14T00:00:00"),
+            ("3 Nov 26", "2026-11-03T00:00:00"),
+            ("Nov 3, 99", "1999-11-03T00:00:00"),
             // Excel serial numbers: days since 1899-12-30, the fraction the time of day
             ("46329", "2026-11-03T00:00:00"),
             ("46329.5", "2026-11-03T12:00:00"),
@@ -1335,6 +1354,11 @@ mod tests {
             "2026-11-03 14:05 Z+01",
             "3 Novembre 2026",
             "Nov 32, 2026",
+            // A month name without a year: the time is not taken for one.
+            "Nov 3 14:05",
+            "3 Nov 14:05",
+            "Mar-14-2",
+            "Mar-14-202",
             "99999-01-01",
             "2026-11-03X14:05",
             "20261103T",

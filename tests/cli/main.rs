@@ -11,4 +11,6 @@ mod hardening;
 mod layouts;
 mod ledger;
 mod links;
+mod products;
+mod selection;
 mod send;
