@@ -281,7 +281,10 @@ impl Feeder {
                 self.validator.check(&Recorded(&line.invitation), &mut checked);
                 if checked.is_valid() {
                     let mut line = line;
+                    // The validator checks the consumer's fields; the products stay as read.
+                    let products = std::mem::take(&mut line.invitation.products);
                     line.invitation = checked.invitation.clone();
+                    line.invitation.products = products;
                     batch.push((seq, line));
                     if batch.len() == LOOKUP_BATCH {
                         self.flush(&mut batch)?;

@@ -409,8 +409,6 @@ fn with_send_after_both_reviews_are_asked_for_at_the_same_time() {
 }
 
 #[test]
-#[ignore = "bug: retry re-sends a failed --products invitation without its products (cmd/retry.rs keeps only \
-            the re-validated fields; the results' products column holds SKUs only); see the report"]
 fn retry_of_a_failed_product_invitation_sends_the_products_it_listed() {
     let server = Server::start(SandboxConfig { token_limit: None, fail_rate: 1.0, ..SandboxConfig::default() });
     let t = Test::new().against(&server);
