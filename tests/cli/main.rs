@@ -11,4 +11,5 @@ mod hardening;
 mod layouts;
 mod ledger;
 mod links;
+mod probe;
 mod send;
