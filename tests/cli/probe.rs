@@ -316,3 +316,59 @@ fn a_dry_run_removes_the_temporary_report_a_killed_run_left() {
     t.run(["send", "in.csv", "--dry-run"]).expect_code(0);
     assert!(!t.files().iter().any(|f| f.ends_with(".tmp")), "{:?}", t.files());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Output paths that name the ledger (or another file)
+
+/// A ledger that holds one real send of `ann@example.com` / `R-1`.
+fn ledger_with_one_send(t: &Test) {
+    t.write("good.csv", "email,name,reference\nann@example.com,Ann,R-1\n");
+    t.run(["send", "good.csv", "--rate", "200/s", "--quiet"]).expect_code(0);
+}
+
+#[test]
+#[ignore = "probe: --errors naming the ledger file overwrites the ledger with the error report"]
+fn the_error_report_never_overwrites_the_ledger() {
+    let server = sandbox(SandboxConfig::default());
+    let t = Test::new().against(&server);
+    ledger_with_one_send(&t);
+    let before = std::fs::read(t.ledger()).expect("read the ledger");
+    t.write("bad.csv", "email,name,reference\nnot-an-address,Bob,R-2\n");
+    let ledger = t.ledger().display().to_string();
+    let run = t.run(["send", "bad.csv", "--rate", "200/s", "--errors", ledger.as_str()]);
+    run.expect_no_panic();
+    let after = std::fs::read(t.ledger()).expect("read the ledger");
+    assert!(after.starts_with(b"SQLite format 3\0"), "the ledger was overwritten\n{run}");
+    assert!(after.len() >= before.len().min(4096));
+    // And the ledger still knows Ann.
+    t.run(["send", "good.csv", "--rate", "200/s"]).expect_code(0).expect_stderr_line("1 row: 1 already sent.");
+    assert_eq!(server.accepted().len(), 1);
+}
+
+#[test]
+#[ignore = "probe: ledger export --output naming the ledger file replaces the ledger with its CSV export"]
+fn ledger_export_never_overwrites_the_ledger() {
+    let server = sandbox(SandboxConfig::default());
+    let t = Test::new().against(&server);
+    ledger_with_one_send(&t);
+    let ledger = t.ledger().display().to_string();
+    let run = t.run(["ledger", "export", "--output", ledger.as_str()]);
+    run.expect_no_panic();
+    let after = std::fs::read(t.ledger()).expect("read the ledger");
+    assert!(after.starts_with(b"SQLite format 3\0"), "the ledger was replaced by its export\n{run}");
+    t.run(["send", "good.csv", "--rate", "200/s"]).expect_code(0).expect_stderr_line("1 row: 1 already sent.");
+    assert_eq!(server.accepted().len(), 1);
+}
+
+#[test]
+#[ignore = "probe: --errors overwrites any existing file (another month's export), unlike --results"]
+fn the_error_report_never_overwrites_a_file_that_is_not_an_error_report() {
+    let t = Test::new();
+    t.write("march.csv", "email,name,reference\nnot-an-address,Bob,R-2\n");
+    // A typo: the shop owner meant april.errors.csv.
+    let april = "email,name,reference\nann@example.com,Ann,A-1\n";
+    t.write("april.csv", april);
+    let run = t.run(["send", "march.csv", "--dry-run", "--errors", "april.csv"]);
+    run.expect_no_panic();
+    assert_eq!(t.read("april.csv"), april, "april.csv was overwritten by march's error report\n{run}");
+}
