@@ -145,6 +145,34 @@ fn a_ledger_reached_through_a_symlink_is_still_one_run_at_a_time() {
     first.expect_code(0);
 }
 
+#[cfg(unix)]
+#[test]
+#[ignore = "probe: a hard-linked ledger gets its own WAL and run lock: two overlapping runs invite every customer twice"]
+fn a_hard_linked_ledger_never_lets_two_runs_invite_twice() {
+    let server = sandbox(SandboxConfig { latency: Duration::from_millis(20), ..SandboxConfig::default() });
+    let t = Test::new().against(&server);
+    t.write("seed.csv", "email,name,reference\nseed@example.com,Seed,S-1\n");
+    t.run(["send", "seed.csv", "--rate", "200/s", "--quiet"]).expect_code(0);
+    // The same ledger file under a second name in another folder (SQLite's documentation
+    // lists this among the ways to corrupt a database: each name gets its own WAL).
+    let alias_dir = tempfile::tempdir().expect("a temporary folder");
+    let alias = alias_dir.path().join("ledger.sqlite");
+    std::fs::hard_link(t.ledger(), &alias).expect("hard-link the ledger");
+    t.write("in.csv", crate::support::customers(100));
+    let first = t.command(["send", "in.csv", "--rate", "40/s"]).spawn();
+    wait_for_acceptances(&server, 2);
+    let second = t
+        .command(["send", "in.csv", "--rate", "40/s", "--results", "second.results.csv"])
+        .env("TP_INVITE_LEDGER", &alias)
+        .run();
+    let first = Run::wait(first);
+    second.expect_no_panic();
+    first.expect_no_panic();
+    let twice: Vec<_> = acceptances([&server]).into_iter().filter(|(_, n)| *n > 1).collect();
+    assert!(twice.is_empty(), "{} customers were invited twice, e.g. {:?}\n{second}", twice.len(), twice.first());
+    assert_eq!(second.code(), Some(1), "the second run was let in beside the first\n{second}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // ledger import
 
