@@ -11,6 +11,7 @@ mod hardening;
 mod layouts;
 mod ledger;
 mod links;
+mod probe;
 mod products;
 mod selection;
 mod send;
