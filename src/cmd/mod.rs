@@ -36,22 +36,26 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| Error::other("system.runtime", format!("cannot start the async runtime: {e}")))
 }
 
-/// Refuses an error-report path that holds the record of a real send (a results file given
-/// as `--errors` by mistake): the report would overwrite it.
+/// Refuses an error-report path that holds anything but an earlier error report (a results
+/// file, an export, the ledger, given as `--errors` by mistake): the report would overwrite
+/// it, or remove it when the run finds no problem.
 pub fn check_error_report_path(errors: &Path) -> Result<()> {
     check_output_path(errors, "--errors")?;
-    let real = errors.is_file() && crate::record::results::records_real_send(errors).unwrap_or(false);
-    match real {
-        true => Err(Error::other(
-            "results.in_the_way",
-            format!(
-                "--errors {} is a results file that records a real send; the error report would overwrite it. \
-                 Give the error report another path.",
-                errors.display()
-            ),
-        )),
-        false => Ok(()),
+    if !errors.is_file() || crate::record::errors::is_error_report(errors) {
+        return Ok(());
     }
+    let what = match crate::record::results::records_real_send(errors).unwrap_or(false) {
+        true => "a results file that records a real send",
+        false => "not an error report of tp-invite",
+    };
+    Err(Error::other(
+        "errors.in_the_way",
+        format!(
+            "--errors {} is {what}; the error report would overwrite it. Give the error report another path (by \
+             default it is <INPUT>.errors.csv beside the input).",
+            errors.display()
+        ),
+    ))
 }
 
 /// A report path must be a regular file or absent: never a folder or a device.

@@ -632,6 +632,8 @@ fn dry_run(config: &SendConfig, source: &Source, rules: Rules, interrupts: &Earl
     let results = resolve_link(&config.results);
     let mut validator = validator(config).with_products(plan.products().is_some()).leave_duplicates();
     let mut screen = Screen::default();
+    // What a killed run (a send or a dry run) left beside the report.
+    crate::record::results::remove_stale_temps(&results);
     let (writer, temp) = ResultsWriter::create_beside(&results, layout)?;
     let mut background = BackgroundWriter::start(writer, ErrorReport::create(&config.errors, layout)?, view);
     let mut checked = Checked::default();

@@ -13,6 +13,22 @@ use crate::validate::{Checked, Problem};
 /// The header, exactly as SPEC section 3 fixes it.
 pub const HEADER: [&str; 6] = ["row", "line", "field", "code", "value", "message"];
 
+/// Whether the file at `path` is an error report of this tool (its first line is [`HEADER`],
+/// in any delimiter, with or without a byte order mark), which a new report may replace.
+pub fn is_error_report(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(256);
+    let Ok(file) = File::open(path) else { return false };
+    if file.take(256).read_to_end(&mut head).is_err() {
+        return false;
+    }
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head);
+    let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    let Ok(line) = std::str::from_utf8(line) else { return false };
+    let line = line.trim_end_matches('\r');
+    [',', ';', '\t'].into_iter().any(|delimiter| line.split(delimiter).map(str::trim).eq(HEADER))
+}
+
 /// Writes the report into a file beside its final path and puts it in place only when done,
 /// so a half-written report never stands under the final name.
 pub struct ErrorReport {
