@@ -232,17 +232,12 @@ impl Plan {
         if let (Some(orders), None) = (&self.orders, &exclusion) {
             orders.attach(row, &mut checked.invitation)?;
         }
-        match &exclusion {
-            Some(exclusion) => match exclusion.code {
+        if let Some(exclusion) = &exclusion {
+            match exclusion.code {
                 crate::exclude::EXCLUDED_LIST => screen.excluded.list += 1,
                 crate::exclude::EXCLUDED_RULE => screen.excluded.rule += 1,
                 _ => screen.excluded.cooldown += 1,
-            },
-            None if self.rules.cooldown.is_some() => {
-                let reference = key_hash(checked.invitation.reference());
-                screen.invited.entry(key_hash(checked.invitation.email())).or_insert((row, reference));
             }
-            None => {}
         }
         Ok(exclusion)
     }
@@ -305,7 +300,7 @@ impl Plan {
     /// `--cooldown`: the customer's other order in this pass, else in the ledger.
     fn cooldown(
         &self,
-        screen: &Screen,
+        screen: &mut Screen,
         row: u64,
         checked: &Checked,
         ledger: Option<(&mut Ledger, ScopeId)>,
@@ -329,6 +324,7 @@ impl Plan {
                 ),
             }));
         }
+        let mut held = false;
         if let Some((ledger, scope)) = ledger {
             let since = crate::ledger::timestamp(self.now - window);
             let key = crate::invitation::email_key(email);
@@ -342,6 +338,15 @@ impl Plan {
                     ),
                 }));
             }
+            let own = crate::ledger::Key::of(crate::journal::Kind::Email, &checked.invitation);
+            held =
+                ledger.store.lookup(scope, &[own])?.pop().flatten().is_some_and(|prior| !prior.status.may_send(false));
+        }
+        // This pass invites the customer with this order: their later orders in the file wait.
+        // Not so an order the ledger already holds (sent, or on its way, long ago perhaps):
+        // when it was is in the ledger, which the lines above read for every order.
+        if !held {
+            screen.invited.entry(key_hash(email)).or_insert((row, reference));
         }
         Ok(None)
     }
