@@ -100,6 +100,12 @@ impl Plan {
         self.rules.products
     }
 
+    /// Whether a rule may leave a valid row out (`--exclude`, `--skip-where`, `--cooldown`).
+    pub fn leaves_rows_out(&self) -> bool {
+        let rules = &self.rules;
+        rules.exclude.is_some() || !rules.skip.is_empty() || rules.cooldown.is_some()
+    }
+
     /// Whether the rules ask the ledger (`--cooldown`).
     pub fn needs_ledger(&self) -> bool {
         self.rules.cooldown.is_some()

@@ -630,7 +630,11 @@ fn dry_run(config: &SendConfig, source: &Source, rules: Rules, interrupts: &Earl
         _ => None,
     };
     let results = resolve_link(&config.results);
-    let mut validator = validator(config).with_products(plan.products().is_some()).leave_duplicates();
+    // Duplicates are found on the writing thread (the reading one is the busier), after the
+    // rules; a rule that leaves a row out must see a repeated row as the duplicate it is, as
+    // a send does, so then the validator finds them before the rules.
+    let validator = validator(config).with_products(plan.products().is_some());
+    let mut validator = if plan.leaves_rows_out() { validator } else { validator.leave_duplicates() };
     let mut screen = Screen::default();
     // What a killed run (a send or a dry run) left beside the report.
     crate::record::results::remove_stale_temps(&results);

@@ -648,8 +648,6 @@ fn a_financial_status_column_beside_the_tools_own_columns_keeps_the_name() {
 }
 
 #[test]
-#[ignore = "bug: the dry run finds duplicates after the rules (cmd/send.rs dry_run uses leave_duplicates), so a \
-            repeated excluded row is `excluded` twice where the send says `duplicate`; see the report"]
 fn the_dry_run_and_the_send_agree_on_a_repeated_excluded_row() {
     let server = sandbox();
     let t = Test::new().against(&server);
