@@ -200,7 +200,11 @@ async fn retry(
     let progress = Progress::new(targets, !quiet(&config));
     let reader = open(&results)?;
     // The layout the file was read in (delimiter, byte order mark); --excel adds the mark.
-    let layout = Layout { bom: reader.layout().bom || config.output.excel, ..reader.layout() };
+    let layout = Layout {
+        bom: reader.layout().bom || config.output.excel,
+        rehearsal: config.sending.sandbox,
+        ..reader.layout()
+    };
     let kind = kind_of(&reader);
     let observer = progress.clone();
     let report = Report::start(&results, layout, Box::new(move |line| observer.record(line.status)))?;

@@ -209,7 +209,12 @@ impl Source {
 /// How the reports are written: with `--excel`, a byte order mark and the input's delimiter;
 /// with `--products`, a column of the SKUs sent.
 fn layout(config: &SendConfig, input: &Input, plan: &Plan) -> Layout {
-    let columns = Layout { link: config.kind == Kind::Link, products: plan.products().is_some(), ..Layout::default() };
+    let columns = Layout {
+        link: config.kind == Kind::Link,
+        products: plan.products().is_some(),
+        rehearsal: config.sending.sandbox,
+        ..Layout::default()
+    };
     match config.output.excel {
         true => Layout { delimiter: input.delimiter(), bom: true, ..columns },
         false => columns,

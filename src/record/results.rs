@@ -145,13 +145,21 @@ pub struct Layout {
     pub bom: bool,
     pub link: bool,
     pub products: bool,
+    /// The run sends to the in-process sandbox (`--sandbox`): its `sent` lines say so
+    /// ([`REHEARSAL`]), so that no one takes them for real invitations later.
+    pub rehearsal: bool,
 }
 
 impl Default for Layout {
     fn default() -> Layout {
-        Layout { delimiter: b',', bom: false, link: false, products: false }
+        Layout { delimiter: b',', bom: false, link: false, products: false, rehearsal: false }
     }
 }
+
+/// The `error_code` of a line a `--sandbox` rehearsal sent: not an invitation. `ledger
+/// import` skips such lines, and a results file of nothing else records no real send.
+pub const REHEARSAL: &str = "sandbox.rehearsal";
+const REHEARSAL_NOTE: &str = "A rehearsal: accepted by the built-in sandbox (--sandbox), not sent to Trustpilot.";
 
 impl Layout {
     /// The header of this layout.
@@ -211,7 +219,11 @@ impl ResultsWriter {
             Some(status) => out.write_field(decimal(u64::from(status), &mut digits))?,
             None => out.write_field("")?,
         }
-        for text in [&line.error_code, &line.error, &line.correlation_id, &line.sent_at] {
+        let (code, error) = match self.layout.rehearsal && line.status == Status::Sent && line.error_code.is_empty() {
+            true => (REHEARSAL, REHEARSAL_NOTE),
+            false => (line.error_code.as_str(), line.error.as_str()),
+        };
+        for text in [code, error, &line.correlation_id, &line.sent_at] {
             out.write_field(protect(text).as_bytes())?;
         }
         for field in Field::INVITATION {
@@ -344,7 +356,13 @@ impl ResultsReader {
                 return Err(RecordError::NotResults { path: path.to_path_buf(), missing: required.name().to_string() });
             }
         }
-        let layout = Layout { delimiter, bom, link: columns.link.is_some(), products: columns.products.is_some() };
+        let layout = Layout {
+            delimiter,
+            bom,
+            link: columns.link.is_some(),
+            products: columns.products.is_some(),
+            rehearsal: false,
+        };
         Ok(Some(ResultsReader { path: path.to_path_buf(), reader, columns, record, layout }))
     }
 
@@ -488,7 +506,7 @@ pub fn records_real_send(path: &Path) -> Result<bool, RecordError> {
     let Some(mut reader) = ResultsReader::open(path)? else { return Ok(false) };
     loop {
         match reader.next_line() {
-            Ok(Some(line)) if line.status.is_real_send() => return Ok(true),
+            Ok(Some(line)) if line.status.is_real_send() && line.error_code != REHEARSAL => return Ok(true),
             Ok(Some(_)) => {}
             Ok(None) => return Ok(false),
             // A damaged line cannot prove that nothing was sent.
@@ -615,8 +633,8 @@ mod tests {
         lines[1].link = "https://example.com/l/1".into();
         for layout in [
             Layout { link: true, ..Layout::default() },
-            Layout { delimiter: b';', bom: true, link: true, products: false },
-            Layout { delimiter: b'\t', bom: false, link: true, products: true },
+            Layout { delimiter: b';', bom: true, link: true, ..Layout::default() },
+            Layout { delimiter: b'\t', bom: false, link: true, products: true, rehearsal: false },
         ] {
             write(&path, layout, &lines);
             assert_eq!(read_all(&path), lines, "{layout:?}");

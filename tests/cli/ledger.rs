@@ -211,7 +211,16 @@ fn a_sandbox_rehearsal_never_counts_as_a_real_invitation() {
     t.write("in.csv", customers(5));
     t.run(["send", "in.csv", "--sandbox", "--rate", "200/s"]).expect_code(0).expect_stderr_line("5 rows: 5 sent.");
     assert!(!t.ledger().exists(), "the rehearsal used a throwaway ledger");
-    t.run(["send", "in.csv", "--rate", "200/s"]).expect_code(0).expect_stderr_line("5 rows: 5 sent.");
+    // Its results say, on every line sent, that it was a rehearsal.
+    let rehearsal = t.table("in.results.csv");
+    assert!(rehearsal.column("error_code").iter().all(|code| *code == "sandbox.rehearsal"), "{rehearsal:?}");
+    assert!(rehearsal.row(1)["error"].contains("not sent to Trustpilot"));
+    let run = t.run(["send", "in.csv", "--rate", "200/s"]);
+    run.expect_code(0).expect_stderr_line("5 rows: 5 sent.");
+    // The real run replaces the rehearsal's results: they record no real send to keep.
+    run.expect_stderr_lacks("Kept:");
+    assert_eq!(t.files().iter().filter(|f| f.contains("results")).count(), 1, "{:?}", t.files());
+    assert!(t.table("in.results.csv").column("error_code").iter().all(|code| code.is_empty()));
     assert_eq!(server.accepted().len(), 5);
     // And a run against one API is not a run against another: a second sandbox (another
     // address) is another scope.
