@@ -255,12 +255,22 @@ pub trait Journal: Send + Sync + 'static {
 
 /// Two journals as one: a reservation must be granted by the first (the ledger) and is
 /// then told to the second (the report); every outcome goes to both, the first first.
+///
+/// When the first fails (a full disk under the ledger), the second still gets the row's
+/// line, so that the report says what happened to every row: sent when it was sent, not
+/// attempted when its reservation failed. The error then stops the run.
 pub struct Both<A, B>(pub A, pub B);
 
 impl<A: Journal, B: Journal> Journal for Both<A, B> {
     fn reserve<'a>(&'a self, job: &'a Job) -> JournalFuture<'a, Reservation> {
         Box::pin(async move {
-            let answer = self.0.reserve(job).await?;
+            let answer = match self.0.reserve(job).await {
+                Ok(answer) => answer,
+                Err(error) => {
+                    self.1.record(job, Outcome::NotAttempted { why: NotAttempted::Fatal }).await?;
+                    return Err(error);
+                }
+            };
             if let Reservation::Go { .. } = answer {
                 self.1.reserve(job).await?;
             }
@@ -270,8 +280,9 @@ impl<A: Journal, B: Journal> Journal for Both<A, B> {
 
     fn record<'a>(&'a self, job: &'a Job, outcome: Outcome) -> JournalFuture<'a, ()> {
         Box::pin(async move {
-            self.0.record(job, outcome.clone()).await?;
-            self.1.record(job, outcome).await
+            let first = self.0.record(job, outcome.clone()).await;
+            self.1.record(job, outcome).await?;
+            first
         })
     }
 }
@@ -289,6 +300,68 @@ impl<J: Journal + ?Sized> Journal for std::sync::Arc<J> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A journal that fails every call, or records what it is told.
+    #[derive(Default)]
+    struct Notebook {
+        broken: bool,
+        outcomes: std::sync::Mutex<Vec<(u64, Outcome)>>,
+    }
+
+    impl Journal for Notebook {
+        fn reserve<'a>(&'a self, _: &'a Job) -> JournalFuture<'a, Reservation> {
+            Box::pin(async move {
+                match self.broken {
+                    true => Err(JournalError("the disk is full".into())),
+                    false => Ok(Reservation::Go { attempts: 1 }),
+                }
+            })
+        }
+
+        fn record<'a>(&'a self, job: &'a Job, outcome: Outcome) -> JournalFuture<'a, ()> {
+            Box::pin(async move {
+                if self.broken {
+                    return Err(JournalError("the disk is full".into()));
+                }
+                self.outcomes.lock().unwrap().push((job.seq, outcome));
+                Ok(())
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_broken_ledger_still_leaves_every_row_its_line_in_the_report() {
+        let both = Both(Notebook { broken: true, ..Notebook::default() }, Notebook::default());
+        let job = |seq| Job {
+            seq,
+            row: seq + 1,
+            line: seq + 2,
+            invitation: Invitation::default(),
+            kind: Kind::Email,
+            resend_unknown: false,
+            unattempted: Status::Skipped,
+        };
+        // Its reservation failed: the request never left, the report says so.
+        let error = both.reserve(&job(0)).await.unwrap_err();
+        assert_eq!(error.0, "the disk is full");
+        // Sent, but the ledger could not record it: the report still says sent.
+        let sent = Outcome::Sent {
+            attempts: 1,
+            http_status: 202,
+            correlation_id: "c".into(),
+            sent_at: "2026-11-30T10:00:00Z".into(),
+            link: String::new(),
+        };
+        assert!(both.record(&job(1), sent).await.is_err());
+        let outcomes = both.1.outcomes.lock().unwrap().clone();
+        assert!(
+            matches!(
+                outcomes.as_slice(),
+                [(0, Outcome::NotAttempted { why: NotAttempted::Fatal }), (1, Outcome::Sent { http_status: 202, .. })]
+            ),
+            "{outcomes:?}"
+        );
+    }
 
     #[test]
     fn status_names_round_trip() {

@@ -242,7 +242,10 @@ async fn retry(
         std::thread::spawn(move || feeder.run(reader))
     };
     let problems = running.finish(feed).await.flatten();
-    ledger.finish()?;
+    // A ledger that failed (a full disk) stops the run; the report is still completed.
+    if let Err(error) = ledger.finish().map_err(Error::from) {
+        stop.stop(crate::send::StopReason::Fatal { code: error.code(), message: error.to_string() });
+    }
     drop(ledger);
     let finished = report.finish(Placement::Replace)?;
     let errors = problems.is_some().then(|| config.errors.clone());

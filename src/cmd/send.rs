@@ -528,7 +528,10 @@ async fn send(
         std::thread::spawn(move || feeder.run(rows))
     };
     let seen = running.finish(feed).await;
-    ledger.finish()?;
+    // A ledger that failed (a full disk) stops the run; the report is still completed.
+    if let Err(error) = ledger.finish().map_err(Error::from) {
+        stop.stop(crate::send::StopReason::Fatal { code: error.code(), message: error.to_string() });
+    }
     drop(ledger);
     let seen = seen.unwrap_or_default();
     let carried =

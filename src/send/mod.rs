@@ -196,16 +196,26 @@ impl Sender {
         outcome
     }
 
+    /// Takes jobs until the channel closes. A journal that cannot record stops the run, but
+    /// the worker goes on taking jobs, each recorded as not attempted, so that every row of
+    /// the report gets its line; the first error is returned at the end.
     async fn worker(&self, jobs: Arc<Mutex<mpsc::Receiver<Job>>>, seed: u64) -> Result<(), JournalError> {
         let mut rng = fastrand::Rng::with_seed(0x5eed ^ seed);
+        let mut first_error = None;
         loop {
             let job = jobs.lock().await.recv().await;
-            let Some(job) = job else { return Ok(()) };
-            if let Some(reason) = self.stop.reason() {
-                self.journal.record(&job, Outcome::NotAttempted { why: reason.not_attempted() }).await?;
-                continue;
+            let Some(job) = job else { return first_error.map_or(Ok(()), Err) };
+            let done = match self.stop.reason() {
+                Some(reason) => self.journal.record(&job, Outcome::NotAttempted { why: reason.not_attempted() }).await,
+                None => self.send_one(job, &mut rng).await,
+            };
+            if let Err(error) = done {
+                self.stop.stop(StopReason::Fatal {
+                    code: "run.unrecorded",
+                    message: format!("the run could not record an outcome: {error}"),
+                });
+                first_error.get_or_insert(error);
             }
-            self.send_one(job, &mut rng).await?;
         }
     }
 
