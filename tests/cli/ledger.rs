@@ -3,11 +3,13 @@
 //! row by row against what the sandbox received (SPEC sections 4 and 7).
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tp_invite::sandbox::{Faults, SandboxConfig};
 
-use crate::support::{Run, Server, Table, Test, acceptances, check_never_twice, check_one_line_per_row, customers};
+use crate::support::{
+    Run, Server, Table, Test, acceptances, check_never_twice, check_one_line_per_row, customers, wait_for_acceptances,
+};
 
 /// A sandbox that lets every run have a token (these tests start many runs quickly).
 fn sandbox(config: SandboxConfig) -> Server {
@@ -37,16 +39,6 @@ fn keys(results: &Table, status: &str) -> BTreeSet<(String, String)> {
 fn accepted_of(results: &Table, servers: &[&Server]) -> std::collections::BTreeMap<(String, String), usize> {
     let held: BTreeSet<_> = results.records.iter().map(|r| (r["email"].clone(), r["reference"].clone())).collect();
     acceptances(servers.iter().copied()).into_iter().filter(|(key, _)| held.contains(key)).collect()
-}
-
-/// Waits until the sandbox has accepted `count` invitations (at most 20 seconds).
-#[track_caller]
-fn wait_for_acceptances(server: &Server, count: usize) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while server.accepted().len() < count {
-        assert!(Instant::now() < deadline, "fewer than {count} invitations were accepted within 20 seconds");
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 #[test]

@@ -8,21 +8,11 @@ use std::time::{Duration, Instant};
 
 use tp_invite::sandbox::SandboxConfig;
 
-use crate::support::{RESULTS_HEADER, Run, Server, Test, acceptances, check_one_line_per_row};
+use crate::support::{RESULTS_HEADER, Run, Server, Test, acceptances, check_one_line_per_row, wait_for_acceptances};
 
 /// A sandbox that lets every run have a token (these tests start many runs quickly).
 fn sandbox(config: SandboxConfig) -> Server {
     Server::start(SandboxConfig { token_limit: None, ..config })
-}
-
-/// Waits until the sandbox has accepted `count` invitations (at most 20 seconds).
-#[track_caller]
-fn wait_for_acceptances(server: &Server, count: usize) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while server.accepted().len() < count {
-        assert!(Instant::now() < deadline, "fewer than {count} invitations were accepted within 20 seconds");
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// A results line with only the fields these probes need.

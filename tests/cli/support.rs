@@ -396,6 +396,16 @@ impl Test {
     }
 }
 
+/// Waits until the sandbox has accepted `count` invitations (at most 20 seconds).
+#[track_caller]
+pub fn wait_for_acceptances(server: &Server, count: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while server.accepted().len() < count {
+        assert!(std::time::Instant::now() < deadline, "fewer than {count} invitations were accepted within 20 seconds");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 /// An export of `rows` distinct, valid customers: `c<i>@example.com`, `Customer <i>`, `R-<i>`.
 pub fn customers(rows: usize) -> String {
     let mut text = String::from("email,name,reference\n");
