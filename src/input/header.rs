@@ -460,8 +460,12 @@ impl Columns {
         let headers: Vec<String> = header.iter().map(|name| display_name(name)).collect();
         let norms: Vec<String> = headers.iter().map(|name| normalise(name)).collect();
         let has = |alias: &str| norms.iter().any(|n| n == alias);
-        let shopify = has("name") && (has("financialstatus") || has("lineitemname"));
         let own_layout = norms.iter().any(|n| aliases::OWN_LAYOUT.contains(&n.as_str()));
+        // Shopify's order export has no order-number column but `Name`: a file that has one
+        // (or is laid out for this tool) keeps its `Name` for the customer, whatever else
+        // it has beside (a `Financial Status` to skip refunds by).
+        let has_reference = norms.iter().any(|n| aliases::REFERENCE.contains(&n.as_str()));
+        let shopify = has("name") && (has("financialstatus") || has("lineitemname")) && !has_reference && !own_layout;
         let product = |j: usize| norms.get(j).is_some_and(|n| aliases::PRODUCT_WORDS.iter().any(|w| n.contains(w)));
         let product_name = match shopify {
             true => None,
@@ -628,7 +632,14 @@ fn by_alias(columns: &Columns, field: Field) -> Option<Chosen> {
         }
         _ => {
             let aliases = optional_aliases(field, columns.own_layout);
-            columns.matching(&aliases, field).into_iter().take(1).map(|i| (i, How::Alias)).collect()
+            let mut found = columns.matching(&aliases, field);
+            // A bare `Name` beside `SKU` (WooCommerce's order items) is the product's name.
+            if field == Field::ProductName
+                && let Some((b, _)) = columns.product_name.filter(|&(b, _)| columns.free(b, field))
+            {
+                found.push(b);
+            }
+            found.into_iter().take(1).map(|i| (i, How::Alias)).collect()
         }
     };
     candidates.truncate(2);
@@ -1300,6 +1311,54 @@ mod tests {
         // Beside other columns, a bare Name is the customer's.
         let mapping = map(&["Order ID", "Name", "Email", "Phone"], &[]).unwrap();
         assert_eq!(mapping.column_of(Field::Name).as_deref(), Some("Name"));
+    }
+
+    #[test]
+    fn a_bare_name_beside_products_is_the_products_name_with_products() {
+        let names =
+            header(&["Order Number", "Billing First Name", "Billing Last Name", "Billing Email", "Name", "SKU"]);
+        let mapping = resolve_for(Path::new("in.csv"), Some(&names), &[], true).unwrap();
+        assert_eq!(mapping.column_of(Field::ProductName).as_deref(), Some("Name"));
+        assert_eq!(mapping.column_of(Field::ProductSku).as_deref(), Some("SKU"));
+        assert_eq!(mapping.column_of(Field::Name).as_deref(), Some("Billing First Name + Billing Last Name"));
+        assert!(mapping.describe().lines().any(|l| l == "  product_name <- \"Name\""), "{}", mapping.describe());
+        assert!(!mapping.describe().contains("not the customer's name"), "{}", mapping.describe());
+        // A product-name column by its own name wins; the bare Name stays unread.
+        let names = header(&["Order Number", "Billing Name", "Billing Email", "Name", "SKU", "Product Name"]);
+        let mapping = resolve_for(Path::new("in.csv"), Some(&names), &[], true).unwrap();
+        assert_eq!(mapping.column_of(Field::ProductName).as_deref(), Some("Product Name"));
+        // A --map name="Name" keeps it the customer's.
+        let maps = vec![("name".to_string(), "Name".to_string())];
+        let names = header(&["Order Number", "Email", "Name", "SKU"]);
+        let mapping = resolve_for(Path::new("in.csv"), Some(&names), &maps, true).unwrap();
+        assert_eq!(mapping.column_of(Field::Name).as_deref(), Some("Name"));
+        assert_eq!(mapping.column_of(Field::ProductName), None);
+        // Without --products it is read as neither.
+        let names = header(&["Order Number", "Billing Name", "Billing Email", "Name", "SKU"]);
+        let mapping = resolve_for(Path::new("in.csv"), Some(&names), &[], false).unwrap();
+        assert_eq!(mapping.column_of(Field::ProductName), None);
+        assert!(mapping.describe().contains("not the customer's name: \"Name\""), "{}", mapping.describe());
+    }
+
+    #[test]
+    fn shopifys_columns_beside_an_order_number_are_no_shopify_order_export() {
+        // The tool's own layout, or any file with an order number, keeps its Name.
+        let table: &[(&[&str], &str, &str)] = &[
+            (&["email", "name", "reference", "Financial Status"], "name", "reference"),
+            (&["Email", "Name", "Order ID", "Financial Status"], "Name", "Order ID"),
+            (&["Email", "Name", "Order Number", "Lineitem name"], "Name", "Order Number"),
+            (&["email", "name", "ref", "Financial Status", "redirect_uri"], "name", "ref"),
+        ];
+        for (names, name, reference) in table {
+            let mapping = map(names, &[]).unwrap_or_else(|e| panic!("{names:?}: {e}"));
+            assert!(!mapping.shopify(), "{names:?}");
+            assert_eq!(mapping.column_of(Field::Name).as_deref(), Some(*name), "{names:?}");
+            assert_eq!(mapping.column_of(Field::Reference).as_deref(), Some(*reference), "{names:?}");
+        }
+        // Shopify's own, trimmed to a few columns, still is one.
+        let mapping = map(&["Name", "Email", "Financial Status", "Billing Name"], &[]).unwrap();
+        assert!(mapping.shopify());
+        assert_eq!(mapping.column_of(Field::Reference).as_deref(), Some("Name"));
     }
 
     #[test]

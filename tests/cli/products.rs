@@ -430,8 +430,6 @@ fn retry_of_a_failed_product_invitation_sends_the_products_it_listed() {
 }
 
 #[test]
-#[ignore = "bug: a WooCommerce order-items export's \"Name\" beside \"SKU\" is recognised as the product's name but \
-            not read as product_name (input/header.rs)"]
 fn a_woocommerce_order_items_export_lists_its_products() {
     let server = sandbox();
     let t = Test::new().against(&server);

@@ -632,8 +632,6 @@ fn a_cooldown_of_nothing_is_a_usage_error() {
 }
 
 #[test]
-#[ignore = "bug: a file of this tool's own columns with a \"Financial Status\" column is taken for a Shopify order \
-            export, and its \"name\" column is refused (input/header.rs); see the report"]
 fn a_financial_status_column_beside_the_tools_own_columns_keeps_the_name() {
     let t = Test::new();
     t.write(
