@@ -229,15 +229,20 @@ pub fn rules(args: &crate::cli::SelectArgs, input: crate::cli::ProductArgs) -> R
         (true, false) => Some(ProductMode::Listed),
         (false, false) => None,
     };
-    Ok(Rules {
-        products,
-        send_after,
-        date_column: args.date_column.clone(),
-        dates,
-        exclude,
-        skip,
-        cooldown: duration("--cooldown", &args.cooldown)?,
-    })
+    let cooldown = duration("--cooldown", &args.cooldown)?;
+    // A window of nothing leaves no one out by the ledger yet still one order per customer of
+    // the file: say so rather than guess which was meant. (`--send-after 0d` is taken: it
+    // sends at the order's date, one that may lie ahead.)
+    if let (Some(window), Some(text)) = (cooldown, &args.cooldown)
+        && window.is_zero()
+    {
+        return Err(Error::Usage(format!(
+            "--cooldown {}: a cool-down of no time leaves no one out; give how long to wait before inviting a \
+             customer again (e.g. --cooldown 30d), or leave --cooldown out to invite every order.",
+            text.trim()
+        )));
+    }
+    Ok(Rules { products, send_after, date_column: args.date_column.clone(), dates, exclude, skip, cooldown })
 }
 
 fn defaults(args: &DefaultArgs) -> Result<Defaults, Error> {

@@ -39,8 +39,8 @@ const YEARS: std::ops::RangeInclusive<i32> = 1970..=2199;
 /// (their length varies: write `30d`, `365d`), seconds, fractions (`1.5d`: write `36h`),
 /// negative durations, and anything over ten years (3650 days) or overflowing.
 ///
-/// Zero is taken: `--send-after 0d` sends at the date itself (a delivery date ahead), and
-/// `--cooldown 0d` turns the cool-down off.
+/// Zero is taken: `--send-after 0d` sends at the date itself (a delivery date ahead);
+/// `--cooldown` refuses it (see `config::rules`).
 pub fn parse_duration(text: &str) -> Result<TimeDelta, String> {
     let value = text.trim();
     let not_a_duration = || format!("'{value}' is not a duration; write a number and a unit, {DURATION_EXAMPLES}.");

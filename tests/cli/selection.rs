@@ -624,11 +624,18 @@ fn the_summary_and_json_count_the_rows_left_out_by_each_rule() {
 }
 
 #[test]
-#[ignore = "bug: --cooldown 0d is accepted and still leaves out a customer's second order (config.rs); see the report"]
 fn a_cooldown_of_nothing_is_a_usage_error() {
     let t = Test::new();
     t.write("orders.csv", "email,name,reference\nann@example.com,Ann,R-1\nann@example.com,Ann,R-2\n");
-    t.run(["send", "orders.csv", "--dry-run", "--cooldown", "0d"]).expect_code(2).expect_no_panic();
+    t.run(["send", "orders.csv", "--dry-run", "--cooldown", "0d"]).expect_code(2).expect_no_panic().expect_stderr_line(
+        "tp-invite: --cooldown 0d: a cool-down of no time leaves no one out; give how long to wait before inviting \
+         a customer again (e.g. --cooldown 30d), or leave --cooldown out to invite every order.",
+    );
+    assert!(!t.exists("orders.results.csv"), "a usage error writes nothing");
+    // --send-after 0d is meaningful: send at the order's date.
+    t.write("dated.csv", "email,name,reference,Order Date\nann@example.com,Ann,R-1,2099-01-01\n");
+    t.run(["send", "dated.csv", "--dry-run", "--send-after", "0d"]).expect_code(0);
+    assert_eq!(t.table("dated.results.csv").row(1)["preferred_send_time"], "2099-01-01T00:00:00");
 }
 
 #[test]
