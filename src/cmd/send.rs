@@ -91,17 +91,58 @@ pub fn run(mut config: SendConfig) -> Result<Exit> {
 }
 
 /// The run's rules tied to the file: with `--products`, a first pass gathers the orders'
-/// line items; the date column of `--send-after` is said before the run.
+/// line items. The mapping is said before the run (also when the rules do not fit the file),
+/// with the columns the rules read.
 fn plan(config: &SendConfig, source: &Source, rules: Rules, input: &Input) -> Result<Plan> {
-    let orders = match rules.products {
-        Some(_) => Some(crate::rows::gather_orders(source.open(config)?, config.defaults.clone())?),
-        None => None,
-    };
-    let plan = Plan::new(rules, input.mapping(), orders)?;
-    if let (Some(column), false) = (plan.date_column(), config.output.quiet) {
-        errln!("  send time <- \"{column}\" (the order's date, for --send-after)");
+    let skip_columns: Vec<String> = rules.skip.iter().map(|rule| rule.column().to_string()).collect();
+    let planned = (|| {
+        let orders = match rules.products {
+            Some(_) => Some(crate::rows::gather_orders(source.open(config)?, config.defaults.clone())?),
+            None => None,
+        };
+        Plan::new(rules, input.mapping(), orders)
+    })();
+    if !quiet(config) {
+        say_mapping(config, input, planned.as_ref().ok(), &skip_columns);
     }
-    Ok(plan)
+    planned
+}
+
+/// Prints the mapping, with the columns the rules read besides the fields (the date of
+/// `--send-after`, the columns of `--skip-where`), so that they are not said to be ignored.
+fn say_mapping(config: &SendConfig, input: &Input, plan: Option<&Plan>, skip_columns: &[String]) {
+    let mapping = input.mapping();
+    let mut read: Vec<(String, Vec<usize>)> = Vec::new();
+    if let Some(column) = plan.and_then(Plan::date_column) {
+        let found = mapping.find_column(column);
+        let shown = found.map_or_else(|| format!("\"{column}\""), |i| mapping.column_text(i, true));
+        read.push((
+            format!("  send time <- {shown} (the order's date, for --send-after)"),
+            found.into_iter().collect(),
+        ));
+    }
+    // The plan found each of them.
+    let skip: Vec<usize> = match plan {
+        Some(_) => skip_columns.iter().filter_map(|name| mapping.find_column(name)).collect(),
+        None => Vec::new(),
+    };
+    let mut names: Vec<String> = Vec::new();
+    for &i in &skip {
+        let name = mapping.column_text(i, true);
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    if !names.is_empty() {
+        read.push((format!("  read by --skip-where: {}", names.join(", ")), skip));
+    }
+    errln!(
+        "Reading {} ({}, {}-separated). Columns:\n{}",
+        config.shown_input(),
+        input.encoding_name(),
+        delimiter_name(input.delimiter()),
+        mapping.describe_reading(&read).trim_end()
+    );
 }
 
 /// The input as the run reads it: the file itself, or a copy of standard input (or of a
@@ -233,18 +274,9 @@ fn refuse_foreign_results(results: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The input, its mapping worked out ([`plan`] prints it, with the columns the rules read).
 fn open_input(config: &SendConfig, source: &Source) -> Result<Input> {
-    let input = source.open(config)?;
-    if !quiet(config) {
-        errln!(
-            "Reading {} ({}, {}-separated). Columns:\n{}",
-            config.shown_input(),
-            input.encoding_name(),
-            delimiter_name(input.delimiter()),
-            input.mapping().describe().trim_end()
-        );
-    }
-    Ok(input)
+    source.open(config)
 }
 
 fn delimiter_name(delimiter: u8) -> String {

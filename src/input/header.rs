@@ -130,6 +130,13 @@ impl Mapping {
     /// Human lines printed before a run: one per field read, what was passed over and why,
     /// then the columns ignored.
     pub fn describe(&self) -> String {
+        self.describe_reading(&[])
+    }
+
+    /// [`Mapping::describe`], with lines about the columns the run's rules read besides the
+    /// fields (`--send-after`'s date, `--skip-where`'s columns): each line with the columns it
+    /// names, which are then not listed as ignored.
+    pub fn describe_reading(&self, rules: &[(String, Vec<usize>)]) -> String {
         /// Ignored columns named before "and N more".
         const SHOWN: usize = 12;
         let width = Field::ALL
@@ -165,7 +172,9 @@ impl Mapping {
             lines.push(format!("  {name:<width$} <- {text}{note}"));
         }
         lines.extend(self.passed_over.iter().cloned());
-        let used = self.used_columns();
+        lines.extend(rules.iter().map(|(line, _)| line.clone()));
+        let mut used = self.used_columns();
+        used.extend(rules.iter().flat_map(|(_, columns)| columns.iter().copied()));
         let ignored: Vec<&str> = self
             .headers
             .iter()
@@ -221,7 +230,8 @@ impl Mapping {
         })
     }
 
-    fn column_text(&self, index: usize, quoted: bool) -> String {
+    /// The column's header (`"Status"` when `quoted`), or `column 4` without one.
+    pub(crate) fn column_text(&self, index: usize, quoted: bool) -> String {
         match self.headers.get(index) {
             Some(name) if !name.is_empty() => {
                 if quoted {
@@ -1235,6 +1245,28 @@ mod tests {
         assert_eq!(mapping.expected(), 3);
         let mapping = map(&["email", "name", "reference", "notes"], &[]).unwrap();
         assert_eq!(mapping.expected(), 4);
+    }
+
+    #[test]
+    fn the_columns_the_rules_read_are_not_ignored() {
+        let mapping = map(&["email", "name", "reference", "Status", "Order Date", "Notes"], &[]).unwrap();
+        let rules = vec![
+            ("  send time <- \"Order Date\" (the order's date, for --send-after)".to_string(), vec![4]),
+            ("  read by --skip-where: \"Status\"".to_string(), vec![3]),
+        ];
+        assert_eq!(
+            mapping.describe_reading(&rules),
+            [
+                "  email     <- \"email\"",
+                "  name      <- \"name\"",
+                "  reference <- \"reference\"",
+                "  send time <- \"Order Date\" (the order's date, for --send-after)",
+                "  read by --skip-where: \"Status\"",
+                "  ignored: \"Notes\"",
+            ]
+            .join("\n")
+        );
+        assert!(mapping.describe().ends_with("  ignored: \"Status\", \"Order Date\", \"Notes\""));
     }
 
     #[test]
