@@ -258,10 +258,11 @@ impl Plan {
         let only_missing = checked.problems.iter().all(|p| matches!(p.code, "email.required" | "name.required"));
         if !checked.duplicate
             && only_missing
-            && orders.line_item_of(row, invitation.reference(), invitation.email()).is_some()
+            && let Some(first) = orders.line_item_of(row, invitation.reference(), invitation.email())
         {
             checked.problems.clear();
             checked.duplicate = true;
+            checked.duplicate_of = Some(first);
         }
     }
 

@@ -49,6 +49,11 @@ pub trait RawRow {
     fn short(&self) -> Option<(usize, usize)> {
         None
     }
+    /// The row's number in its file, when it has one: a further row of an order names its
+    /// first.
+    fn row(&self) -> Option<u64> {
+        None
+    }
 }
 
 impl RawRow for crate::input::Record<'_> {
@@ -57,6 +62,9 @@ impl RawRow for crate::input::Record<'_> {
     }
     fn short(&self) -> Option<(usize, usize)> {
         crate::input::Record::short(self)
+    }
+    fn row(&self) -> Option<u64> {
+        Some(crate::input::Record::row(self))
     }
 }
 
@@ -100,8 +108,11 @@ pub struct Checked {
     /// The normalised values (for an invalid row, the trimmed values as far as they go).
     pub invitation: Invitation,
     pub problems: Vec<Problem>,
-    /// Valid, but the same email and reference as an earlier valid row.
+    /// Valid, but the same email and reference as an earlier valid row, or a further row
+    /// (line item) of an order.
     pub duplicate: bool,
+    /// Of a further row of an order: the order's first row, when known (the results name it).
+    pub duplicate_of: Option<u64>,
     /// With products asked for: the row's line item, when it names one that can be sent.
     pub product: Option<Product>,
     /// With products asked for: what is wrong with the row's line item. Reported, but not the
@@ -257,6 +268,8 @@ struct Order {
     email: String,
     /// The order has a valid row: a row repeating its email and reference adds nothing.
     valid: bool,
+    /// The order's first row, when the rows have numbers.
+    row: Option<u64>,
 }
 
 /// Checks rows one after the other, remembering a compact hash of each valid row's email and
@@ -297,6 +310,7 @@ impl Validator {
     pub fn check(&mut self, row: &impl RawRow, out: &mut Checked) {
         out.problems.clear();
         out.duplicate = false;
+        out.duplicate_of = None;
         let short = row.short();
         if let Some((found, expected)) = short {
             out.problems.push(Problem::new(
@@ -359,12 +373,14 @@ impl Validator {
         if same_order && (inv.email().is_empty() || (order.valid && inv.email().eq_ignore_ascii_case(&order.email))) {
             out.problems.clear();
             out.duplicate = true;
+            out.duplicate_of = order.row;
             return;
         }
         if !inv.reference().is_empty() {
             set(&mut order.reference, inv.reference());
             set(&mut order.email, inv.email());
             order.valid = out.problems.is_empty();
+            order.row = row.row();
         }
         if out.problems.is_empty()
             && let Some(seen) = &mut self.seen
@@ -385,16 +401,22 @@ impl Validator {
         self
     }
 
-    /// The problem line for a duplicate row, for the error report.
-    pub fn duplicate_problem(invitation: &Invitation) -> Problem {
-        Problem::new(
-            "row",
-            "row.duplicate",
-            &format!("{} / {}", invitation.email(), invitation.reference()),
-            "An earlier row has the same email and reference (or is the same order), so this one is not sent: one \
-             invitation per order."
+    /// The problem line for a duplicate row: of a further row of an order whose first row is
+    /// known (`first`), that row.
+    pub fn duplicate_problem(invitation: &Invitation, first: Option<u64>) -> Problem {
+        let message = match first {
+            // Said of the first row whatever became of it: invited, left out by a rule, or
+            // invalid (then fixing it invites the order).
+            Some(first) => format!(
+                "A further row of order {}: row {first} stands for the order (one invitation per order), so this \
+                 row is not sent on its own.",
+                invitation.reference()
+            ),
+            None => "An earlier row has the same email and reference (or is the same order), so this one is not \
+                     sent: one invitation per order."
                 .to_string(),
-        )
+        };
+        Problem::new("row", "row.duplicate", &format!("{} / {}", invitation.email(), invitation.reference()), message)
     }
 }
 
@@ -1349,6 +1371,51 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    /// A row with its number in the file.
+    struct Numbered(Row, u64);
+
+    impl RawRow for Numbered {
+        fn get(&self, field: Field) -> Option<Cow<'_, str>> {
+            self.0.get(field)
+        }
+        fn row(&self) -> Option<u64> {
+            Some(self.1)
+        }
+    }
+
+    #[test]
+    fn a_further_row_of_an_order_names_the_orders_first_row() {
+        let rows = [
+            ("a@example.com", "Ann", "#1001", None),
+            ("a@example.com", "", "#1001", Some(1)),
+            ("", "", "1001", Some(1)),
+            ("b@example.com", "Bo", "1002", None),
+            ("", "", "1002", Some(4)),
+            // The same email and reference as row 1, but not next to it: which row is not known.
+            ("a@example.com", "Ann", "1001", None),
+        ];
+        let mut validator = Validator::new(Defaults::default());
+        let mut out = Checked::default();
+        for (i, &(email, name, reference, first)) in rows.iter().enumerate() {
+            let row = Row(vec![(Field::Email, email), (Field::Name, name), (Field::Reference, reference)], None);
+            validator.check(&Numbered(row, i as u64 + 1), &mut out);
+            assert!(out.problems.is_empty(), "row {}", i + 1);
+            assert_eq!(out.duplicate, i != 0 && i != 3, "row {}", i + 1);
+            assert_eq!(out.duplicate_of, first, "row {}", i + 1);
+        }
+        let invitation = Invitation::default().with(Field::Reference, "1001");
+        assert_eq!(
+            Validator::duplicate_problem(&invitation, Some(2)).message,
+            "A further row of order 1001: row 2 stands for the order (one invitation per order), so this row is not \
+             sent on its own."
+        );
+        assert_eq!(
+            Validator::duplicate_problem(&invitation, None).message,
+            "An earlier row has the same email and reference (or is the same order), so this one is not sent: one \
+             invitation per order."
+        );
     }
 
     #[test]

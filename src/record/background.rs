@@ -63,7 +63,7 @@ fn write_batch(
             if seen.insert_row(line.invitation.email(), line.invitation.reference()) {
                 ready.push(i);
             } else {
-                let problem = Validator::duplicate_problem(&line.invitation);
+                let problem = Validator::duplicate_problem(&line.invitation, None);
                 line.status = Status::Duplicate;
                 line.error_code = problem.code.to_string();
                 line.error.clone_from(&problem.message);

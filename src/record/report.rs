@@ -347,7 +347,7 @@ pub fn refused_line(row: u64, line: u64, checked: &Checked) -> ResultLine {
             result.error = checked.problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join(" ");
         }
         None => {
-            let problem = Validator::duplicate_problem(&checked.invitation);
+            let problem = Validator::duplicate_problem(&checked.invitation, checked.duplicate_of);
             result.error_code = problem.code.to_string();
             result.error = problem.message;
         }

@@ -444,8 +444,6 @@ fn a_woocommerce_order_items_export_lists_its_products() {
 }
 
 #[test]
-#[ignore = "bug: a further line item's `error` does not point at its order's first row (record/report.rs, \
-            validate.rs); see the report"]
 fn a_further_line_item_points_at_its_orders_first_row() {
     let t = Test::new();
     t.write(
