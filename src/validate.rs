@@ -251,9 +251,10 @@ impl Notes {
         }
         let references = self.references_reduced();
         if references > 0 {
-            let (noun, verb) = if references == 1 { ("reference", "was") } else { ("references", "were") };
+            // Said of what was read, not sent: true of a dry run and of rows found invalid.
+            let noun = if references == 1 { "reference" } else { "references" };
             lines.push(format!(
-                "{references} {noun} {verb} sent without a leading '#' or \"'\": {}.",
+                "{references} {noun} lost a leading '#' or \"'\" (as shops and spreadsheets write order numbers): {}.",
                 forms(&[(self.reference_hash, "#1001"), (self.reference_quote, "'1001")])
             ));
         }
@@ -1548,7 +1549,20 @@ mod tests {
         }
         assert_eq!(
             validator.notes().lines(),
-            ["3 references were sent without a leading '#' or \"'\": 2 written like #1001, 1 written like '1001."]
+            ["3 references lost a leading '#' or \"'\" (as shops and spreadsheets write order numbers): 2 written \
+                 like #1001, 1 written like '1001."]
+        );
+        // Also when the row is invalid for another reason, and said in the singular.
+        let mut validator = Validator::new(Defaults::default());
+        validator.check(
+            &Row(vec![(Field::Email, "not an email"), (Field::Name, "A"), (Field::Reference, "#1001")], None),
+            &mut out,
+        );
+        assert!(!out.is_valid());
+        assert_eq!(
+            validator.notes().lines(),
+            ["1 reference lost a leading '#' or \"'\" (as shops and spreadsheets write order numbers): 1 written \
+                 like #1001."]
         );
     }
 
