@@ -2,6 +2,11 @@
 //! beside the ledger (`<ledger>.locks/<scope>.lock`). The system drops it when the process
 //! ends, however it ends, so a run that died holds nothing. The file also says who holds it,
 //! so a second run can name the first.
+//!
+//! The lock belongs to the file, not to the name the user typed: [`super::Ledger`] hands it
+//! the ledger's path with symbolic links resolved, and refuses a ledger with several names
+//! (hard links), so every way of reaching one ledger file meets the same lock folder (a
+//! folder reached through two mount points is still one folder).
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};

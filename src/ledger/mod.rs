@@ -234,6 +234,31 @@ pub enum LedgerError {
     )]
     Create { path: PathBuf, reason: String },
     #[error(
+        "cannot reach the ledger {path}: {reason}. Check the permissions of the folders on its path, or give \
+         another --ledger."
+    )]
+    Unreachable { path: PathBuf, reason: String },
+    #[error(
+        "the ledger {path} is a symbolic link to {target}, which does not exist (a disk that is not mounted, or a \
+         moved folder?). Nothing was sent: a new, empty ledger would let every customer be invited again. Make \
+         what it points to available again, or give --ledger (or {LEDGER_ENV}) the path of the ledger.", target = target.display()
+    )]
+    DanglingLink { path: PathBuf, target: PathBuf },
+    #[error(
+        "the ledger {path} has {links} names (hard links). SQLite keeps a journal per name, so runs that reach the \
+         file by different names could each send the same invitations. Nothing was sent. While no run is sending, \
+         delete the other names (`find / -xdev -samefile {path}` lists them; a symbolic link is safe instead), \
+         then run again."
+    )]
+    HardLinked { path: PathBuf, links: u64 },
+    #[error(
+        "the ledger {path} is empty (0 bytes): it was probably cut short (a full disk, an interrupted copy or \
+         restore), and an empty ledger would let every customer be invited again. Nothing was sent. Restore it \
+         from your backup (see the README, \"The ledger\"); if it was meant to be a new ledger, delete the empty \
+         file and run again."
+    )]
+    Emptied { path: PathBuf },
+    #[error(
         "the ledger {path} cannot be written ({reason}). tp-invite records every invitation there before it \
          sends it: make the file and its folder writable by you, or give another --ledger."
     )]
@@ -272,10 +297,14 @@ impl LedgerError {
             LedgerError::Corrupt { .. } => "ledger.corrupt",
             LedgerError::Newer { .. } => "ledger.newer",
             LedgerError::ReadOnly { .. } => "ledger.read_only",
+            LedgerError::HardLinked { .. } => "ledger.hard_linked",
+            LedgerError::Emptied { .. } => "ledger.empty",
             LedgerError::NoDataFolder
             | LedgerError::EmptyPath { .. }
             | LedgerError::NotAFile { .. }
-            | LedgerError::Create { .. } => "ledger.path",
+            | LedgerError::Create { .. }
+            | LedgerError::Unreachable { .. }
+            | LedgerError::DanglingLink { .. } => "ledger.path",
             LedgerError::Other { .. } => "ledger.unavailable",
         }
     }
@@ -311,6 +340,8 @@ pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
 
 /// An open ledger: the store, behind the interface.
 pub struct Ledger {
+    /// The file, symbolic links resolved: the one path of the database and of its run locks,
+    /// however the user named it.
     pub path: PathBuf,
     pub store: Box<dyn Store>,
 }
@@ -324,13 +355,14 @@ impl std::fmt::Debug for Ledger {
 impl Ledger {
     /// Opens the ledger for writing, creating it (owner-only) on first use.
     pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
-        Ok(Ledger { path: path.to_path_buf(), store: Box::new(SqliteStore::open(path)?) })
+        let store = SqliteStore::open(path)?;
+        Ok(Ledger { path: store.path().to_path_buf(), store: Box::new(store) })
     }
 
     /// Opens the ledger only to read it; `None` when there is none yet.
     pub fn open_read_only(path: &Path) -> Result<Option<Ledger>, LedgerError> {
         Ok(SqliteStore::open_read_only(path)?
-            .map(|store| Ledger { path: path.to_path_buf(), store: Box::new(store) as Box<dyn Store> }))
+            .map(|store| Ledger { path: store.path().to_path_buf(), store: Box::new(store) as Box<dyn Store> }))
     }
 
     /// Takes the scope's run lock: at once, or (with `wait`) once the other run is over

@@ -107,13 +107,21 @@ impl std::fmt::Debug for SqliteStore {
 
 impl SqliteStore {
     /// Opens the ledger for writing, creating it with owner-only permissions on first use.
+    /// The store works on the resolved path ([`resolve`]): its [`SqliteStore::path`].
     pub fn open(path: &Path) -> Result<SqliteStore, LedgerError> {
-        if !check_kind(path)? {
-            create_file(path)?;
-        }
+        let resolved = match resolve(path)? {
+            Some(resolved) => resolved,
+            None => {
+                create(path)?;
+                resolve(path)?.ok_or_else(|| LedgerError::Create {
+                    path: path.to_path_buf(),
+                    reason: "it was gone right after it was created".to_string(),
+                })?
+            }
+        };
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags).map_err(|e| failure(path, &e))?;
-        let mut store = SqliteStore { path: path.to_path_buf(), conn, read_only: false };
+        let conn = Connection::open_with_flags(&resolved, flags).map_err(|e| failure(&resolved, &e))?;
+        let mut store = SqliteStore { path: resolved, conn, read_only: false };
         store.configure()?;
         store.migrate()?;
         Ok(store)
@@ -121,15 +129,20 @@ impl SqliteStore {
 
     /// Opens the ledger only to read it; `None` when it does not exist or holds nothing yet.
     pub fn open_read_only(path: &Path) -> Result<Option<SqliteStore>, LedgerError> {
-        if !check_kind(path)? {
+        let Some(resolved) = resolve(path)? else {
             return Ok(None);
-        }
+        };
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags).map_err(|e| failure(path, &e))?;
-        let mut store = SqliteStore { path: path.to_path_buf(), conn, read_only: true };
+        let conn = Connection::open_with_flags(&resolved, flags).map_err(|e| failure(&resolved, &e))?;
+        let mut store = SqliteStore { path: resolved, conn, read_only: true };
         store.configure()?;
         let version = store.check_identity()?;
         Ok((version > 0).then_some(store))
+    }
+
+    /// The ledger file, symbolic links resolved: what the store opened.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     fn fail(&self, error: rusqlite::Error) -> LedgerError {
@@ -214,39 +227,104 @@ impl SqliteStore {
     }
 }
 
-/// Whether the ledger exists; an error if the path is something other than a file.
-fn check_kind(path: &Path) -> Result<bool, LedgerError> {
+/// The ledger's path resolved (absolute, symbolic links followed), so that every name of one
+/// file reaches one database, one journal and one run lock; `None` when there is no ledger
+/// there yet. Refuses what must not be used as a ledger: something other than a file, a
+/// file with several names (hard links), an emptied file.
+pub(crate) fn resolve(path: &Path) -> Result<Option<PathBuf>, LedgerError> {
+    let unreachable = |e: std::io::Error| LedgerError::Unreachable { path: path.to_path_buf(), reason: e.to_string() };
     match std::fs::metadata(path) {
-        Ok(meta) if meta.is_file() => Ok(true),
+        Ok(meta) if meta.is_file() => {}
         Ok(meta) => {
             let what = if meta.is_dir() { "a folder" } else { "a device or other special file" };
-            Err(LedgerError::NotAFile { path: path.to_path_buf(), what })
+            return Err(LedgerError::NotAFile { path: path.to_path_buf(), what });
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(LedgerError::Create { path: path.to_path_buf(), reason: e.to_string() }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // A link to nothing (a disk that is not mounted, a moved folder): a new, empty
+            // ledger there would let every customer be invited again.
+            if let Ok(target) = std::fs::read_link(path) {
+                return Err(LedgerError::DanglingLink { path: path.to_path_buf(), target });
+            }
+            return Ok(None);
+        }
+        Err(e) => return Err(unreachable(e)),
     }
+    #[cfg(unix)]
+    let resolved = std::fs::canonicalize(path).map_err(unreachable)?;
+    // Windows' canonical form is a `\\?\` path, which not every program takes; links to
+    // files are rare there.
+    #[cfg(not(unix))]
+    let resolved = std::path::absolute(path).map_err(unreachable)?;
+    let meta = std::fs::metadata(&resolved).map_err(unreachable)?;
+    #[cfg(unix)]
+    {
+        // SQLite finds its journal (`-wal`, `-shm`) by the name it was given: two names of
+        // one file are two journals, and the run lock beside each name is two locks.
+        let links = std::os::unix::fs::MetadataExt::nlink(&meta);
+        if links > 1 {
+            return Err(LedgerError::HardLinked { path: resolved, links });
+        }
+    }
+    if meta.len() == 0 && !has_content(&wal_of(&resolved)) {
+        return Err(LedgerError::Emptied { path: resolved });
+    }
+    Ok(Some(resolved))
 }
 
-/// Creates the ledger file (and its folders) readable by its owner only.
-fn create_file(path: &Path) -> Result<(), LedgerError> {
-    let error = |e: std::io::Error| LedgerError::Create { path: path.to_path_buf(), reason: e.to_string() };
-    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(folder).map_err(error)?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
+/// The write-ahead log SQLite keeps beside a database.
+fn wal_of(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
+}
+
+fn has_content(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|meta| meta.len() > 0)
+}
+
+/// Creates the ledger (and its folders) readable by its owner only. The database is built
+/// whole under a temporary name and then given the ledger's name, which must not exist yet:
+/// so a ledger file is never seen empty (an empty one is refused as emptied), and of two
+/// runs creating it at once, the second finds the first one's.
+fn create(path: &Path) -> Result<(), LedgerError> {
+    let error = |reason: String| LedgerError::Create { path: path.to_path_buf(), reason };
+    let folder = match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(folder) => folder,
+        None => Path::new("."),
+    };
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(_) => Ok(()),
-        // Another process created it a moment ago.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(error(e)),
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(folder).map_err(|e| error(e.to_string()))?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "ledger".into());
+    // Owner-only (0600), as tempfile creates its files.
+    let temp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".new")
+        .tempfile_in(folder)
+        .map_err(|e| error(e.to_string()))?
+        .into_temp_path();
+    {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&temp, flags).map_err(|e| error(e.to_string()))?;
+        let mut store = SqliteStore { path: temp.to_path_buf(), conn, read_only: false };
+        store.migrate().map_err(|e| error(e.to_string()))?;
+        // Born in WAL mode (kept in the file), so that the runs opening it need not switch it,
+        // which takes the database for themselves. Closing folds the log back into the file.
+        let _ = store.conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()));
     }
+    match temp.persist_noclobber(path) {
+        Ok(()) => {}
+        // Another run created it a moment ago (the temporary file is removed).
+        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
+        Err(e) => return Err(error(e.error.to_string())),
+    }
+    // The new name is durable too, not only the file's bytes.
+    if let Ok(dir) = std::fs::File::open(folder) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
 }
 
 /// An SQLite error, in words.
@@ -1026,6 +1104,71 @@ mod tests {
         drop(conn);
         assert!(matches!(SqliteStore::open(&path), Err(LedgerError::Newer { found: 2, known: 1, .. })));
         assert!(matches!(SqliteStore::open_read_only(&path), Err(LedgerError::Newer { .. })));
+    }
+
+    #[test]
+    fn an_emptied_ledger_is_refused_and_a_new_one_is_never_seen_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite");
+        drop(SqliteStore::open(&path).unwrap());
+        assert!(std::fs::metadata(&path).unwrap().len() > 0, "created whole");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert!(names.iter().all(|n| !n.to_string_lossy().ends_with(".new")), "no temporary file left: {names:?}");
+        // Cut to nothing (a full disk, a failed restore): refused, never taken for a new ledger.
+        std::fs::write(&path, b"").unwrap();
+        for error in [SqliteStore::open(&path).unwrap_err(), SqliteStore::open_read_only(&path).unwrap_err()] {
+            assert!(matches!(error, LedgerError::Emptied { .. }), "{error:?}");
+            assert!(error.to_string().contains("is empty (0 bytes)"), "{error}");
+        }
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "left as it was");
+        // Empty beside a write-ahead log that holds its pages: SQLite's to read, not refused.
+        std::fs::write(dir.path().join("ledger.sqlite-wal"), b"pages").unwrap();
+        assert!(resolve(&path).unwrap().is_some());
+    }
+
+    #[test]
+    fn two_runs_creating_the_ledger_at_once_both_open_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new/ledger.sqlite");
+        std::thread::scope(|s| {
+            let tasks: Vec<_> = (0..4).map(|_| s.spawn(|| SqliteStore::open(&path).map(drop))).collect();
+            for task in tasks {
+                task.join().unwrap().unwrap();
+            }
+        });
+        assert_eq!(std::fs::read_dir(path.parent().unwrap()).unwrap().count(), 1, "only the ledger is left");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_ledger_is_opened_by_its_resolved_path_and_refused_with_two_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite");
+        drop(SqliteStore::open(&path).unwrap());
+        let real = std::fs::canonicalize(&path).unwrap();
+        // A symbolic link is the same ledger: one path for the database, its journal and its lock.
+        let link = dir.path().join("link.sqlite");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        assert_eq!(SqliteStore::open(&link).unwrap().path(), real);
+        assert_eq!(SqliteStore::open_read_only(&link).unwrap().unwrap().path(), real);
+        // A link to nothing is not a place to start a new, empty ledger.
+        let dangling = dir.path().join("dangling.sqlite");
+        std::os::unix::fs::symlink(dir.path().join("unmounted/ledger.sqlite"), &dangling).unwrap();
+        for error in [SqliteStore::open(&dangling).unwrap_err(), SqliteStore::open_read_only(&dangling).unwrap_err()] {
+            assert!(matches!(error, LedgerError::DanglingLink { .. }), "{error:?}");
+        }
+        assert!(!dir.path().join("unmounted").exists(), "nothing created where the link points");
+        // A second name (hard link) would be a second journal: refused by either name.
+        let other = dir.path().join("other.sqlite");
+        std::fs::hard_link(&path, &other).unwrap();
+        for name in [&path, &other] {
+            let error = SqliteStore::open(name).unwrap_err();
+            assert!(matches!(error, LedgerError::HardLinked { links: 2, .. }), "{error:?}");
+            assert!(error.to_string().contains("has 2 names (hard links)"), "{error}");
+            assert!(matches!(SqliteStore::open_read_only(name), Err(LedgerError::HardLinked { .. })));
+        }
+        std::fs::remove_file(&other).unwrap();
+        SqliteStore::open(&path).unwrap();
     }
 
     #[test]

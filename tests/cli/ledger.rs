@@ -440,6 +440,15 @@ fn a_broken_ledger_stops_the_run_before_anything_is_sent() {
             Box::new(|t: &Test| std::fs::create_dir(t.ledger()).unwrap()),
             "is not a regular file (it is a folder)",
         ),
+        (
+            // Cut to nothing by a full disk or a failed restore: not a new ledger.
+            "an emptied ledger",
+            Box::new(|t: &Test| std::fs::write(t.ledger(), b"").unwrap()),
+            "is empty (0 bytes): it was probably cut short (a full disk, an interrupted copy or restore), and an \
+             empty ledger would let every customer be invited again. Nothing was sent. Restore it from your backup \
+             (see the README, \"The ledger\"); if it was meant to be a new ledger, delete the empty file and run \
+             again.",
+        ),
     ];
     for (what, break_it, message) in cases {
         let t = Test::new().against(&server);
@@ -468,4 +477,15 @@ fn the_ledger_is_created_readable_by_its_owner_only() {
     assert_eq!(mode(&nested), 0o600);
     assert_eq!(mode(&t.join("data/tp-invite")), 0o700);
     assert!(!t.ledger().exists(), "--ledger wins over TP_INVITE_LEDGER");
+}
+
+#[test]
+fn an_emptied_ledger_is_refused_by_a_dry_run_and_the_ledger_commands_too() {
+    let t = Test::new();
+    t.write("in.csv", customers(2));
+    std::fs::write(t.ledger(), b"").unwrap();
+    let dry = t.run(["send", "in.csv", "--dry-run"]);
+    dry.expect_code(1).expect_no_panic().expect_stderr("is empty (0 bytes)");
+    t.run(["ledger"]).expect_code(1).expect_stderr("is empty (0 bytes)");
+    assert_eq!(std::fs::metadata(t.ledger()).unwrap().len(), 0, "left as it was, for the user to restore");
 }

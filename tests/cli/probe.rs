@@ -108,7 +108,6 @@ fn a_further_line_item_reports_the_products_of_its_own_order() {
 
 #[cfg(unix)]
 #[test]
-#[ignore = "probe: a ledger reached through a symlink (another path to the same file) takes another run lock"]
 fn a_ledger_reached_through_a_symlink_is_still_one_run_at_a_time() {
     let server = sandbox(SandboxConfig { latency: Duration::from_millis(20), ..SandboxConfig::default() });
     let t = Test::new().against(&server);
@@ -137,7 +136,6 @@ fn a_ledger_reached_through_a_symlink_is_still_one_run_at_a_time() {
 
 #[cfg(unix)]
 #[test]
-#[ignore = "probe: a hard-linked ledger gets its own WAL and run lock: two overlapping runs invite every customer twice"]
 fn a_hard_linked_ledger_never_lets_two_runs_invite_twice() {
     let server = sandbox(SandboxConfig { latency: Duration::from_millis(20), ..SandboxConfig::default() });
     let t = Test::new().against(&server);
@@ -147,10 +145,12 @@ fn a_hard_linked_ledger_never_lets_two_runs_invite_twice() {
     // lists this among the ways to corrupt a database: each name gets its own WAL).
     let alias_dir = tempfile::tempdir().expect("a temporary folder");
     let alias = alias_dir.path().join("ledger.sqlite");
-    std::fs::hard_link(t.ledger(), &alias).expect("hard-link the ledger");
     t.write("in.csv", crate::support::customers(100));
+    // A ledger with two names is refused by every run, so the second name is made while the
+    // first run is sending (as a shop owner would while a long run goes on).
     let first = t.command(["send", "in.csv", "--rate", "40/s"]).spawn();
     wait_for_acceptances(&server, 2);
+    std::fs::hard_link(t.ledger(), &alias).expect("hard-link the ledger");
     let second = t
         .command(["send", "in.csv", "--rate", "40/s", "--results", "second.results.csv"])
         .env("TP_INVITE_LEDGER", &alias)
@@ -161,6 +161,13 @@ fn a_hard_linked_ledger_never_lets_two_runs_invite_twice() {
     let twice: Vec<_> = acceptances([&server]).into_iter().filter(|(_, n)| *n > 1).collect();
     assert!(twice.is_empty(), "{} customers were invited twice, e.g. {:?}\n{second}", twice.len(), twice.first());
     assert_eq!(second.code(), Some(1), "the second run was let in beside the first\n{second}");
+    second.expect_stderr("has 2 names (hard links)");
+    first.expect_code(0);
+    // Any run, by either name, is refused while the file has two names, and nothing is sent.
+    let accepted = server.accepted().len();
+    let third = t.run(["send", "in.csv", "--rate", "200/s", "--results", "third.results.csv"]);
+    third.expect_code(1).expect_no_panic().expect_stderr("has 2 names (hard links)");
+    assert_eq!(server.accepted().len(), accepted, "a run through a hard-linked ledger sent\n{third}");
 }
 
 // ---------------------------------------------------------------------------------------------
