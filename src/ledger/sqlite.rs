@@ -121,6 +121,12 @@ impl SqliteStore {
         };
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&resolved, flags).map_err(|e| failure(&resolved, &e))?;
+        // SQLite opens a file it may not write read-only, without a word: say so now, before
+        // a run begins, not at its first reservation.
+        if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
+            let reason = why_unwritable(&resolved).unwrap_or_else(|| "SQLite opened it read-only".to_string());
+            return Err(LedgerError::ReadOnly { path: resolved, reason });
+        }
         let mut store = SqliteStore { path: resolved, conn, read_only: false };
         store.configure()?;
         store.migrate()?;
@@ -336,13 +342,48 @@ fn failure(path: &Path, error: &rusqlite::Error) -> LedgerError {
             LedgerError::Locked { path, seconds: BUSY_TIMEOUT.as_secs() }
         }
         Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => LedgerError::Corrupt { path, reason },
-        Some(ErrorCode::ReadOnly) => LedgerError::ReadOnly { path, reason },
-        Some(ErrorCode::CannotOpen | ErrorCode::PermissionDenied) => LedgerError::Create { path, reason },
+        Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::PermissionDenied) => match path.exists() {
+            true => LedgerError::ReadOnly { reason: why_unwritable(&path).unwrap_or(reason), path },
+            false => LedgerError::Create { path, reason },
+        },
         Some(ErrorCode::DiskFull) => {
             LedgerError::Other { path, reason: "the disk is full; free some space and run again".to_string() }
         }
         _ => LedgerError::Other { path, reason },
     }
+}
+
+/// Why SQLite may not write an existing ledger, in words, when the file system says: the
+/// file itself, its journal files, or its folder (where SQLite creates the journal).
+fn why_unwritable(path: &Path) -> Option<String> {
+    use std::io::ErrorKind;
+    let why = |e: &std::io::Error| match e.kind() {
+        ErrorKind::PermissionDenied => Some("its permissions do not let you write it"),
+        ErrorKind::ReadOnlyFilesystem => Some("it is on a read-only file system"),
+        _ => None,
+    };
+    if let Err(e) = std::fs::OpenOptions::new().write(true).open(path) {
+        return why(&e).map(str::to_string);
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    for suffix in ["-wal", "-shm"] {
+        let journal = path.with_file_name(format!("{name}{suffix}"));
+        if let Err(e) = std::fs::OpenOptions::new().write(true).open(&journal)
+            && let Some(why) = why(&e)
+        {
+            return Some(format!("its journal file {} exists, and {why}", journal.display()));
+        }
+    }
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let refused = match tempfile::tempfile_in(folder) {
+        Err(e) if e.kind() == ErrorKind::PermissionDenied => "does not let you create files",
+        Err(e) if e.kind() == ErrorKind::ReadOnlyFilesystem => "is on a read-only file system",
+        _ => return None,
+    };
+    Some(format!(
+        "its folder {} {refused}, and SQLite must create the ledger's journal, {name}-wal and {name}-shm, there",
+        folder.display()
+    ))
 }
 
 fn status_text(status: PriorStatus) -> &'static str {
@@ -1203,6 +1244,25 @@ mod tests {
             return; // root ignores file permissions: nothing to test
         }
         let error = SqliteStore::open(&path).unwrap_err();
-        assert!(matches!(error, LedgerError::ReadOnly { .. } | LedgerError::Create { .. }), "{error:?}");
+        assert!(matches!(error, LedgerError::ReadOnly { .. }), "{error:?}");
+        assert!(error.to_string().contains("cannot be written (its permissions do not let you write it)"), "{error}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_ledger_in_a_folder_that_cannot_be_written_says_so() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("shop");
+        let path = folder.join("ledger.sqlite");
+        drop(SqliteStore::open(&path).unwrap());
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o500)).unwrap();
+        if tempfile::tempfile_in(&folder).is_ok() {
+            return; // root ignores permissions: nothing to test
+        }
+        let error = SqliteStore::open(&path).unwrap_err();
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700)).unwrap();
+        assert!(matches!(error, LedgerError::ReadOnly { .. }), "{error:?}");
+        assert!(error.to_string().contains("does not let you create files"), "{error}");
     }
 }
