@@ -131,9 +131,10 @@ fn export(path: &Path, business_unit_id: Option<String>, output: Option<PathBuf>
     };
     let (sink, temp): (Box<dyn Write>, Option<(tempfile::TempPath, PathBuf)>) = match &output {
         Some(out) => {
-            crate::cmd::check_output_path(out, "--output")?;
-            let (file, temp) = crate::record::results::temp_beside(out)?;
-            (Box::new(std::io::BufWriter::new(file)), Some((temp, out.clone())))
+            check_export_output(out, &ledger.path)?;
+            let out = crate::cmd::resolve_link(out);
+            let (file, temp) = crate::record::results::temp_beside(&out)?;
+            (Box::new(std::io::BufWriter::new(file)), Some((temp, out)))
         }
         None => (Box::new(std::io::stdout().lock()), None),
     };
@@ -186,6 +187,51 @@ fn export(path: &Path, business_unit_id: Option<String>, output: Option<PathBuf>
         }
     }
     Ok((Exit::Success, json!({ "output": output, "entries": written })))
+}
+
+/// Refuses an `--output` whose file the export would destroy: the ledger itself (by any
+/// name), or an existing file that is not an earlier export (another month's customers, a
+/// results file). An earlier export, or an empty file, is replaced.
+fn check_export_output(out: &Path, ledger: &Path) -> Result<()> {
+    crate::cmd::check_output_path(out, "--output")?;
+    if crate::ledger::is_ledger_file(out, ledger) {
+        return Err(Error::other(
+            "export.in_the_way",
+            format!(
+                "--output {} is the ledger {} (or one of its files): the export would replace the record of who \
+                 was invited. Give the export another path, such as ledger-export.csv.",
+                out.display(),
+                ledger.display()
+            ),
+        ));
+    }
+    let Ok(meta) = std::fs::metadata(out) else { return Ok(()) };
+    if meta.len() == 0 || first_line_is_export_header(out) {
+        return Ok(());
+    }
+    Err(Error::other(
+        "export.in_the_way",
+        format!(
+            "--output {} already exists and is not an earlier export of the ledger (its first line is not the \
+             export's header), so it is left as it is. Give a path that does not exist yet, or delete that file \
+             first if you no longer need it.",
+            out.display()
+        ),
+    ))
+}
+
+/// Whether the file starts with the header `ledger export` writes.
+fn first_line_is_export_header(path: &Path) -> bool {
+    use std::io::Read;
+    let mut start = Vec::with_capacity(1024);
+    let read = std::fs::File::open(path).and_then(|file| file.take(1024).read_to_end(&mut start));
+    if read.is_err() {
+        return false;
+    }
+    let start = start.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&start);
+    let line = start.split(|&b| b == b'\n').next().unwrap_or_default();
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    line == EXPORT_HEADER.join(",").as_bytes()
 }
 
 fn forget(path: &Path, emails: &[String], json: bool) -> Result<Done> {

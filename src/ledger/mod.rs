@@ -329,6 +329,34 @@ pub fn location(flag: Option<&Path>) -> Result<PathBuf, LedgerError> {
     Ok(dirs.data_dir().join("tp-invite").join("ledger.sqlite"))
 }
 
+/// Whether `path` names the ledger at `ledger` (its resolved path) or one of the files SQLite
+/// keeps beside it, by any name (a symbolic or hard link): writing a report there would
+/// destroy the ledger.
+pub fn is_ledger_file(path: &Path, ledger: &Path) -> bool {
+    ["", "-wal", "-shm", "-journal"].into_iter().any(|suffix| {
+        let mut name = ledger.as_os_str().to_owned();
+        name.push(suffix);
+        same_file(path, Path::new(&name))
+    })
+}
+
+#[cfg(unix)]
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
 /// Now, as the ledger writes times: UTC `YYYY-MM-DDTHH:MM:SSZ` (these sort as text).
 pub fn now() -> String {
     timestamp(chrono::Utc::now())

@@ -489,3 +489,40 @@ fn an_emptied_ledger_is_refused_by_a_dry_run_and_the_ledger_commands_too() {
     t.run(["ledger"]).expect_code(1).expect_stderr("is empty (0 bytes)");
     assert_eq!(std::fs::metadata(t.ledger()).unwrap().len(), 0, "left as it was, for the user to restore");
 }
+
+#[test]
+fn ledger_export_replaces_an_earlier_export_and_nothing_else() {
+    let server = sandbox(SandboxConfig::default());
+    let t = Test::new().against(&server);
+    t.write("in.csv", customers(2));
+    t.run(["send", "in.csv", "--rate", "200/s"]).expect_code(0);
+    t.run(["ledger", "export", "--output", "ledger.csv"]).expect_code(0);
+    t.run(["ledger", "export", "--output", "ledger.csv"])
+        .expect_code(0)
+        .expect_stderr_line("Wrote 2 entries to ledger.csv.");
+    // Another file under that name (a typo for the export's name) is left alone.
+    for name in ["in.csv", "in.results.csv"] {
+        let before = t.read(name);
+        let run = t.run(["ledger", "export", "--output", name]);
+        run.expect_code(1).expect_no_panic().expect_stderr_line(&format!(
+            "tp-invite: --output {name} already exists and is not an earlier export of the ledger (its first line is \
+             not the export's header), so it is left as it is. Give a path that does not exist yet, or delete that \
+             file first if you no longer need it."
+        ));
+        assert_eq!(t.read(name), before);
+    }
+    // The ledger, by a symbolic link or its journal's name: refused.
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(t.ledger(), t.join("link.sqlite")).unwrap();
+    let mut wal = t.ledger().into_os_string();
+    wal.push("-wal");
+    for target in [t.join("link.sqlite"), std::path::PathBuf::from(wal)] {
+        if !target.exists() {
+            continue;
+        }
+        let run = t.run(["ledger", "export", "--output", target.to_str().unwrap()]);
+        run.expect_code(1)
+            .expect_stderr("(or one of its files): the export would replace the record of who was invited");
+    }
+    t.run(["send", "in.csv", "--rate", "200/s"]).expect_code(0).expect_stderr_line("2 rows: 2 already sent.");
+}

@@ -369,7 +369,6 @@ fn the_error_report_never_overwrites_the_ledger() {
 }
 
 #[test]
-#[ignore = "probe: ledger export --output naming the ledger file replaces the ledger with its CSV export"]
 fn ledger_export_never_overwrites_the_ledger() {
     let server = sandbox(SandboxConfig::default());
     let t = Test::new().against(&server);
