@@ -119,7 +119,13 @@ pub fn ledger() -> String {
             &["TP_INVITE_LEDGER", "TRUSTPILOT_BUSINESS_UNIT_ID", "TRUSTPILOT_INVITATIONS_API_URL"],
             "settle and import read the business unit and the invitations URL; the others only the ledger."
         ),
-        exit_codes(&[0, 1, 2], &[(1, "could not run: no ledger, no such entry, another run is sending")])
+        exit_codes(
+            &[0, 1, 2, 3],
+            &[
+                (1, "could not run: no ledger, no such entry, another run is sending"),
+                (3, "import: some rows were not recorded (their sent_at, email or reference); stderr says which"),
+            ]
+        )
     )
 }
 

@@ -8,13 +8,16 @@ use serde_json::json;
 
 use crate::api::Endpoints;
 use crate::cli::{LedgerAction, LedgerArgs, UnitArgs};
+use crate::cmd::retry::Recorded;
 use crate::error::{Error, Result};
 use crate::exit::Exit;
+use crate::fields::Field;
 use crate::journal::{Kind, PriorStatus, Status};
 use crate::ledger::{ImportRow, Ledger, Scope, ScopeId, Settled};
 use crate::record::cell::protect;
 use crate::record::results::ResultsReader;
 use crate::summary::{Count, shell_quote};
+use crate::validate::{Checked, Defaults, Validator};
 use crate::{errln, outln};
 
 pub fn run(args: LedgerArgs) -> Result<Exit> {
@@ -334,12 +337,44 @@ fn settle(path: &Path, email: &str, reference: &str, sent: bool, unit: &UnitArgs
 /// Rows imported per transaction.
 const IMPORT_BATCH: usize = 10_000;
 
+/// The `error_code` a `--sandbox` run gives the rows it sent, in its results file: nothing in
+/// such a row reached Trustpilot, so importing it would mark a real customer as invited.
+pub const REHEARSAL_CODE: &str = "sandbox.rehearsal";
+
+/// Rows of one kind that `ledger import` leaves out, counted, with the first as an example.
+#[derive(Debug, Default)]
+struct Left {
+    count: u64,
+    example: Option<String>,
+}
+
+impl Left {
+    fn add(&mut self, example: impl FnOnce() -> String) {
+        self.count += 1;
+        if self.example.is_none() {
+            self.example = Some(example());
+        }
+    }
+}
+
+/// A results file's `sent_at` as the ledger keeps it, UTC `YYYY-MM-DDTHH:MM:SSZ`: the form
+/// tp-invite writes, and the unambiguous forms a spreadsheet may save it in (no `Z`, a space
+/// for the `T`, no seconds, an offset). A day and month in either order (`03/04/2026`) is
+/// not read: it cannot be told which is which.
+fn sent_at_utc(text: &str) -> Option<String> {
+    crate::validate::normalise_send_time(text).map(|utc| utc + "Z")
+}
+
 fn import(path: &Path, files: &[PathBuf], unit: &UnitArgs, json: bool) -> Result<Done> {
     let mut ledger = Ledger::open(path)?;
     let scope = scope_of(&mut ledger, unit)?;
     let scope_id: ScopeId = ledger.store.scope(&scope, None)?;
     let _lock = ledger.lock(&scope, None, |_| {})?;
     let mut total = crate::ledger::Imported::default();
+    let (mut rehearsal, mut unreadable_time, mut invalid) = (0u64, Left::default(), Left::default());
+    // The keys exactly as `send` makes them: the same rules reduce the email and reference.
+    let mut validator = Validator::new(Defaults::default()).leave_duplicates();
+    let mut checked = Checked::default();
     for file in files {
         let Some(mut reader) = ResultsReader::open(file)? else { continue };
         let origin = std::path::absolute(file).unwrap_or_else(|_| file.clone()).display().to_string();
@@ -358,17 +393,42 @@ fn import(path: &Path, files: &[PathBuf], unit: &UnitArgs, json: bool) -> Result
                 Status::Unknown => PriorStatus::Unknown,
                 _ => continue,
             };
+            if line.error_code == REHEARSAL_CODE {
+                rehearsal += 1;
+                continue;
+            }
+            validator.check(&Recorded(&line.invitation), &mut checked);
+            let key_fields = [Field::Email.name(), Field::Reference.name()];
+            if let Some(problem) = checked.problems.iter().find(|p| key_fields.contains(&p.field)) {
+                invalid.add(|| format!("{}, row {}: {}", file.display(), line.row, problem.message));
+                continue;
+            }
+            if checked.invitation.email().is_empty() {
+                continue; // a further line item of the order on the row before, which carries the customer
+            }
+            let sent_at = match line.sent_at.as_str() {
+                "" => String::new(),
+                text => match sent_at_utc(text) {
+                    Some(utc) => utc,
+                    None => {
+                        unreadable_time.add(|| format!("{}, row {}: '{text}'", file.display(), line.row));
+                        continue;
+                    }
+                },
+            };
+            let mut invitation = checked.invitation.clone();
+            invitation.products = line.invitation.products.clone();
             batch.push(ImportRow {
-                key: crate::ledger::Key::of(Kind::Email, &line.invitation),
+                key: crate::ledger::Key::of(Kind::Email, &invitation),
                 status,
                 attempts: line.attempts,
-                sent_at: line.sent_at.clone(),
+                sent_at,
                 http_status: line.http_status,
                 error_code: line.error_code.clone(),
                 correlation_id: line.correlation_id.clone(),
                 file: origin.clone(),
                 row: line.row,
-                request: serde_json::to_string(&line.invitation.body()).unwrap_or_default(),
+                request: serde_json::to_string(&invitation.body()).unwrap_or_default(),
             });
             if batch.len() == IMPORT_BATCH {
                 add(&mut batch, &mut ledger)?;
@@ -387,11 +447,55 @@ fn import(path: &Path, files: &[PathBuf], unit: &UnitArgs, json: bool) -> Result
             total.known
         ),
     );
+    let mut notes = Vec::new();
+    if rehearsal > 0 {
+        notes.push(format!(
+            "{} of a --sandbox rehearsal (error_code {REHEARSAL_CODE}) {} left out: nothing in {} reached Trustpilot.",
+            Count(rehearsal, "row"),
+            if rehearsal == 1 { "was" } else { "were" },
+            if rehearsal == 1 { "it" } else { "them" },
+        ));
+    }
+    if let Some(example) = &unreadable_time.example {
+        let one = unreadable_time.count == 1;
+        notes.push(format!(
+            "{} not imported: {} sent_at is not a time tp-invite can read, e.g. {example} (tp-invite writes UTC \
+             times such as 2026-03-14T10:00:00Z; a spreadsheet may have rewritten them). Until {} imported, {} may \
+             be invited again: import the results file as tp-invite wrote it, or write that column as \
+             YYYY-MM-DDTHH:MM:SSZ (UTC), then import the file again (rows already imported are not counted twice).",
+            Count(unreadable_time.count, "row"),
+            if one { "its" } else { "their" },
+            if one { "it is" } else { "they are" },
+            if one { "this customer" } else { "these customers" },
+        ));
+    }
+    if let Some(example) = &invalid.example {
+        let one = invalid.count == 1;
+        notes.push(format!(
+            "{} not imported: `send` refuses {} email or reference, so {} never sent, e.g. {example}",
+            Count(invalid.count, "row"),
+            if one { "its" } else { "their" },
+            if one { "such a row is" } else { "such rows are" },
+        ));
+    }
+    if !json {
+        for note in &notes {
+            errln!("{note}");
+        }
+    }
+    let exit = match unreadable_time.count + invalid.count {
+        0 => Exit::Success,
+        _ => Exit::InvalidRows,
+    };
     let imported = json!({
         "business_unit_id": scope.business_unit_id,
         "added": total.added,
         "updated": total.updated,
         "known": total.known,
+        "rehearsal": rehearsal,
+        "unreadable_sent_at": unreadable_time.count,
+        "invalid": invalid.count,
+        "notes": notes,
     });
-    Ok((Exit::Success, imported))
+    Ok((exit, imported))
 }

@@ -34,7 +34,7 @@ use crate::validate::{Checked, RawRow, Validator};
 const LOOKUP_BATCH: usize = 256;
 
 /// A results line seen as a row to validate again.
-struct Recorded<'a>(&'a Invitation);
+pub(crate) struct Recorded<'a>(pub(crate) &'a Invitation);
 
 impl RawRow for Recorded<'_> {
     fn get(&self, field: Field) -> Option<Cow<'_, str>> {

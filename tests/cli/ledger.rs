@@ -491,6 +491,70 @@ fn an_emptied_ledger_is_refused_by_a_dry_run_and_the_ledger_commands_too() {
 }
 
 #[test]
+fn ledger_import_leaves_out_rehearsals_and_rows_it_cannot_record_and_says_which() {
+    let t = Test::new().env("TRUSTPILOT_BUSINESS_UNIT_ID", "46d6a890000064000500e0c3");
+    let line = |row: u64, status: &str, code: &str, sent_at: &str, email: &str, reference: &str| {
+        format!("{row},{},{status},1,202,{code},,,{sent_at},{email},Name {row},{reference},,,,,,,,,\n", row + 1)
+    };
+    t.write(
+        "old.results.csv",
+        [
+            format!("{}\n", crate::support::RESULTS_HEADER),
+            // Written by a --sandbox rehearsal: never a real invitation.
+            line(1, "sent", "sandbox.rehearsal", "2026-10-01T06:00:00Z", "rehearsed@example.com", "A-1"),
+            // As a spreadsheet saves it: no Z, a space, no seconds; an offset is converted.
+            line(2, "sent", "", "2026-10-01 06:00", "'spread@example.com", "'A-2"),
+            line(3, "sent", "", "2026-10-01T08:00:00+02:00", "offset@example.com", "A-3"),
+            // Day and month in either order: cannot be read.
+            line(4, "sent", "", "10/01/2026 06:00", "us@example.com", "A-4"),
+            line(5, "sent", "", "01.10.2026", "eu@example.com", "A-5"),
+            // An address send refuses.
+            line(6, "sent", "", "2026-10-01T06:00:00Z", "not-an-address", "A-6"),
+            // An unknown outcome has no sent_at.
+            line(7, "unknown", "transport.unknown", "", "Una <una@example.com>", "#A-7"),
+        ]
+        .concat(),
+    );
+    let run = t.run(["ledger", "import", "old.results.csv"]);
+    run.expect_code(3)
+        .expect_no_panic()
+        .expect_stdout_contains("for business unit 46d6a890000064000500e0c3: 3 new, 0 made stronger, 0 already known.")
+        .expect_stderr_line(
+            "1 row of a --sandbox rehearsal (error_code sandbox.rehearsal) was left out: nothing in it reached \
+             Trustpilot.",
+        )
+        .expect_stderr_line(
+            "2 rows not imported: their sent_at is not a time tp-invite can read, e.g. old.results.csv, row 4: \
+             '10/01/2026 06:00' (tp-invite writes UTC times such as 2026-03-14T10:00:00Z; a spreadsheet may have \
+             rewritten them). Until they are imported, these customers may be invited again: import the results \
+             file as tp-invite wrote it, or write that column as YYYY-MM-DDTHH:MM:SSZ (UTC), then import the file \
+             again (rows already imported are not counted twice).",
+        )
+        .expect_stderr(
+            "1 row not imported: `send` refuses its email or reference, so such a row is never sent, e.g. \
+                        old.results.csv, row 6: ",
+        );
+    t.run(["ledger", "export", "--output", "export.csv"]).expect_code(0);
+    let export = t.table("export.csv");
+    assert_eq!(
+        export.columns(&["email", "reference", "status", "sent_at"]),
+        [
+            ["spread@example.com", "A-2", "sent", "2026-10-01T06:00:00Z"],
+            ["offset@example.com", "A-3", "sent", "2026-10-01T06:00:00Z"],
+            ["una@example.com", "A-7", "unknown", ""],
+        ]
+    );
+    // Fixed and imported again: the rows already recorded are known, the fixed ones added.
+    let fixed = t.read("old.results.csv").replace("10/01/2026 06:00", "2026-10-01T06:00:00Z");
+    t.write("old.results.csv", fixed);
+    let again = t.run(["ledger", "import", "old.results.csv", "--json"]);
+    let json = again.json();
+    assert_eq!((json["added"].as_u64(), json["known"].as_u64()), (Some(1), Some(3)), "{json}");
+    assert_eq!((json["rehearsal"].as_u64(), json["unreadable_sent_at"].as_u64()), (Some(1), Some(1)), "{json}");
+    assert_eq!(json["exit_code"], 3, "{json}");
+}
+
+#[test]
 fn ledger_export_replaces_an_earlier_export_and_nothing_else() {
     let server = sandbox(SandboxConfig::default());
     let t = Test::new().against(&server);

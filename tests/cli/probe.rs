@@ -174,7 +174,6 @@ fn a_hard_linked_ledger_never_lets_two_runs_invite_twice() {
 // ledger import
 
 #[test]
-#[ignore = "probe: ledger import keeps emails and references as written (mailto:, Name <address>, #), so those customers are invited again"]
 fn ledger_import_records_the_keys_that_send_would_use() {
     let server = sandbox(SandboxConfig::default());
     let t = Test::new().against(&server);
@@ -210,7 +209,6 @@ fn ledger_import_records_the_keys_that_send_would_use() {
 }
 
 #[test]
-#[ignore = "probe: ledger import stores any sent_at text, and --cooldown compares it as text"]
 fn ledger_import_refuses_or_reads_a_sent_at_that_is_not_a_utc_timestamp() {
     let server = sandbox(SandboxConfig::default());
     let t = Test::new().against(&server);
@@ -244,7 +242,7 @@ fn ledger_import_refuses_or_reads_a_sent_at_that_is_not_a_utc_timestamp() {
 }
 
 #[test]
-#[ignore = "probe: ledger import of a --sandbox rehearsal's results marks real customers as invited"]
+#[ignore = "needs the sandbox marker from send"]
 fn importing_a_sandbox_rehearsals_results_never_marks_a_real_customer_invited() {
     let t = Test::new();
     t.write("customers.csv", crate::support::customers(3));
