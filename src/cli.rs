@@ -261,7 +261,7 @@ pub struct EnvArgs {
     /// Read TRUSTPILOT_* settings (and TP_INVITE_LEDGER) from this file: KEY=VALUE lines,
     /// `export` optional, # comments, values in quotes. Refused unless only its owner may read
     /// it (chmod 600). Its values win over variables already set.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", global = true)]
     pub env_file: Option<PathBuf>,
 }
 
@@ -305,13 +305,14 @@ pub enum LedgerAction {
     },
     /// After checking in Trustpilot Business, settle an invitation whose outcome is
     /// `unknown`: --sent records it as sent, --not-sent lets the next run send it.
+    #[command(group = clap::ArgGroup::new("outcome").args(["sent", "not_sent"]).required(true))]
     Settle {
         /// The customer's email address.
         email: String,
         /// The invitation's reference (order number).
         reference: String,
         /// Trustpilot has the invitation.
-        #[arg(long, conflicts_with = "not_sent", required_unless_present = "not_sent")]
+        #[arg(long, conflicts_with = "not_sent")]
         sent: bool,
         /// Trustpilot does not have it: the next run sends it.
         #[arg(long)]

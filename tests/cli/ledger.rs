@@ -554,6 +554,32 @@ fn ledger_import_leaves_out_rehearsals_and_rows_it_cannot_record_and_says_which(
     assert_eq!(json["exit_code"], 3, "{json}");
 }
 
+#[cfg(unix)]
+#[test]
+fn ledger_import_reads_an_env_file_given_after_the_subcommand() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = Test::new();
+    t.write("trustpilot.env", "TRUSTPILOT_BUSINESS_UNIT_ID=46d6a890000064000500e0c3\n");
+    std::fs::set_permissions(t.join("trustpilot.env"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    t.write(
+        "old.results.csv",
+        format!(
+            "{}\n1,2,sent,1,202,,,,2026-10-01T06:00:00Z,ann@example.com,Ann,R-1,,,,,,,,,\n",
+            crate::support::RESULTS_HEADER
+        ),
+    );
+    t.run(["ledger", "import", "old.results.csv", "--env-file", "trustpilot.env"])
+        .expect_code(0)
+        .expect_stdout_contains("for business unit 46d6a890000064000500e0c3: 1 new");
+}
+
+#[test]
+fn ledger_settle_without_an_outcome_names_both() {
+    let t = Test::new();
+    let run = t.run(["ledger", "settle", "ann@example.com", "R-1"]);
+    run.expect_code(2).expect_stderr("<--sent|--not-sent>");
+}
+
 #[test]
 fn ledger_export_replaces_an_earlier_export_and_nothing_else() {
     let server = sandbox(SandboxConfig::default());
