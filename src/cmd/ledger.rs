@@ -15,7 +15,7 @@ use crate::fields::Field;
 use crate::journal::{Kind, PriorStatus, Status};
 use crate::ledger::{ImportRow, Ledger, Scope, ScopeId, Settled};
 use crate::record::cell::protect;
-use crate::record::results::ResultsReader;
+use crate::record::results::{REHEARSAL, ResultsReader};
 use crate::summary::{Count, shell_quote};
 use crate::validate::{Checked, Defaults, Validator};
 use crate::{errln, outln};
@@ -337,10 +337,6 @@ fn settle(path: &Path, email: &str, reference: &str, sent: bool, unit: &UnitArgs
 /// Rows imported per transaction.
 const IMPORT_BATCH: usize = 10_000;
 
-/// The `error_code` a `--sandbox` run gives the rows it sent, in its results file: nothing in
-/// such a row reached Trustpilot, so importing it would mark a real customer as invited.
-pub const REHEARSAL_CODE: &str = "sandbox.rehearsal";
-
 /// Rows of one kind that `ledger import` leaves out, counted, with the first as an example.
 #[derive(Debug, Default)]
 struct Left {
@@ -393,7 +389,9 @@ fn import(path: &Path, files: &[PathBuf], unit: &UnitArgs, json: bool) -> Result
                 Status::Unknown => PriorStatus::Unknown,
                 _ => continue,
             };
-            if line.error_code == REHEARSAL_CODE {
+            // Sent by a --sandbox rehearsal: nothing reached Trustpilot, so importing it would
+            // mark a real customer as invited.
+            if line.error_code == REHEARSAL {
                 rehearsal += 1;
                 continue;
             }
@@ -450,7 +448,7 @@ fn import(path: &Path, files: &[PathBuf], unit: &UnitArgs, json: bool) -> Result
     let mut notes = Vec::new();
     if rehearsal > 0 {
         notes.push(format!(
-            "{} of a --sandbox rehearsal (error_code {REHEARSAL_CODE}) {} left out: nothing in {} reached Trustpilot.",
+            "{} of a --sandbox rehearsal (error_code {REHEARSAL}) {} left out: nothing in {} reached Trustpilot.",
             Count(rehearsal, "row"),
             if rehearsal == 1 { "was" } else { "were" },
             if rehearsal == 1 { "it" } else { "them" },

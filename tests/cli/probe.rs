@@ -242,7 +242,6 @@ fn ledger_import_refuses_or_reads_a_sent_at_that_is_not_a_utc_timestamp() {
 }
 
 #[test]
-#[ignore = "needs the sandbox marker from send"]
 fn importing_a_sandbox_rehearsals_results_never_marks_a_real_customer_invited() {
     let t = Test::new();
     t.write("customers.csv", crate::support::customers(3));
