@@ -91,7 +91,11 @@ impl LedgerJournal {
     }
 
     async fn reserve_job(&self, job: &Job) -> Result<Reservation, JournalError> {
-        let request = serde_json::to_string(&job.invitation.body()).unwrap_or_default();
+        let body = match job.kind {
+            crate::journal::Kind::Email => job.invitation.body(),
+            crate::journal::Kind::Link => job.invitation.link_body(),
+        };
+        let request = serde_json::to_string(&body).unwrap_or_default();
         let op = Op::Reserve {
             key: Key::of(job.kind, &job.invitation),
             request,

@@ -112,6 +112,17 @@ fn a_link_is_not_an_email_invitation_nor_the_other_way_round() {
 
     let ledger = t.run(["ledger"]);
     ledger.expect_code(0).expect_stdout_contains("4  email invitations sent").expect_stdout_contains("4  links made");
+    // The ledger keeps each request as it was sent: a link's in the link API's names.
+    t.run(["ledger", "export", "--output", "export.csv"]).expect_code(0);
+    let export = t.table("export.csv");
+    for entry in &export.records {
+        let request: serde_json::Value = serde_json::from_str(&entry["request"]).expect("the request is JSON");
+        match entry["kind"].as_str() {
+            "link" => assert!(request.get("referenceId").is_some() && request.get("consumerEmail").is_none()),
+            _ => assert!(request.get("referenceNumber").is_some() && request.get("referenceId").is_none()),
+        }
+    }
+    assert_eq!(export.records.len(), 8);
 }
 
 #[test]
