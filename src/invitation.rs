@@ -23,11 +23,26 @@ pub fn email_key(email: &str) -> std::borrow::Cow<'_, str> {
 /// A field with an empty value is not set: it is left out of the request, so Trustpilot falls
 /// back to the account's invitation settings. Tags are kept joined with `,` (a tag never holds
 /// one).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct Invitation {
     values: [String; Field::COUNT],
     /// The products of the order, when product reviews are asked for.
     pub products: Products,
+}
+
+impl Clone for Invitation {
+    fn clone(&self) -> Invitation {
+        Invitation { values: self.values.clone(), products: self.products.clone() }
+    }
+
+    /// Reuses the strings' memory: a dry run copies every row's invitation into a recycled
+    /// line, a million times, without allocating.
+    fn clone_from(&mut self, source: &Invitation) {
+        for (value, from) in self.values.iter_mut().zip(&source.values) {
+            value.clone_from(from);
+        }
+        self.products.clone_from(&source.products);
+    }
 }
 
 /// The products an invitation asks reviews of.

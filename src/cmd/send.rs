@@ -696,13 +696,8 @@ fn dry_run(config: &SendConfig, source: &Source, rules: Rules, interrupts: &Earl
                 if let Some(exclusion) = &exclusion {
                     entry.line = excluded_line(row, line, std::mem::take(&mut checked.invitation), exclusion);
                 } else if checked.is_valid() {
-                    let result = &mut entry.line;
-                    *result = crate::record::ResultLine::new(
-                        row,
-                        line,
-                        Status::Ready,
-                        std::mem::take(&mut checked.invitation),
-                    );
+                    // Copied into the recycled line's memory: neither side allocates.
+                    entry.line.refill(row, line, Status::Ready, &checked.invitation);
                 } else {
                     entry.line = refused_line(row, line, &checked);
                 }

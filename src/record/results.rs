@@ -59,6 +59,21 @@ pub struct ResultLine {
 }
 
 impl ResultLine {
+    /// Makes this (recycled) line a fresh one of `row` holding a copy of `invitation`,
+    /// reusing its memory.
+    pub fn refill(&mut self, row: u64, line: u64, status: Status, invitation: &Invitation) {
+        self.row = row;
+        self.line = line;
+        self.status = status;
+        self.attempts = 0;
+        self.http_status = None;
+        for text in [&mut self.error_code, &mut self.error, &mut self.correlation_id, &mut self.sent_at, &mut self.link]
+        {
+            text.clear();
+        }
+        self.invitation.clone_from(invitation);
+    }
+
     pub fn new(row: u64, line: u64, status: Status, invitation: Invitation) -> ResultLine {
         ResultLine {
             row,
