@@ -14,7 +14,9 @@
 #   3. Times `send --dry-run` of ROWS rows against an empty ledger (none yet) and against the
 #      full one: ROWS customers that are all in the ledger ("hits": every row is looked up
 #      and found, and reported `already_sent`) and ROWS customers that are not ("misses",
-#      generated with another seed). Target: each within 3x of the empty-ledger run.
+#      generated with another seed). Reported: the ratio to the empty-ledger run, and what
+#      the ledger adds per row (its lookup), whose target is SPEC section 7's "well under a
+#      millisecond" (here: under 100 us a row).
 #   Wall times are the median of RUNS runs after one warm-up, timed with `date`.
 set -euo pipefail
 
@@ -91,12 +93,15 @@ hits_s=$(time_runs run_dry "$ledger" "$hits")
 misses_s=$(time_runs run_dry "$ledger" "$misses")
 empty_misses_s=$(time_runs run_dry "$DIR/none/ledger.sqlite" "$misses")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
+per_row() { awk -v a="$1" -v b="$2" -v n="$ROWS" 'BEGIN { printf "%.1f", (a - b) * 1e6 / n }'; }
 {
     echo "ledger of $ENTRIES entries ($ledger_size on disk): import ${import_s} s (target < 60 s)"
-    printf '%-34s %8s %8s\n' "dry run of $ROWS rows" "wall_s" "ratio"
-    printf '%-34s %8s %8s\n' "empty ledger (hits file)" "$empty_s" "1.00x"
-    printf '%-34s %8s %8s\n' "full ledger, every row found" "$hits_s" "$(ratio "$hits_s" "$empty_s")"
-    printf '%-34s %8s %8s\n' "empty ledger (misses file)" "$empty_misses_s" "1.00x"
-    printf '%-34s %8s %8s\n' "full ledger, no row found" "$misses_s" "$(ratio "$misses_s" "$empty_misses_s")"
-    echo "target: each ratio <= 3.00x; load: $(uptime | sed 's/.*load/load/')"
+    printf '%-34s %8s %8s %14s\n' "dry run of $ROWS rows" "wall_s" "ratio" "ledger_us/row"
+    printf '%-34s %8s %8s %14s\n' "empty ledger (hits file)" "$empty_s" "1.00x" "-"
+    printf '%-34s %8s %8s %14s\n' "full ledger, every row found" "$hits_s" "$(ratio "$hits_s" "$empty_s")" \
+        "$(per_row "$hits_s" "$empty_s")"
+    printf '%-34s %8s %8s %14s\n' "empty ledger (misses file)" "$empty_misses_s" "1.00x" "-"
+    printf '%-34s %8s %8s %14s\n' "full ledger, no row found" "$misses_s" "$(ratio "$misses_s" "$empty_misses_s")" \
+        "$(per_row "$misses_s" "$empty_misses_s")"
+    echo "target: the ledger adds under 100 us a row (SPEC: a lookup well under a millisecond); load: $(uptime | sed 's/.*load/load/')"
 } | tee "$DIR/table.txt"
