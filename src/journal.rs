@@ -162,8 +162,6 @@ pub struct Prior {
     pub row: Option<u64>,
     /// The invitation link (kind `link`).
     pub link: String,
-    /// The request that was sent, as JSON.
-    pub request: String,
 }
 
 /// A ledger entry's status.

@@ -325,10 +325,13 @@ impl Feeder {
                 _ => {
                     let mut invitation = line.invitation;
                     // The results file keeps only the SKUs; the ledger kept the request as sent.
-                    if let Some(prior) = prior.as_ref().filter(|_| !matches!(invitation.products, Products::None)) {
-                        let sent = Products::of_request(&prior.request);
-                        if matches!(sent, Products::Listed(_)) {
-                            invitation.products = sent;
+                    if prior.is_some() && !matches!(invitation.products, Products::None) {
+                        let key = Key::of(self.kind, &invitation);
+                        if let Some(request) = self.ledger.store.request_of(self.scope, &key)? {
+                            let sent = Products::of_request(&request);
+                            if matches!(sent, Products::Listed(_)) {
+                                invitation.products = sent;
+                            }
                         }
                     }
                     let job = Job {

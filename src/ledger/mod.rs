@@ -185,6 +185,8 @@ pub trait Store: Send {
     /// What the ledger holds for each key (an `in_flight` entry says `live: false`; the
     /// caller knows whether its run lives).
     fn lookup(&mut self, scope: ScopeId, keys: &[Key]) -> Result<Vec<Option<Prior>>, LedgerError>;
+    /// The request last sent (or being sent) for `key`, as JSON.
+    fn request_of(&mut self, scope: ScopeId, key: &Key) -> Result<Option<String>, LedgerError>;
     /// The latest email invitation to `email` for another reference than `except`, at or
     /// after `since`, that was sent, is unknown or in flight: `(reference, last attempt)`.
     fn invited_since(
