@@ -503,13 +503,18 @@ impl SkipRule {
 
     /// Whether a row whose cell holds `value` is skipped.
     pub fn matches(&self, value: &str) -> bool {
+        self.matching(value).is_some()
+    }
+
+    /// Which of the rule's values (by index) the cell `value` equals, if any.
+    pub fn matching(&self, value: &str) -> Option<usize> {
         let value = value.trim();
         if value.is_ascii() {
             // A key that is not ASCII cannot equal an ASCII value in any case.
-            return self.keys.iter().any(|key| key.eq_ignore_ascii_case(value));
+            return self.keys.iter().position(|key| key.eq_ignore_ascii_case(value));
         }
         let lower = value.to_lowercase();
-        self.keys.contains(&lower)
+        self.keys.iter().position(|key| *key == lower)
     }
 
     /// The results' `error` cell of a row this rule skipped, whose cell holds `value`:

@@ -14,7 +14,7 @@ use crate::input::{Input, Mapping, Record};
 use crate::ledger::{Ledger, ScopeId};
 use crate::orders::OrderIndex;
 use crate::schedule::DateReader;
-use crate::text::Count;
+use crate::text::{Count, clipped};
 use crate::validate::{Checked, Problem};
 
 /// The rules of a run, as the command line gives them (checked, not yet tied to a file).
@@ -195,7 +195,13 @@ pub struct Screen {
     /// the row and the reference's hash of their first order.
     invited: HashMap<u64, (u64, u64)>,
     pub excluded: Excluded,
+    /// For each `--skip-where` rule: which of its values some valid row had, and the first
+    /// few values its column held (to show beside a value that no row had: a typo).
+    skip_found: Vec<(Vec<bool>, Vec<String>)>,
 }
+
+/// Values of a `--skip-where` column kept to show.
+const VALUES_SHOWN: usize = 8;
 
 impl Plan {
     /// Applies the run's rules to a checked row of `record`. A refused row may turn out to be
@@ -227,7 +233,7 @@ impl Plan {
             self.line_item(row, checked);
             return Ok(None);
         }
-        let mut exclusion = self.listed_or_skipped(record, checked);
+        let mut exclusion = self.listed_or_skipped(screen, record, checked);
         if exclusion.is_none() {
             self.send_time(record, checked);
             if !checked.problems.is_empty() {
@@ -289,19 +295,68 @@ impl Plan {
         }
     }
 
-    /// `--exclude` and `--skip-where`: the first rule that leaves the row out.
-    fn listed_or_skipped(&self, record: &Record<'_>, checked: &Checked) -> Option<Exclusion> {
+    /// `--exclude` and `--skip-where`: the first rule that leaves the row out. Every rule
+    /// sees every valid row, so that [`Plan::unmatched_rules`] knows which values none had.
+    fn listed_or_skipped(&self, screen: &mut Screen, record: &Record<'_>, checked: &Checked) -> Option<Exclusion> {
         let rules = &self.rules;
+        let mut skipped = None;
+        screen.skip_found.resize_with(rules.skip.len(), Default::default);
+        for ((rule, &column), (found, seen)) in rules.skip.iter().zip(&self.skip).zip(&mut screen.skip_found) {
+            let value = record.column(column).unwrap_or("").trim();
+            found.resize(rule.values().len(), false);
+            match rule.matching(value) {
+                Some(m) => {
+                    found[m] = true;
+                    if skipped.is_none() {
+                        skipped = Some(Exclusion { code: rule.code(), reason: rule.reason(value) });
+                    }
+                }
+                None if seen.len() < VALUES_SHOWN && !seen.iter().any(|s| s.eq_ignore_ascii_case(value)) => {
+                    seen.push(value.to_string());
+                }
+                None => {}
+            }
+        }
         if let Some(found) = rules.exclude.as_ref().and_then(|list| list.matches(checked.invitation.email())) {
             return Some(Exclusion { code: found.code(), reason: found.to_string() });
         }
-        for (rule, &column) in rules.skip.iter().zip(&self.skip) {
-            let value = record.column(column).unwrap_or("").trim();
-            if rule.matches(value) {
-                return Some(Exclusion { code: rule.code(), reason: rule.reason(value) });
+        skipped
+    }
+
+    /// A note for each `--skip-where` value that no valid row had (a misspelt value leaves
+    /// the orders it meant in, without a word otherwise).
+    pub fn unmatched_rules(&self, screen: &Screen) -> Vec<String> {
+        let mut notes = Vec::new();
+        for (i, rule) in self.rules.skip.iter().enumerate() {
+            let (found, seen) = screen.skip_found.get(i).map(|(f, s)| (f.as_slice(), s.as_slice())).unwrap_or_default();
+            if seen.is_empty() && !found.contains(&true) {
+                continue; // no valid row came this far: the summary says why
+            }
+            for (v, value) in rule.values().iter().enumerate() {
+                if found.get(v).copied().unwrap_or(false) {
+                    continue;
+                }
+                let held = match seen.iter().filter(|s| !s.is_empty()).count() {
+                    0 => "it is empty on every valid row".to_string(),
+                    _ => {
+                        let shown: Vec<String> = seen
+                            .iter()
+                            .map(|s| if s.is_empty() { "(empty)".to_string() } else { format!("'{}'", clipped(s, 40)) })
+                            .collect();
+                        let more = if seen.len() >= VALUES_SHOWN { ", ..." } else { "" };
+                        format!("it holds {}{more}", shown.join(", "))
+                    }
+                };
+                notes.push(format!(
+                    "--skip-where \"{}={}\": no valid row has '{}' in {} ({held}); check the spelling.",
+                    rule.column(),
+                    rule.values().join("|"),
+                    clipped(value, 40),
+                    rule.column(),
+                ));
             }
         }
-        None
+        notes
     }
 
     /// `--cooldown`: the customer's other order in this pass, else in the ledger.

@@ -24,7 +24,7 @@ const DURATION_EXAMPLES: &str = "e.g. 7d, 36h, 2w, 90m or 1d12h";
 /// The years an order date may fall in. Outside them the value is a wrong column, a wrong
 /// `--date-format` or a typo, not an order: reading it would silently send at once (or in a
 /// century).
-const YEARS: std::ops::RangeInclusive<i32> = 1970..=2199;
+pub(crate) const YEARS: std::ops::RangeInclusive<i32> = 1970..=2199;
 
 /// A duration for `--send-after` or `--cooldown`.
 ///
@@ -300,12 +300,13 @@ impl DateReader {
             Some(written) => Loose::Read(written),
             None => read_loose(value),
         };
+        let shown = crate::text::clipped(value, 60);
         match (loose, &self.format) {
             (Loose::Read(written), _) => self.finish(value, written),
             (_, Some(format)) => Err(DateProblem::new(
                 "date.invalid",
                 format!(
-                    "The date '{value}' does not match --date-format '{}' (such as {}); correct the date or the \
+                    "The date '{shown}' does not match --date-format '{}' (such as {}); correct the date or the \
                      --date-format.",
                     format.text, format.example
                 ),
@@ -319,7 +320,7 @@ impl DateReader {
                 Err(DateProblem::new(
                     "date.ambiguous",
                     format!(
-                        "The date '{value}' could have its day or its month first; say which with --date-format \
+                        "The date '{shown}' could have its day or its month first; say which with --date-format \
                          '%d{sep}%m{sep}{year}' (day first) or --date-format '%m{sep}%d{sep}{year}' (month first)."
                     ),
                 ))
@@ -327,7 +328,7 @@ impl DateReader {
             (Loose::Invalid, None) => Err(DateProblem::new(
                 "date.invalid",
                 format!(
-                    "The date '{value}' is not a date this tool can read, such as 2026-11-03, 2026-11-03 14:05:09 or \
+                    "The date '{shown}' is not a date this tool can read, such as 2026-11-03, 2026-11-03 14:05:09 or \
                      2026-11-03T14:05:09+01:00; give its layout with --date-format (e.g. --date-format \
                      '%d.%m.%Y %H:%M'), or name the right column with --date-column."
                 ),
@@ -345,12 +346,14 @@ impl DateReader {
         };
         match utc {
             Some(utc) if YEARS.contains(&utc.year()) => Ok(utc),
-            _ => Err(out_of_range(value, &format!("is read as {}", written.local.date()))),
+            Some(utc) => Err(out_of_range(value, &format!("is read as {} in UTC", utc.date_naive()))),
+            None => Err(out_of_range(value, &format!("is read as {}", written.local.date()))),
         }
     }
 }
 
 fn out_of_range(value: &str, read_as: &str) -> DateProblem {
+    let value = crate::text::clipped(value, 60);
     DateProblem::new(
         "date.out_of_range",
         format!(
@@ -966,10 +969,11 @@ pub const DATE_COLUMN_ALIASES: &[&str] = &[
 ];
 
 /// The columns of `headers` that hold an order or fulfilment date, best first (see
-/// [`DATE_COLUMN_ALIASES`]); names are compared [`normalise`]d, as header aliases are. The
-/// lead column may be empty on some rows (Shopify's `Fulfilled at` before shipping): the next
-/// one is there to fall back on if that is wanted.
-pub fn date_columns<S: AsRef<str>>(headers: &[S]) -> Vec<usize> {
+/// [`DATE_COLUMN_ALIASES`]); names are compared [`normalise`]d, as header aliases are. Only
+/// the first is read ([`find_date_column`]): a row whose cell there is empty (Shopify's
+/// `Fulfilled at` before shipping) is an error of that row, never read from another column
+/// without a word.
+fn date_columns<S: AsRef<str>>(headers: &[S]) -> Vec<usize> {
     let norms: Vec<String> = headers.iter().map(|name| normalise(name.as_ref())).collect();
     let mut found = Vec::new();
     for alias in DATE_COLUMN_ALIASES {
@@ -1392,10 +1396,13 @@ mod tests {
         let table: &[(Option<&str>, &str, &str)] = &[
             (None, "12", "read as an Excel date number is 1900-01-11"),
             (None, "2026", "read as an Excel date number is 1905-07-18"),
-            (None, "1969-12-31 23:59:59", "is read as 1969-12-31"),
-            (None, "2200-01-01", "is read as 2200-01-01"),
-            (None, "9999-12-31T23:59:59Z", "is read as 9999-12-31"),
-            (None, "0001-01-01", "is read as 0001-01-01"),
+            (None, "1969-12-31 23:59:59", "is read as 1969-12-31 in UTC"),
+            (None, "2200-01-01", "is read as 2200-01-01 in UTC"),
+            (None, "9999-12-31T23:59:59Z", "is read as 9999-12-31 in UTC"),
+            (None, "0001-01-01", "is read as 0001-01-01 in UTC"),
+            // The range is checked in UTC, and the message names the date it checked.
+            (None, "2199-12-31T23:59:59-23:59", "is read as 2200-01-01 in UTC"),
+            (None, "1970-01-01T00:00:00+01:00", "is read as 1969-12-31 in UTC"),
             (None, "109575", "read as an Excel date number is 2200-01-01"),
             (None, "9999999", "read as an Excel date number is +29279-01-23"),
             (None, "9999999.5", "read as an Excel date number is +29279-01-23"),
@@ -1411,7 +1418,7 @@ mod tests {
                 "is too large for an Excel date number; if it counts seconds since 1970 (a Unix time), give \
                  --date-format %s",
             ),
-            (Some("%d/%m/%Y"), "03/11/26", "is read as 0026-11-03"),
+            (Some("%d/%m/%Y"), "03/11/26", "is read as 0026-11-03 in UTC"),
         ];
         for &(format, value, read_as) in table {
             assert_eq!(

@@ -1,6 +1,7 @@
 //! Small words shared by every room that talks to the user: grammatical counts and paths
 //! quoted for a shell.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// "1 row", "2 rows".
@@ -17,6 +18,15 @@ impl fmt::Display for Count {
             Some(stem) if !stem.ends_with(['a', 'e', 'o', 'u']) => write!(f, "{n} {stem}ies"),
             _ => write!(f, "{n} {noun}s"),
         }
+    }
+}
+
+/// A cell's value short enough to quote in a message: its first `max` characters and `…`
+/// when longer (a 10,000-character cell must not fill a cron mail).
+pub fn clipped(value: &str, max: usize) -> Cow<'_, str> {
+    match value.char_indices().nth(max) {
+        Some((end, _)) => Cow::Owned(format!("{}…", &value[..end])),
+        None => Cow::Borrowed(value),
     }
 }
 

@@ -7,10 +7,11 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
 
 use crate::fields::{FIELDS, Rule};
 use crate::invitation::{Field, Invitation, Product};
+use crate::text::clipped;
 
 /// Trustpilot's invitation locales.
 pub const LOCALES: [&str; 25] = [
@@ -21,6 +22,8 @@ pub const LOCALES: [&str; 25] = [
 
 const MAX_EMAIL: usize = 254;
 const MAX_TEXT: usize = 255;
+/// Characters of a cell quoted in a message.
+const SHOWN: usize = 60;
 const REFERENCE_FORBIDDEN: [char; 6] = ['#', '*', '+', '"', '%', '&'];
 
 /// One problem of one row: a line of the error report.
@@ -575,7 +578,8 @@ fn check_value(field: Field, value: &str, inv: &mut Invitation, problems: &mut V
                         code(field, Kind::Unknown),
                         value,
                         format!(
-                            "The locale '{value}' is not one of Trustpilot's invitation locales ({}); leave it empty to use the account's default.",
+                            "The locale '{}' is not one of Trustpilot's invitation locales ({}); leave it empty to use the account's default.",
+                            clipped(value, SHOWN),
                             LOCALES.join(" ")
                         ),
                     ));
@@ -590,19 +594,33 @@ fn check_value(field: Field, value: &str, inv: &mut Invitation, problems: &mut V
             }
         }
         Rule::SendTime => match parse_send_time(value) {
-            Some(utc) => {
+            Some(utc) if crate::schedule::YEARS.contains(&utc.year()) => {
                 let slot = inv.slot(field);
                 slot.clear();
                 write_utc(utc, slot);
                 return;
             }
+            Some(utc) => problems.push(Problem::new(
+                name,
+                code(field, Kind::Invalid),
+                value,
+                format!(
+                    "The send time '{}' is in the year {} (UTC); write a time from {} to {}, or leave it empty to send \
+                     at once.",
+                    clipped(value, SHOWN),
+                    utc.year(),
+                    crate::schedule::YEARS.start(),
+                    crate::schedule::YEARS.end()
+                ),
+            )),
             None => problems.push(Problem::new(
                 name,
                 code(field, Kind::Invalid),
                 value,
                 format!(
-                    "The send time '{value}' is not a date or date-time; write it as 2026-12-01, 2026-12-01T09:00:00 (UTC) or \
-                     2026-12-01T09:00:00+01:00."
+                    "The send time '{}' is not a date or date-time; write it as 2026-12-01, 2026-12-01T09:00:00 (UTC) or \
+                     2026-12-01T09:00:00+01:00.",
+                    clipped(value, SHOWN)
                 ),
             )),
         },
@@ -674,8 +692,9 @@ const LOCALE_KEYS: [u64; LOCALES.len()] = {
 /// A date-time (ISO 8601, with or without offset; without one it is UTC) or a date, to UTC
 /// `YYYY-MM-DDTHH:MM:SS`.
 pub fn normalise_send_time(value: &str) -> Option<String> {
+    let utc = parse_send_time(value).filter(|utc| crate::schedule::YEARS.contains(&utc.year()))?;
     let mut text = String::with_capacity(19);
-    write_utc(parse_send_time(value)?, &mut text);
+    write_utc(utc, &mut text);
     Some(text)
 }
 
@@ -788,13 +807,14 @@ fn check_url(value: &str) -> Result<(), String> {
     check_url_fully(value)
 }
 
-fn check_url_fully(value: &str) -> Result<(), String> {
+fn check_url_fully(full: &str) -> Result<(), String> {
+    let value = clipped(full, SHOWN);
     let advice = "write a full address such as https://example.com/thanks";
-    match url::Url::parse(value) {
+    match url::Url::parse(full) {
         Ok(url) if matches!(url.scheme(), "http" | "https") => {
             if url.host_str().is_none_or(str::is_empty) {
                 Err(format!("The link '{value}' has no host; {advice}."))
-            } else if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            } else if full.chars().any(|c| c.is_whitespace() || c.is_control()) {
                 Err(format!("The link '{value}' contains a space; {advice}."))
             } else {
                 Ok(())
@@ -1172,9 +1192,40 @@ mod tests {
             ("01/12/2026", None),
             ("2026-02-30", None),
             ("", None),
+            // Only the years an invitation can mean, checked in UTC.
+            ("1970-01-01T00:00:00Z", Some("1970-01-01T00:00:00")),
+            ("1970-01-01T00:00:00+01:00", None),
+            ("1900-01-01", None),
+            ("0000-01-01T00:00:00+01:00", None),
+            ("2199-12-31T23:59:59Z", Some("2199-12-31T23:59:59")),
+            ("2199-12-31T23:59:59-00:01", None),
         ];
         for (value, expected) in table {
             assert_eq!(normalise_send_time(value).as_deref(), expected, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn a_send_time_out_of_the_years_and_long_cells_are_named_briefly() {
+        let problem = |field: Field, value: &str| {
+            let mut inv = Invitation::default();
+            let mut problems = Vec::new();
+            check_value(field, value, &mut inv, &mut problems);
+            problems.pop().map(|p| (p.code, p.message)).unwrap_or_default()
+        };
+        let (code, message) = problem(Field::PreferredSendTime, "1900-01-01");
+        assert_eq!(code, "preferred_send_time.invalid");
+        assert_eq!(
+            message,
+            "The send time '1900-01-01' is in the year 1900 (UTC); write a time from 1970 to 2199, or leave it empty \
+             to send at once."
+        );
+        // A 10,000-character cell is quoted by its first 60 characters.
+        let long = "x".repeat(10_000);
+        for field in [Field::PreferredSendTime, Field::Locale, Field::RedirectUri] {
+            let (_, message) = problem(field, &long);
+            assert!(message.contains(&format!("'{}…'", "x".repeat(60))), "{field:?}: {message}");
+            assert!(message.len() < 400, "{field:?}: {} bytes", message.len());
         }
     }
 

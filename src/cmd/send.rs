@@ -506,6 +506,7 @@ fn rule_notes(plan: &Plan, screen: &Screen) -> Vec<String> {
         notes.push(orders.counts().describe());
     }
     notes.extend(screen.excluded.describe());
+    notes.extend(plan.unmatched_rules(screen));
     notes
 }
 

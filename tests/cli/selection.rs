@@ -486,6 +486,29 @@ fn skip_where_leaves_out_the_orders_that_did_not_happen() {
 }
 
 #[test]
+fn a_skip_where_value_that_no_row_has_is_named_with_the_values_the_column_holds() {
+    let t = Test::new();
+    t.write(
+        "orders.csv",
+        "email,name,reference,Status\n\
+         a@example.com,A,S-1,paid\n\
+         b@example.com,B,S-2,refunded\n\
+         c@example.com,C,S-3,voided\n\
+         d@example.com,D,S-4,\n",
+    );
+    // A typo in one value: the other still leaves its rows out, and the summary says which
+    // value matched nothing and what the column holds instead.
+    let run = t.run(["send", "orders.csv", "--dry-run", "--skip-where", "Status=refundd|voided"]);
+    run.expect_code(0).expect_stderr_line("4 rows: 3 ready to send, 1 excluded.").expect_stderr_line(
+        "--skip-where \"Status=refundd|voided\": no valid row has 'refundd' in Status (it holds 'paid', \
+             'refunded', (empty)); check the spelling.",
+    );
+    // Values that match say nothing more.
+    let run = t.run(["send", "orders.csv", "--dry-run", "--skip-where", "Status=REFUNDED|voided"]);
+    run.expect_code(0).expect_stderr_line("4 rows: 2 ready to send, 2 excluded.").expect_stderr_lacks("spelling");
+}
+
+#[test]
 fn a_shopify_order_that_did_not_happen_is_excluded_even_without_a_fulfilment_date() {
     let server = sandbox();
     let t = Test::new().against(&server);
