@@ -115,20 +115,16 @@ fn export(path: &Path, business_unit_id: Option<String>, output: Option<PathBuf>
     let Some(mut ledger) = Ledger::open_read_only(path)? else {
         return Err(Error::other("ledger.missing", format!("There is no ledger at {} yet.", path.display())));
     };
-    let scope = match &business_unit_id {
-        None => None,
-        Some(id) => {
-            let found = ledger.store.summary()?.into_iter().filter(|s| s.business_unit_id == *id).collect::<Vec<_>>();
-            let Some(first) = found.first() else {
-                return Err(Error::other(
-                    "ledger.no_business_unit",
-                    format!("The ledger {} holds nothing for business unit {id}.", path.display()),
-                ));
-            };
-            let scope = Scope { api_url: first.api_url.clone(), business_unit_id: id.clone() };
-            ledger.store.find_scope(&scope)?
-        }
-    };
+    // A business unit's entries under every API address it was sent through (Trustpilot's,
+    // a test server's): the filter is the unit, not one of its scopes.
+    if let Some(id) = &business_unit_id
+        && !ledger.store.summary()?.iter().any(|s| s.business_unit_id == *id)
+    {
+        return Err(Error::other(
+            "ledger.no_business_unit",
+            format!("The ledger {} holds nothing for business unit {id}.", path.display()),
+        ));
+    }
     let write_error = |target: &str, e: &dyn std::fmt::Display| {
         Error::other("export.unwritable", format!("cannot write {target}: {e}"))
     };
@@ -145,7 +141,7 @@ fn export(path: &Path, business_unit_id: Option<String>, output: Option<PathBuf>
     let target = output.as_ref().map_or("stdout".to_string(), |o| o.display().to_string());
     csv.write_record(EXPORT_HEADER).map_err(|e| write_error(&target, &e))?;
     let mut closed = false;
-    let written = ledger.store.export(scope, &mut |e| {
+    let written = ledger.store.export(business_unit_id.as_deref(), &mut |e| {
         let prior = &e.entry.prior;
         let record = [
             e.scope.business_unit_id.clone(),
@@ -289,6 +285,13 @@ fn scope_of(ledger: &mut Ledger, unit: &UnitArgs) -> Result<Scope> {
 }
 
 fn settle(path: &Path, email: &str, reference: &str, sent: bool, unit: &UnitArgs, json: bool) -> Result<Done> {
+    // A mistyped path must not leave a new, empty ledger behind.
+    if Ledger::open_read_only(path)?.is_none() {
+        return Err(Error::other(
+            "ledger.missing",
+            format!("There is no ledger at {}: nothing to settle. Check --ledger or TP_INVITE_LEDGER.", path.display()),
+        ));
+    }
     let mut ledger = Ledger::open(path)?;
     let scope = scope_of(&mut ledger, unit)?;
     let Some(scope_id) = ledger.store.find_scope(&scope)? else {
@@ -373,6 +376,8 @@ fn import(path: &Path, files: &[PathBuf], unit: &UnitArgs, json: bool) -> Result
     let mut checked = Checked::default();
     for file in files {
         let Some(mut reader) = ResultsReader::open(file)? else { continue };
+        // The report of `tp-invite links`: its rows are links made, not emails sent.
+        let kind = if reader.layout().link { Kind::Link } else { Kind::Email };
         let origin = std::path::absolute(file).unwrap_or_else(|_| file.clone()).display().to_string();
         let mut batch = Vec::with_capacity(IMPORT_BATCH);
         let mut add = |batch: &mut Vec<ImportRow>, ledger: &mut Ledger| -> Result<()> {
@@ -384,9 +389,10 @@ fn import(path: &Path, files: &[PathBuf], unit: &UnitArgs, json: bool) -> Result
             Ok(())
         };
         while let Some(line) = reader.next_line()? {
-            let status = match line.status {
-                Status::Sent | Status::AlreadySent => PriorStatus::Sent,
-                Status::Unknown => PriorStatus::Unknown,
+            let status = match (line.status, kind) {
+                (Status::Sent | Status::AlreadySent, Kind::Email) => PriorStatus::Sent,
+                (Status::Sent | Status::AlreadySent, Kind::Link) if !line.link.is_empty() => PriorStatus::Link,
+                (Status::Unknown, _) => PriorStatus::Unknown,
                 _ => continue,
             };
             // Sent by a --sandbox rehearsal: nothing reached Trustpilot, so importing it would
@@ -416,8 +422,12 @@ fn import(path: &Path, files: &[PathBuf], unit: &UnitArgs, json: bool) -> Result
             };
             let mut invitation = checked.invitation.clone();
             invitation.products = line.invitation.products.clone();
+            let body = match kind {
+                Kind::Email => invitation.body(),
+                Kind::Link => invitation.link_body(),
+            };
             batch.push(ImportRow {
-                key: crate::ledger::Key::of(Kind::Email, &invitation),
+                key: crate::ledger::Key::of(kind, &invitation),
                 status,
                 attempts: line.attempts,
                 sent_at,
@@ -426,7 +436,8 @@ fn import(path: &Path, files: &[PathBuf], unit: &UnitArgs, json: bool) -> Result
                 correlation_id: line.correlation_id.clone(),
                 file: origin.clone(),
                 row: line.row,
-                request: serde_json::to_string(&invitation.body()).unwrap_or_default(),
+                link: line.link.clone(),
+                request: serde_json::to_string(&body).unwrap_or_default(),
             });
             if batch.len() == IMPORT_BATCH {
                 add(&mut batch, &mut ledger)?;

@@ -118,6 +118,8 @@ pub struct ImportRow {
     pub correlation_id: String,
     pub file: String,
     pub row: u64,
+    /// The invitation link (kind `link`).
+    pub link: String,
     pub request: String,
 }
 
@@ -202,10 +204,11 @@ pub trait Store: Send {
     /// Applies `ops` in one transaction and makes it durable; fills each reservation's answer.
     fn apply(&mut self, scope: ScopeId, run: i64, ops: &mut [Op]) -> Result<(), LedgerError>;
     fn summary(&mut self) -> Result<Vec<ScopeSummary>, LedgerError>;
-    /// Calls `each` for every entry (of one scope, or all), in order of first attempt.
+    /// Calls `each` for every entry (of one business unit, under every API address, or all),
+    /// scope by scope in order of first attempt.
     fn export(
         &mut self,
-        scope: Option<ScopeId>,
+        business_unit_id: Option<&str>,
         each: &mut dyn FnMut(Exported) -> Result<(), String>,
     ) -> Result<u64, LedgerError>;
     /// Deletes every entry of each email (any scope, any kind); returns how many per email.

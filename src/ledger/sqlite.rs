@@ -752,13 +752,13 @@ impl Store for SqliteStore {
 
     fn export(
         &mut self,
-        scope: Option<ScopeId>,
+        business_unit_id: Option<&str>,
         each: &mut dyn FnMut(Exported) -> Result<(), String>,
     ) -> Result<u64, LedgerError> {
         let sql = format!(
             "SELECT s.api_url, s.business_unit_id, s.domain, e.kind, e.email, e.reference, {}
              FROM entries e JOIN scopes s ON s.id = e.scope
-             WHERE ?1 IS NULL OR e.scope = ?1
+             WHERE ?1 IS NULL OR s.business_unit_id = ?1
              ORDER BY e.scope, e.first_attempt_at, e.id",
             ENTRY_COLUMNS.split(", ").map(|c| format!("e.{c}")).collect::<Vec<_>>().join(", ")
         );
@@ -766,7 +766,7 @@ impl Store for SqliteStore {
         let mut stopped = None;
         let result = (|| {
             let mut statement = self.conn.prepare(&sql)?;
-            let mut rows = statement.query(params![scope.map(|s| s.0)])?;
+            let mut rows = statement.query(params![business_unit_id])?;
             while let Some(row) = rows.next()? {
                 let exported = Exported {
                     scope: Scope { api_url: row.get(0)?, business_unit_id: row.get(1)? },
@@ -860,8 +860,8 @@ impl Store for SqliteStore {
                         tx.prepare_cached(
                             "INSERT INTO entries (hash, scope, kind, email, reference, status, attempts,
                                  first_attempt_at, last_attempt_at, sent_at, http_status, error_code, error,
-                                 correlation_id, file, row, request)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                                 correlation_id, file, row, request, link)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
                         )?
                         .execute(params![
                             key_hash(scope, key),
@@ -879,14 +879,15 @@ impl Store for SqliteStore {
                             empty_null(&row.correlation_id),
                             row.file,
                             line,
-                            row.request
+                            row.request,
+                            empty_null(&row.link)
                         ])?;
                         imported.added += 1;
                     }
                     Some(existing) if strength(row.status) > strength(existing) => {
                         tx.prepare_cached(
                             "UPDATE entries SET status = ?5, sent_at = coalesce(?6, sent_at),
-                                 correlation_id = coalesce(?7, correlation_id), run = NULL
+                                 correlation_id = coalesce(?7, correlation_id), link = coalesce(?8, link), run = NULL
                              WHERE scope = ?1 AND kind = ?2 AND email = ?3 AND reference = ?4",
                         )?
                         .execute(params![
@@ -896,7 +897,8 @@ impl Store for SqliteStore {
                             key.reference,
                             status_text(row.status),
                             empty_null(&row.sent_at),
-                            empty_null(&row.correlation_id)
+                            empty_null(&row.correlation_id),
+                            empty_null(&row.link)
                         ])?;
                         imported.updated += 1;
                     }
@@ -1140,6 +1142,7 @@ mod tests {
             correlation_id: String::new(),
             file: "old.results.csv".into(),
             row: 1,
+            link: String::new(),
             request: "{}".into(),
         };
         let rows = [row("a@example.com", S::Unknown), row("b@example.com", S::Sent)];

@@ -410,6 +410,54 @@ fn the_ledger_commands_show_export_forget_and_import() {
 }
 
 #[test]
+fn a_links_report_is_imported_as_links_and_export_and_settle_keep_to_what_is_there() {
+    let server = sandbox(SandboxConfig::default());
+    let t = Test::new().against(&server);
+    t.write("in.csv", customers(2));
+    t.run(["links", "in.csv"]).expect_code(0);
+    let table = t.table("in.links.csv");
+    let links = table.column("link");
+    assert!(links.iter().all(|l| l.starts_with("http")), "{links:?}");
+
+    // Into a new ledger: the rows are links made, so the customers' emails are still to send,
+    // and `links` gives the same links again, making none.
+    let fresh = Test::new().against(&server);
+    fresh.write("in.csv", customers(2));
+    fresh.write("in.links.csv", t.read("in.links.csv"));
+    fresh.run(["ledger", "import", "in.links.csv"]).expect_code(0).expect_stdout_contains("2 new");
+    let export = fresh.run(["ledger", "export"]).stdout;
+    let entries: Vec<&str> = export.lines().skip(1).collect();
+    assert_eq!(entries.len(), 2, "{export}");
+    assert!(entries.iter().all(|e| e.contains(",link,c") && e.contains(",link,1,")), "kind and status link: {export}");
+    fresh.run(["links", "in.csv"]).expect_code(0);
+    assert_eq!(fresh.table("in.links.csv").column("link"), links);
+    assert_eq!(server.links().len(), 2, "no link made again");
+    fresh.run(["send", "in.csv", "--rate", "200/s"]).expect_code(0).expect_stderr_line("2 rows: 2 sent.");
+
+    // One business unit under two API addresses: its export holds both.
+    let other = sandbox(SandboxConfig::default());
+    fresh.write("more.csv", customers(3));
+    let to_other = other
+        .env()
+        .into_iter()
+        .fold(fresh.command(["send", "more.csv", "--rate", "200/s"]), |cmd, (k, v)| cmd.env(k, v));
+    to_other.run().expect_code(0).expect_stderr_line("3 rows: 3 sent.");
+    let export = fresh.run(["ledger", "export", "--business-unit-id", "46d6a890000064000500e0c3"]);
+    export.expect_code(0);
+    assert_eq!(export.stdout.lines().count(), 1 + 2 + 2 + 3, "{}", export.stdout);
+
+    // Settling against a mistyped ledger path leaves no new ledger behind.
+    let typo = fresh.join("no-such-folder/ledger.sqlite");
+    fresh
+        .command(["ledger", "settle", "c1@example.com", "R-1", "--sent"])
+        .env("TP_INVITE_LEDGER", &typo)
+        .run()
+        .expect_code(1)
+        .expect_stderr("There is no ledger at");
+    assert!(!typo.exists() && !typo.parent().unwrap().exists());
+}
+
+#[test]
 fn a_broken_ledger_stops_the_run_before_anything_is_sent() {
     let server = sandbox(SandboxConfig::default());
     type Breaker = Box<dyn Fn(&Test)>;
