@@ -275,6 +275,12 @@ pub enum LedgerError {
     )]
     Corrupt { path: PathBuf, reason: String },
     #[error(
+        "{path} is an SQLite database of another program, not a tp-invite ledger. Nothing was sent, and the file \
+         was left as it was. Give the ledger's own path with --ledger or TP_INVITE_LEDGER (or leave both out for \
+         the default ledger)."
+    )]
+    Foreign { path: PathBuf },
+    #[error(
         "the ledger {path} was written by a newer tp-invite (ledger format {found}; this one knows up to \
          {known}). Nothing was sent. Use that newer tp-invite."
     )]
@@ -300,6 +306,7 @@ impl LedgerError {
             LedgerError::Busy { .. } => "ledger.busy",
             LedgerError::Locked { .. } => "ledger.locked",
             LedgerError::Corrupt { .. } => "ledger.corrupt",
+            LedgerError::Foreign { .. } => "ledger.foreign",
             LedgerError::Newer { .. } => "ledger.newer",
             LedgerError::ReadOnly { .. } => "ledger.read_only",
             LedgerError::HardLinked { .. } => "ledger.hard_linked",

@@ -100,8 +100,6 @@ const PRIOR_COLUMNS: &str = "status, attempts, first_attempt_at, last_attempt_at
 pub struct SqliteStore {
     path: PathBuf,
     conn: Connection,
-    /// Opened with `open_read_only`: no statement may write.
-    read_only: bool,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -132,8 +130,11 @@ impl SqliteStore {
             let reason = why_unwritable(&resolved).unwrap_or_else(|| "SQLite opened it read-only".to_string());
             return Err(LedgerError::ReadOnly { path: resolved, reason });
         }
-        let mut store = SqliteStore { path: resolved, conn, read_only: false };
+        let mut store = SqliteStore { path: resolved, conn };
         store.configure()?;
+        // Before anything is written: another program's database is refused as it was.
+        store.check_identity()?;
+        store.use_wal()?;
         store.migrate()?;
         Ok(store)
     }
@@ -145,7 +146,7 @@ impl SqliteStore {
         };
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&resolved, flags).map_err(|e| failure(&resolved, &e))?;
-        let mut store = SqliteStore { path: resolved, conn, read_only: true };
+        let mut store = SqliteStore { path: resolved, conn };
         store.configure()?;
         let version = store.check_identity()?;
         Ok((version > 0).then_some(store))
@@ -177,17 +178,19 @@ impl SqliteStore {
         for (name, value) in pragmas {
             conn.pragma_update(None, name, value).map_err(|e| failure(&self.path, &e))?;
         }
-        if !self.read_only {
-            // WAL lets readers (a dry run) read while a run writes; with synchronous=FULL
-            // every commit is synced before it returns.
-            let mode: String = conn
-                .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-                .map_err(|e| failure(&self.path, &e))?;
-            if !mode.eq_ignore_ascii_case("wal") {
-                // A file system without shared memory (some network drives): the rollback
-                // journal with a full sync is as durable, only slower.
-                conn.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(())).map_err(|e| failure(&self.path, &e))?;
-            }
+        Ok(())
+    }
+
+    /// WAL lets readers (a dry run) read while a run writes; with synchronous=FULL every
+    /// commit is synced before it returns. This is written into the file: only a ledger's.
+    fn use_wal(&mut self) -> Result<(), LedgerError> {
+        let conn = &self.conn;
+        let mode: String =
+            conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)).map_err(|e| failure(&self.path, &e))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            // A file system without shared memory (some network drives): the rollback
+            // journal with a full sync is as durable, only slower.
+            conn.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(())).map_err(|e| failure(&self.path, &e))?;
         }
         Ok(())
     }
@@ -201,7 +204,7 @@ impl SqliteStore {
         let tables = read("SELECT count(*) FROM sqlite_schema")?;
         let corrupt = |reason: &str| LedgerError::Corrupt { path: self.path.clone(), reason: reason.to_string() };
         if id != APPLICATION_ID && (id != 0 || tables > 0) {
-            return Err(corrupt("it is an SQLite database of another program"));
+            return Err(LedgerError::Foreign { path: self.path.clone() });
         }
         if version > SCHEMA_VERSION {
             return Err(LedgerError::Newer { path: self.path.clone(), found: version, known: SCHEMA_VERSION });
@@ -322,7 +325,7 @@ fn create(path: &Path) -> Result<(), LedgerError> {
     {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&temp, flags).map_err(|e| error(e.to_string()))?;
-        let mut store = SqliteStore { path: temp.to_path_buf(), conn, read_only: false };
+        let mut store = SqliteStore { path: temp.to_path_buf(), conn };
         store.migrate().map_err(|e| error(e.to_string()))?;
         // Born in WAL mode (kept in the file), so that the runs opening it need not switch it,
         // which takes the database for themselves. Closing folds the log back into the file.
@@ -1161,6 +1164,15 @@ mod tests {
         let path = dir.path().join("ledger.sqlite");
         std::fs::write(&path, "hello").unwrap();
         assert!(matches!(SqliteStore::open(&path), Err(LedgerError::Corrupt { .. })));
+        std::fs::remove_file(&path).unwrap();
+        // Another program's database is refused before anything is written into it (not even
+        // the WAL journal mode, which would stay in its file).
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);").unwrap();
+        drop(conn);
+        let before = std::fs::read(&path).unwrap();
+        assert!(matches!(SqliteStore::open(&path), Err(LedgerError::Foreign { .. })));
+        assert_eq!(std::fs::read(&path).unwrap(), before, "the file was changed");
         std::fs::remove_file(&path).unwrap();
         assert!(SqliteStore::open_read_only(&path).unwrap().is_none(), "no ledger yet");
         assert!(!path.exists(), "a read-only open creates nothing");

@@ -473,7 +473,8 @@ fn a_broken_ledger_stops_the_run_before_anything_is_sent() {
                 let conn = rusqlite::Connection::open(t.ledger()).unwrap();
                 conn.execute_batch("CREATE TABLE songs (title TEXT)").unwrap();
             }),
-            "it is an SQLite database of another program",
+            "is an SQLite database of another program, not a tp-invite ledger. Nothing was sent, and the file was \
+             left as it was.",
         ),
         (
             "a newer ledger",
