@@ -294,6 +294,18 @@ pub fn bind_ledger(
     Ok(Bound { ledger, scope, scope_id, _lock: lock, _throwaway: throwaway })
 }
 
+/// Why a run that was not stopped left rows `skipped`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skipped {
+    /// `send --limit`: the same command without it sends them.
+    ByLimit,
+    /// Another run was sending them: the same command sends what is left.
+    ByOtherRun,
+    /// `retry` passes an earlier run's `skipped` rows through; only a send of the input
+    /// sends them.
+    Earlier,
+}
+
 /// Sets the exit code, the reason for stopping, the next command and the advice, for the
 /// commands that send.
 pub fn finish_summary(
@@ -302,7 +314,7 @@ pub fn finish_summary(
     again: String,
     results: &Path,
     sending: &Sending,
-    limited: bool,
+    skipped: Skipped,
 ) -> Exit {
     let exit = match &reason {
         Some(StopReason::Interrupted) => Exit::Interrupted,
@@ -345,15 +357,15 @@ pub fn finish_summary(
     if let Some(domain) = &sending.domain {
         flags.push_str(&format!(" --domain {}", shell_quote(domain)));
     }
-    if summary.skipped > 0 {
+    if summary.skipped > 0 && (reason.is_some() || skipped != Skipped::Earlier) {
         summary.next = Some(again);
         if reason.is_none() {
-            summary.advice.push(match limited {
-                true => format!(
+            summary.advice.push(match skipped {
+                Skipped::ByLimit => format!(
                     "{} left by --limit; the same command without it sends them.",
                     Count(summary.skipped, "row")
                 ),
-                false => format!(
+                _ => format!(
                     "{} not sent: another run was sending them; the same command sends what is left.",
                     Count(summary.skipped, "row")
                 ),
@@ -365,6 +377,13 @@ pub fn finish_summary(
         summary.next = Some(format!(
             "check each in Trustpilot Business first; settle those it has (`tp-invite ledger settle EMAIL \
              REFERENCE --sent`), then re-send the rest: tp-invite retry {results} --include-unknown{flags}"
+        ));
+    }
+    if summary.skipped > 0 && reason.is_none() && skipped == Skipped::Earlier {
+        summary.advice.push(format!(
+            "{} the earlier run did not send (`skipped`) are not `retry`'s to send, which re-sends only failed \
+             rows: send the input file again (tp-invite send <INPUT>) to send them.",
+            Count(summary.skipped, "row")
         ));
     }
     if summary.unknown > 0 {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::cmd::{Bound, bind_ledger, check_error_report_path, finish_summary, resolve_link};
+use crate::cmd::{Bound, Skipped, bind_ledger, check_error_report_path, finish_summary, resolve_link};
 use crate::config::RetryConfig;
 use crate::errln;
 use crate::error::{Error, Result};
@@ -93,7 +93,8 @@ pub fn run(config: RetryConfig) -> Result<Exit> {
     let targets = counts.get(Status::Failed) + if config.include_unknown { counts.get(Status::Unknown) } else { 0 };
     if targets == 0 {
         let mut summary = Summary::from_counts(&counts, config.results.clone(), None);
-        let exit = finish_summary(&mut summary, None, again(&config), &config.results, &config.sending, false);
+        let exit =
+            finish_summary(&mut summary, None, again(&config), &config.results, &config.sending, Skipped::Earlier);
         summary.advice.insert(
             0,
             match config.include_unknown {
@@ -255,7 +256,8 @@ async fn retry(
     if bound.is_kept() {
         summary.ledger = Some(bound.path().to_path_buf());
     }
-    let exit = finish_summary(&mut summary, stop.reason(), again(&config), &config.results, &config.sending, false);
+    let exit =
+        finish_summary(&mut summary, stop.reason(), again(&config), &config.results, &config.sending, Skipped::Earlier);
     summary.print(config.output.json, config.output.quiet);
     Ok(exit)
 }

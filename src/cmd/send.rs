@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::cmd::{Bound, bind_ledger, check_error_report_path, check_output_path, finish_summary, resolve_link};
+use crate::cmd::{
+    Bound, Skipped, bind_ledger, check_error_report_path, check_output_path, finish_summary, resolve_link,
+};
 use crate::config::SendConfig;
 use crate::errln;
 use crate::error::{Error, Result};
@@ -587,7 +589,7 @@ async fn send(
         crate::cmd::same_command(),
         &config.results,
         &config.sending,
-        config.limit.is_some(),
+        if config.limit.is_some() { Skipped::ByLimit } else { Skipped::ByOtherRun },
     );
     summary.print(config.output.json, config.output.quiet);
     Ok(exit)

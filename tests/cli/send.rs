@@ -309,6 +309,15 @@ fn limit_sends_a_canary_and_the_same_command_sends_the_rest() {
     check_never_twice(&results, &acceptances([&server]));
     assert_eq!(server.accepted().len(), 5);
 
+    // `retry` re-sends failed rows only: it says how the skipped ones are sent, and does not
+    // suggest itself again (a cron job following it would loop).
+    let retry = t.run(["retry", "in.results.csv", "--rate", "200/s"]);
+    retry.expect_code(0).expect_stderr_lacks("Next:").expect_stderr_line(
+        "7 rows the earlier run did not send (`skipped`) are not `retry`'s to send, which re-sends only failed rows: \
+         send the input file again (tp-invite send <INPUT>) to send them.",
+    );
+    assert_eq!(server.accepted().len(), 5);
+
     // `--resume` is still accepted (0.1's scripts), and changes nothing.
     send(&t, "in.csv", &["--rate", "200/s", "--resume"])
         .expect_code(0)
