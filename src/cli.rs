@@ -287,6 +287,7 @@ pub struct LedgerArgs {
 #[derive(Debug, Subcommand)]
 pub enum LedgerAction {
     /// Write every entry of the ledger as CSV (to stdout, or --output).
+    #[command(after_help = help::ledger())]
     Export {
         /// Only this business unit's entries.
         #[arg(long, value_name = "ID")]
@@ -298,6 +299,7 @@ pub enum LedgerAction {
     /// Delete every entry of these customers (a data-protection request). They could then be
     /// invited again by a later run: remove them from your exports too, or keep an --exclude
     /// list.
+    #[command(after_help = help::ledger())]
     Forget {
         /// The customers' email addresses.
         #[arg(required = true, value_name = "EMAIL")]
@@ -306,6 +308,7 @@ pub enum LedgerAction {
     /// After checking in Trustpilot Business, settle an invitation whose outcome is
     /// `unknown`: --sent records it as sent, --not-sent lets the next run send it.
     #[command(group = clap::ArgGroup::new("outcome").args(["sent", "not_sent"]).required(true))]
+    #[command(after_help = help::ledger())]
     Settle {
         /// The customer's email address.
         email: String,
@@ -321,7 +324,8 @@ pub enum LedgerAction {
         unit: UnitArgs,
     },
     /// Record the `sent` and `unknown` rows of results files written by tp-invite 0.1 (before
-    /// the ledger), so that nobody in them is invited again.
+    /// the ledger), so that nobody in them is invited again (a `links` report: its links).
+    #[command(after_help = help::ledger())]
     Import {
         /// Results files of earlier runs.
         #[arg(required = true, value_name = "RESULTS")]
@@ -537,7 +541,8 @@ pub struct SendingArgs {
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub concurrency: u32,
 
-    /// Attempts per row for retryable failures (5xx, connection refused).
+    /// Attempts per row for failures that created nothing (5xx other than 504, 408, 425,
+    /// connection refused); a 504 may have created it: `unknown`, never retried.
     #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub max_attempts: u32,
 

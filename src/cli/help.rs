@@ -122,6 +122,7 @@ pub fn ledger() -> String {
         exit_codes(
             &[0, 1, 2, 3],
             &[
+                (0, "done"),
                 (1, "could not run: no ledger, no such entry, another run is sending"),
                 (3, "import: some rows were not recorded (their sent_at, email or reference); stderr says which"),
             ]
