@@ -3,8 +3,8 @@
 //! Rows stream from [`input`] through [`validate`] into the sender ([`send`]), which talks to
 //! Trustpilot through [`api`] and tells every outcome to a [`journal`]: the [`ledger`] (who
 //! was invited, per business unit, durably) and the run's results report ([`record`]).
-//! [`cmd`] holds the subcommands (`links` is `send` asking for links); [`sandbox`] emulates Trustpilot for tests and
-//! rehearsals.
+//! [`cmd`] holds the subcommands (`links` is `send` asking for links); [`sandbox`] emulates
+//! Trustpilot for tests and rehearsals.
 
 pub mod api;
 pub mod cli;
