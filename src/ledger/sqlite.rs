@@ -157,6 +157,14 @@ impl SqliteStore {
         &self.path
     }
 
+    /// Lets the file grow by at most `pages` more pages, as a full disk would.
+    #[cfg(test)]
+    pub(crate) fn fill_disk_after(&self, pages: i64) {
+        let count: i64 = self.conn.query_row("PRAGMA page_count", [], |row| row.get(0)).unwrap();
+        let _: i64 =
+            self.conn.query_row(&format!("PRAGMA max_page_count = {}", count + pages), [], |r| r.get(0)).unwrap();
+    }
+
     fn fail(&self, error: rusqlite::Error) -> LedgerError {
         failure(&self.path, &error)
     }

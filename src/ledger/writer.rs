@@ -27,12 +27,17 @@ pub struct LedgerJournal {
     file: Option<String>,
     /// For each reserved job, the entry as it was, to give a reservation back.
     before: Mutex<HashMap<u64, Option<Box<Entry>>>>,
+    /// Why the thread stopped, if it failed (a full disk): what a worker that finds it gone
+    /// says, since the first worker to say anything names the run's reason to stop.
+    failed: Arc<Mutex<Option<String>>>,
 }
 
 impl LedgerJournal {
     /// Starts the thread that owns `store`, writing for `scope` as run `run`.
     pub fn start(mut store: Box<dyn Store>, scope: ScopeId, run: i64, file: Option<String>) -> LedgerJournal {
         let (tx, mut rx) = mpsc::channel::<Request>(4096);
+        let failed = Arc::new(Mutex::new(None));
+        let failure = failed.clone();
         let thread = std::thread::Builder::new()
             .name("ledger".to_string())
             .spawn(move || -> Result<(), LedgerError> {
@@ -57,6 +62,9 @@ impl LedgerJournal {
                         };
                         let _ = answer.send(reply);
                     }
+                    if let Err(e) = &applied {
+                        *failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(e.to_string());
+                    }
                     applied?;
                 }
                 Ok(())
@@ -67,6 +75,16 @@ impl LedgerJournal {
             thread: Mutex::new(Some(thread)),
             file,
             before: Mutex::new(HashMap::new()),
+            failed,
+        }
+    }
+
+    /// The error of a worker that finds the ledger's thread gone: the thread's own, if it
+    /// failed.
+    fn gone(&self) -> JournalError {
+        match self.failed.lock().unwrap_or_else(PoisonError::into_inner).as_deref() {
+            Some(error) => JournalError(format!("the ledger stopped: {error}")),
+            None => JournalError("the ledger stopped".to_string()),
         }
     }
 
@@ -104,7 +122,7 @@ impl LedgerJournal {
             answer: None,
         };
         let (answer, reply) = oneshot::channel();
-        let gone = || JournalError("the ledger stopped (see the error above)".to_string());
+        let gone = || self.gone();
         self.sender()?.send(Request::Op(op, Some(answer))).await.map_err(|_| gone())?;
         match reply.await.map_err(|_| gone())?? {
             Reserved::Go { attempts, before } => {
@@ -164,10 +182,7 @@ impl LedgerJournal {
         if !matches!(op, Op::Release { .. }) {
             self.before.lock().unwrap_or_else(PoisonError::into_inner).remove(&job.seq);
         }
-        self.sender()?
-            .send(Request::Op(op, None))
-            .await
-            .map_err(|_| JournalError("the ledger stopped (see the error above)".to_string()))
+        self.sender()?.send(Request::Op(op, None)).await.map_err(|_| self.gone())
     }
 }
 
@@ -258,5 +273,30 @@ mod tests {
             assert_eq!(prior.as_ref().map(|p| p.status), expected, "job {seq}");
         }
         assert_eq!(found[0].as_ref().unwrap().file, "in.csv");
+    }
+
+    #[tokio::test]
+    async fn a_ledger_that_fails_is_named_by_every_worker_that_finds_it_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite");
+        let scope = Scope { api_url: "http://127.0.0.1:1/".into(), business_unit_id: "bu".into() };
+        let id = SqliteStore::open(&path).unwrap().scope(&scope, None).unwrap();
+        let store = SqliteStore::open(&path).unwrap();
+        store.fill_disk_after(2);
+        let journal = LedgerJournal::start(Box::new(store), id, 7, Some("in.csv".into()));
+        let mut seq = 0;
+        let first = loop {
+            match journal.reserve(&job(seq)).await {
+                Ok(_) => seq += 1,
+                Err(error) => break error,
+            }
+            assert!(seq < 10_000, "the ledger never filled up");
+        };
+        assert!(first.0.contains("full"), "{}", first.0);
+        // The thread is gone: a later worker says why, not "see the error above" with nothing
+        // above it.
+        let later = journal.reserve(&job(seq + 1)).await.unwrap_err();
+        assert!(later.0.starts_with("the ledger stopped: ") && later.0.contains("full"), "{}", later.0);
+        assert!(journal.finish().is_err());
     }
 }
