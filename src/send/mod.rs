@@ -228,11 +228,18 @@ impl Sender {
     /// the journal before it leaves.
     async fn send_one(&self, job: Job, rng: &mut fastrand::Rng) -> Result<(), JournalError> {
         let mut tries = 0;
+        // The failure of the last attempt, which is the row's outcome if the run stops before
+        // the next one leaves (the row was tried: it is `failed`, not "not attempted").
+        let mut tried: Option<(u32, Failure)> = None;
         loop {
             let turn = tokio::select! {
                 turn = self.turns.clone().acquire_owned() => turn.expect("the turns are never closed"),
                 () = self.stop.stopped() => {
-                    return self.journal.record(&job, Outcome::NotAttempted { why: self.why() }).await;
+                    let outcome = match tried {
+                        Some((attempts, failure)) => Outcome::Failed { attempts, failure, retrying: false },
+                        None => Outcome::NotAttempted { why: self.why() },
+                    };
+                    return self.journal.record(&job, outcome).await;
                 }
             };
             let attempts = match self.journal.reserve(&job).await? {
@@ -260,7 +267,8 @@ impl Sender {
                     if departed.load(Ordering::SeqCst) {
                         request.await
                     } else {
-                        return self.journal.record(&job, released(None, Some(self.why()))).await;
+                        let failure = tried.map(|(_, failure)| failure);
+                        return self.journal.record(&job, released(failure, Some(self.why()))).await;
                     }
                 }
             };
@@ -309,6 +317,7 @@ impl Sender {
                         return self.journal.record(&job, outcome).await;
                     }
                     self.journal.record(&job, outcome).await?;
+                    tried = Some((attempts, failure(&error)));
                     let wait = budget::backoff(self.backoff, tries - 1, rng);
                     tokio::select! {
                         () = tokio::time::sleep(wait) => {}

@@ -443,6 +443,30 @@ fn wait_for_acceptances(server: &Server, count: usize) {
 }
 
 #[test]
+fn a_row_that_failed_then_was_stopped_before_its_next_attempt_keeps_its_failure() {
+    let server = Server::start(SandboxConfig { fail_rate: 1.0, ..SandboxConfig::default() });
+    let t = Test::new().against(&server);
+    t.write("in.csv", customers(1));
+    // One request every 2 seconds: after the first attempt's 500, the second waits for its
+    // slot, and Ctrl-C comes while it waits.
+    let child = t.command(["send", "in.csv", "--rate", "1/2s", "--max-attempts", "3"]).spawn();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.requests().iter().filter(|r| r.path.ends_with("/email-invitations")).count() < 1 {
+        assert!(Instant::now() < deadline, "no invitation request within 10 seconds");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    interrupt(&child);
+    Run::wait(child).expect_code(130).expect_no_panic();
+    let results = t.table("in.results.csv");
+    let line = results.row(1);
+    assert_eq!((line["status"].as_str(), line["http_status"].as_str()), ("skipped", "500"), "{line:?}");
+    assert!(line["error"].contains("interrupted") && line["error"].contains("500"), "{line:?}");
+    let attempts = server.requests().iter().filter(|r| r.path.ends_with("/email-invitations")).count();
+    assert_eq!(attempts, 1, "the second attempt never left");
+}
+
+#[test]
 fn ctrl_c_stops_cleanly_with_a_complete_record_and_the_same_command_finishes() {
     let server = Server::clean();
     let t = Test::new().against(&server);
