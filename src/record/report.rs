@@ -43,7 +43,7 @@ type Observer = Box<dyn Fn(&ResultLine) + Send>;
 /// A handle on the report (cheap to clone): lines for rows, outcomes for jobs.
 #[derive(Clone)]
 pub struct ReportHandle {
-    tx: mpsc::Sender<(u64, ResultLine)>,
+    tx: mpsc::Sender<(u64, ResultLine, bool)>,
     window: Arc<Window>,
 }
 
@@ -63,48 +63,50 @@ pub struct Written {
 
 /// Writes each line once every earlier one is written.
 fn write_in_order(
-    rx: &mut mpsc::Receiver<(u64, ResultLine)>,
+    rx: &mut mpsc::Receiver<(u64, ResultLine, bool)>,
     writer: &mut ResultsWriter,
     counts: &mut Counts,
     observe: &Observer,
     window: &Window,
 ) -> Result<(), RecordError> {
-    let mut write = |line: &ResultLine| -> Result<(), RecordError> {
+    let mut write = |(line, observed): &(ResultLine, bool)| -> Result<(), RecordError> {
         writer.write(line)?;
         counts.add(line.status);
-        observe(line);
+        if *observed {
+            observe(line);
+        }
         Ok(())
     };
-    let mut waiting: BTreeMap<u64, ResultLine> = BTreeMap::new();
+    let mut waiting: BTreeMap<u64, (ResultLine, bool)> = BTreeMap::new();
     let mut next = 0u64;
-    while let Some((seq, line)) = rx.blocking_recv() {
+    while let Some((seq, line, observed)) = rx.blocking_recv() {
         if seq != next {
-            waiting.insert(seq, line);
+            waiting.insert(seq, (line, observed));
             continue;
         }
-        write(&line)?;
+        write(&(line, observed))?;
         next += 1;
-        while let Some(line) = waiting.remove(&next) {
-            write(&line)?;
+        while let Some(entry) = waiting.remove(&next) {
+            write(&entry)?;
             next += 1;
         }
         window.advance(next);
     }
     // Every row has had its line, unless the run broke off: then what is there is still
     // written, in order.
-    for line in waiting.into_values() {
-        write(&line)?;
+    for entry in waiting.into_values() {
+        write(&entry)?;
     }
     writer.sync()
 }
 
 impl Report {
-    /// Starts writing a report for `path` (in a file beside it); `observe` sees each line as it
-    /// is written (the progress display).
+    /// Starts writing a report for `path` (in a file beside it); `observe` sees each job's
+    /// line as it is written (the progress display).
     pub fn start(path: &Path, layout: Layout, observe: Observer) -> Result<Report, RecordError> {
         super::results::remove_stale_temps(path);
         let (mut writer, temp) = ResultsWriter::create_beside(path, layout)?;
-        let (tx, mut rx) = mpsc::channel::<(u64, ResultLine)>(4096);
+        let (tx, mut rx) = mpsc::channel::<(u64, ResultLine, bool)>(4096);
         let window = Arc::new(Window::default());
         let shared = window.clone();
         let thread = std::thread::Builder::new()
@@ -219,14 +221,16 @@ impl ReportHandle {
         }
     }
 
-    /// The line of row `seq` (from a thread that is not async).
+    /// The line of row `seq` that no request of this run produced (an invalid row, one the
+    /// ledger holds, one `retry` copies as it was), from a thread that is not async. The
+    /// observer (the progress) does not see it: it counts this run's requests.
     pub fn line_blocking(&self, seq: u64, line: ResultLine) -> Result<(), RecordError> {
-        self.tx.blocking_send((seq, line)).map_err(|_| gone())
+        self.tx.blocking_send((seq, line, false)).map_err(|_| gone())
     }
 
-    /// The line of row `seq`.
+    /// The line of row `seq`: a job's outcome, which the observer sees.
     pub async fn line(&self, seq: u64, line: ResultLine) -> Result<(), RecordError> {
-        self.tx.send((seq, line)).await.map_err(|_| gone())
+        self.tx.send((seq, line, true)).await.map_err(|_| gone())
     }
 }
 

@@ -418,6 +418,25 @@ fn a_log_gets_plain_progress_lines_unless_quiet() {
     assert!(!lines.is_empty(), "{run}");
     assert!(lines.iter().all(|l| l.contains(" of 10 rows (") && l.contains(" rows/")), "{lines:?}");
 
+    // A retry's progress counts the rows it re-sends, not the lines it copies as they were.
+    let t = Test::new().against(&server).env("TP_INVITE_PROGRESS_MS", "5");
+    let mut record = format!("{}\n", crate::support::RESULTS_HEADER);
+    for i in 1..=10 {
+        let (status, code) = if i <= 8 { ("sent,1,202,", "") } else { ("failed,1,500,", "http.500") };
+        record.push_str(&format!("{i},{},{status}{code},,,,c{i}@example.com,C {i},R-{i},,,,,,,,,\n", i + 1));
+    }
+    t.write("in.results.csv", &record);
+    let run = t.run(["retry", "in.results.csv", "--rate", "200/s", "--concurrency", "1"]);
+    run.expect_code(0).expect_stderr_line("10 rows: 10 sent.");
+    let lines: Vec<&str> = run.stderr.lines().filter(|l| l.starts_with("Progress: ")).collect();
+    assert!(!lines.is_empty(), "{run}");
+    assert!(
+        lines.iter().all(|l| ["Progress: 0 of 2 rows (", "Progress: 1 of 2 rows (", "Progress: 2 of 2 rows ("]
+            .iter()
+            .any(|start| l.starts_with(start))),
+        "{lines:?}"
+    );
+
     let t = Test::new().against(&server).env("TP_INVITE_PROGRESS_MS", "5");
     t.write("in.csv", customers(10));
     for flag in ["--quiet", "--json"] {
