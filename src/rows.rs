@@ -282,7 +282,12 @@ impl Plan {
         }
         let value = record.column(*column).unwrap_or("").trim();
         match self.rules.dates.read(value) {
-            Ok(date) => match crate::schedule::send_time(date, after, self.now) {
+            // A delay is never negative: past the end of time is the far future.
+            Ok(date) => match crate::schedule::send_time(
+                self.rules.dates.later(date, after).unwrap_or(DateTime::<Utc>::MAX_UTC),
+                TimeDelta::zero(),
+                self.now,
+            ) {
                 Some(time) => checked.invitation.set(Field::PreferredSendTime, &time),
                 None => checked.invitation.clear(Field::PreferredSendTime),
             },

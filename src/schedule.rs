@@ -251,6 +251,19 @@ impl DateReader {
         self.zone.name()
     }
 
+    /// `date + after`, whole days counted on the calendar of the time zone: an order at 10:00
+    /// plus `7d` is sent at 10:00 on that clock, also across a summer-time change (in UTC
+    /// that week is an hour longer or shorter). Other delays are exact. `None` past chrono's
+    /// range.
+    pub fn later(&self, date: DateTime<Utc>, after: TimeDelta) -> Option<DateTime<Utc>> {
+        let whole_days = after.subsec_nanos() == 0 && after.num_seconds() % 86_400 == 0;
+        if self.zone == Tz::UTC || !whole_days {
+            return date.checked_add_signed(after);
+        }
+        let local = date.with_timezone(&self.zone).naive_local().checked_add_signed(after)?;
+        in_zone(self.zone, local)
+    }
+
     /// One cell of the date column, as UTC.
     ///
     /// Read: with `--date-format`, that layout first (a time of day after a date-only format
@@ -1148,6 +1161,32 @@ mod tests {
         for &(date, after, expected) in table {
             let after = parse_duration(after).unwrap();
             assert_eq!(send_time(utc(date), after, now).as_deref(), expected, "{date} + {after}");
+        }
+    }
+
+    #[test]
+    fn whole_days_are_counted_on_the_time_zones_calendar() {
+        let reader = |zone: Option<&str>| DateReader::new(None, zone).unwrap();
+        let copenhagen = reader(Some("Europe/Copenhagen"));
+        let table: &[(&DateReader, &str, &str, &str)] = &[
+            // 10:00 in Copenhagen on 22 October (summer time, UTC+2) plus a week is 10:00 on
+            // 29 October (winter time, UTC+1): 169 hours later.
+            (&copenhagen, "2026-10-22 10:00:00", "7d", "2026-10-29T09:00:00"),
+            (&copenhagen, "2026-10-22 10:00:00", "1w", "2026-10-29T09:00:00"),
+            // And into summer time: 10:00 plus a week is 10:00 again, 167 hours later.
+            (&copenhagen, "2026-03-27 10:00:00", "7d", "2026-04-03T08:00:00"),
+            // Hours are exact, whatever the clock does.
+            (&copenhagen, "2026-10-22 10:00:00", "36h", "2026-10-23T20:00:00"),
+            // Onto a skipped hour: moved forward by the gap, as a date read there would be.
+            (&copenhagen, "2026-03-28 02:30:00", "1d", "2026-03-29T01:30:00"),
+            // In UTC a day is 24 hours.
+            (&reader(None), "2026-10-22 10:00:00", "7d", "2026-10-29T10:00:00"),
+        ];
+        let now = utc("2026-01-01 00:00:00");
+        for &(reader, date, after, expected) in table {
+            let date = reader.read(date).unwrap();
+            let at = reader.later(date, parse_duration(after).unwrap()).unwrap();
+            assert_eq!(send_time(at, TimeDelta::zero(), now).as_deref(), Some(expected), "{date} + {after}");
         }
     }
 
