@@ -65,12 +65,19 @@ pub fn parse_duration(text: &str) -> Result<TimeDelta, String> {
         let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
         if digits == 0 {
             return Err(match rest.chars().next() {
-                Some('-' | '−') => format!("'{value}' is negative; a duration counts forward, {DURATION_EXAMPLES}."),
+                Some('-' | '−') if parts == 1 => {
+                    format!("'{value}' is negative; a duration counts forward, {DURATION_EXAMPLES}.")
+                }
+                Some('-' | '−') => format!("'{value}': parts of a duration only add up (write 23h for 1d-1h)."),
                 Some('.') => fraction(value),
+                Some(c) if c.is_numeric() => wide_digit(value, c),
                 _ => not_a_duration(),
             });
         }
         let (number, after) = rest.split_at(digits);
+        if let Some(c) = after.chars().next().filter(|c| c.is_numeric()) {
+            return Err(wide_digit(value, c));
+        }
         if after.starts_with(['.', ',']) && after[1..].starts_with(|c: char| c.is_ascii_digit()) {
             return Err(fraction(value));
         }
@@ -91,6 +98,11 @@ pub fn parse_duration(text: &str) -> Result<TimeDelta, String> {
     }
     // At most ten years of minutes: fits an i64.
     Ok(TimeDelta::minutes(minutes as i64))
+}
+
+/// A digit that is not 0-9 (a full-width `６` typed on a CJK keyboard).
+fn wide_digit(value: &str, c: char) -> String {
+    format!("'{value}': '{c}' (U+{:04X}) is not a digit 0-9; type the number again with 0-9.", u32::from(c))
 }
 
 fn fraction(value: &str) -> String {
@@ -1051,6 +1063,9 @@ mod tests {
             (",", "',' is not a duration; write a number and a unit, e.g. 7d, 36h, 2w, 90m or 1d12h."),
             ("days", "'days' is not a duration; write a number and a unit, e.g. 7d, 36h, 2w, 90m or 1d12h."),
             ("+7d", "'+7d' is not a duration; write a number and a unit, e.g. 7d, 36h, 2w, 90m or 1d12h."),
+            ("1d-1h", "'1d-1h': parts of a duration only add up (write 23h for 1d-1h)."),
+            ("3\u{ff16}5d", "'3\u{ff16}5d': '\u{ff16}' (U+FF16) is not a digit 0-9; type the number again with 0-9."),
+            ("\u{ff17}d", "'\u{ff17}d': '\u{ff17}' (U+FF17) is not a digit 0-9; type the number again with 0-9."),
             (
                 "7",
                 "'7': the number 7 has no unit; write 7d for 7 days or 7h for 7 hours (e.g. 7d, 36h, 2w, 90m or 1d12h).",

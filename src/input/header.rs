@@ -383,11 +383,18 @@ fn resolve_positions(path: &Path, explicit: &[Explicit]) -> Result<Mapping, Inpu
                 path: path.to_path_buf(),
                 field: name.to_string(),
                 column: column.to_string(),
-                message: format!(
-                    "--map {name}=\"{column}\": with --no-header, columns have no names; give the \
-                     column's number instead, e.g. --map {name}=4 for the fourth column of '{}'.",
-                    path.display()
-                ),
+                message: match column.trim().trim_start_matches('#').parse::<u64>() {
+                    Ok(0) => format!(
+                        "--map {name}=\"{column}\": columns are counted from 1 (the first column is 1), e.g. \
+                         --map {name}=4 for the fourth column of '{}'.",
+                        path.display()
+                    ),
+                    _ => format!(
+                        "--map {name}=\"{column}\": with --no-header, columns have no names; give the \
+                         column's number instead, e.g. --map {name}=4 for the fourth column of '{}'.",
+                        path.display()
+                    ),
+                },
             })?),
         };
         mapped.retain(|(s, _, _)| *s != slot);

@@ -234,6 +234,12 @@ fn no_header_reads_email_name_reference_by_position() {
     );
     let (_, rows, _file) = read(b"a@x.io,Ann,1", &options);
     assert_eq!(rows, vec![row(1, 1, "a@x.io", "Ann", "1")]);
+    // A column by name or by the number 0: each says what to write instead.
+    for (column, says) in [("Ref", "columns have no names"), ("0", "columns are counted from 1"), ("#0", "from 1")] {
+        let maps = vec![("reference".to_string(), column.to_string())];
+        let error = open_err(b"a@x.io,Ann,1\n", &InputOptions { maps, ..options.clone() });
+        assert!(error.to_string().contains(says), "{column}: {error}");
+    }
 }
 
 #[test]
