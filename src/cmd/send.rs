@@ -259,7 +259,11 @@ fn layout(config: &SendConfig, input: &Input, plan: &Plan) -> Layout {
         ..Layout::default()
     };
     match config.output.excel {
-        true => Layout { delimiter: input.delimiter(), bom: true, ..columns },
+        // Another delimiter given with --delimiter: `;`, which a European Excel opens.
+        true => {
+            let delimiter = Some(input.delimiter()).filter(|d| crate::record::DELIMITERS.contains(d)).unwrap_or(b';');
+            Layout { delimiter, bom: true, ..columns }
+        }
         false => columns,
     }
 }

@@ -24,9 +24,12 @@ pub fn is_error_report(path: &Path) -> bool {
     }
     let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head);
     let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
-    let Ok(line) = std::str::from_utf8(line) else { return false };
-    let line = line.trim_end_matches('\r');
-    [',', ';', '\t'].into_iter().any(|delimiter| line.split(delimiter).map(str::trim).eq(HEADER))
+    // Read as CSV: a spreadsheet may have quoted every cell.
+    super::DELIMITERS.into_iter().any(|delimiter| {
+        let mut reader = csv::ReaderBuilder::new().has_headers(false).delimiter(delimiter).from_reader(line);
+        let mut record = csv::StringRecord::new();
+        matches!(reader.read_record(&mut record), Ok(true)) && record.iter().map(str::trim).eq(HEADER)
+    })
 }
 
 /// Writes the report into a file beside its final path and puts it in place only when done,

@@ -7,4 +7,8 @@ pub mod report;
 pub mod results;
 
 pub use errors::ErrorReport;
+
+/// The delimiters a report may be written in (`--excel` keeps the input's, if it is one of
+/// them) and is read back in: the ones spreadsheets save.
+pub const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
 pub use results::{RecordError, ResultLine, ResultsWriter, Status};

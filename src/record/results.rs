@@ -329,12 +329,15 @@ impl ResultsReader {
             true => Box::new(file),
             false => Box::new(io::Cursor::new(head[..got].to_vec()).chain(file)),
         };
-        // The delimiter is the one the header line holds most of.
+        // The delimiter is the one the header line holds most of: any a spreadsheet saves, and
+        // any `--excel` writes (the input's own).
         let mut start = BufReader::new(start);
         let mut first = Vec::new();
         io::BufRead::read_until(&mut start, b'\n', &mut first).map_err(read_error)?;
-        let delimiter =
-            [b',', b';', b'\t'].into_iter().max_by_key(|d| first.iter().filter(|b| *b == d).count()).unwrap_or(b',');
+        let delimiter = crate::record::DELIMITERS
+            .into_iter()
+            .max_by_key(|d| first.iter().filter(|b| *b == d).count())
+            .unwrap_or(b',');
         let source: Box<dyn Read + Send> = Box::new(io::Cursor::new(first).chain(start));
         let mut reader =
             csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(source);

@@ -494,6 +494,29 @@ fn excel_reports_round_trip_through_retry() {
 }
 
 #[test]
+fn excel_reports_of_a_pipe_delimited_export_are_read_back_and_the_same_command_runs_again() {
+    let server = Server::clean();
+    let t = Test::new().against(&server);
+    t.write("in.csv", "email|name|reference\nc1@example.com|One|R-1\nc2@example.com|Two|R-2\nbad|Bad|R-3\n");
+    t.run(["send", "in.csv", "--excel", "--rate", "500/s", "--limit", "1"]).expect_code(3);
+    assert!(t.read_bytes("in.results.csv").starts_with("\u{feff}row|line|status|".as_bytes()));
+    // The hourly re-run of the same command: the reports it wrote are its own.
+    t.run(["send", "in.csv", "--excel", "--rate", "500/s"])
+        .expect_code(3)
+        .expect_stderr_line("3 rows: 1 sent, 1 already sent, 1 invalid.");
+    t.run(["retry", "in.results.csv"]).expect_code(3).expect_stderr_line("3 rows: 1 sent, 1 already sent, 1 invalid.");
+    // An error report whose cells a spreadsheet quoted is still the tool's own.
+    let quoted = "\"row\",\"line\",\"field\",\"code\",\"value\",\"message\"\n\"3\",\"4\",\"email\",\"email.invalid\",\"bad\",\"x\"\n";
+    t.write("in.errors.csv", quoted);
+    t.run(["send", "in.csv", "--dry-run"]).expect_code(3);
+    // With --delimiter ':' the reports are written with ';', which they are read back in.
+    t.write("colon.csv", "email:name:reference\nc1@example.com:One:R-1\n");
+    t.run(["send", "colon.csv", "--delimiter", ":", "--excel", "--dry-run"]).expect_code(0);
+    assert!(t.read_bytes("colon.results.csv").starts_with("\u{feff}row;line;status;".as_bytes()));
+    assert_eq!(server.accepted().len(), 2);
+}
+
+#[test]
 fn version_names_the_commit() {
     let run = Test::new().run(["--version"]);
     run.expect_code(0);
