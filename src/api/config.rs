@@ -112,19 +112,18 @@ impl Endpoints {
         };
         // A credential pasted into a URL variable (as a query, a path, or the whole value) is
         // never printed back by the message that refuses the URL.
-        let secrets = [API_KEY_VAR, API_SECRET_VAR, PASSWORD_VAR]
-            .into_iter()
-            .filter_map(|var| get(var).ok().flatten())
-            .flat_map(|value| [value.trim().to_string(), value])
-            .collect();
-        let scrubber = Scrubber::new(secrets);
+        let credentials: Vec<String> =
+            [API_KEY_VAR, API_SECRET_VAR, PASSWORD_VAR].into_iter().filter_map(|var| get(var).ok().flatten()).collect();
+        let scrubber =
+            Scrubber::new(credentials.iter().flat_map(|value| [value.trim().to_string(), value.clone()]).collect());
         Ok(Endpoints {
-            api: base_url(API_URL_VAR, &pick(API_URL_VAR, DEFAULT_API_URL)?, DEFAULT_API_URL, &scrubber)?,
+            api: base_url(API_URL_VAR, &pick(API_URL_VAR, DEFAULT_API_URL)?, DEFAULT_API_URL, &scrubber, &credentials)?,
             invitations: base_url(
                 INVITATIONS_API_URL_VAR,
                 &pick(INVITATIONS_API_URL_VAR, DEFAULT_INVITATIONS_API_URL)?,
                 DEFAULT_INVITATIONS_API_URL,
                 &scrubber,
+                &credentials,
             )?,
         })
     }
@@ -134,8 +133,8 @@ impl Endpoints {
     pub fn new(api: &str, invitations: &str) -> Result<Endpoints, ConfigError> {
         let none = Scrubber::default();
         Ok(Endpoints {
-            api: base_url(API_URL_VAR, api.trim(), DEFAULT_API_URL, &none)?,
-            invitations: base_url(INVITATIONS_API_URL_VAR, invitations.trim(), DEFAULT_INVITATIONS_API_URL, &none)?,
+            api: base_url(API_URL_VAR, api.trim(), DEFAULT_API_URL, &none, &[])?,
+            invitations: base_url(INVITATIONS_API_URL_VAR, invitations.trim(), DEFAULT_INVITATIONS_API_URL, &none, &[])?,
         })
     }
 }
@@ -150,7 +149,14 @@ pub(crate) fn join(base: &Url, segments: &[&str]) -> Url {
     url
 }
 
-fn base_url(var: &'static str, value: &str, example: &'static str, scrubber: &Scrubber) -> Result<Url, ConfigError> {
+/// `credentials`: the key, secret and password, none of which the URL may hold.
+fn base_url(
+    var: &'static str,
+    value: &str,
+    example: &'static str,
+    scrubber: &Scrubber,
+    credentials: &[String],
+) -> Result<Url, ConfigError> {
     let invalid = |reason: &str| ConfigError::InvalidUrl {
         var,
         value: shown_url(value, scrubber),
@@ -163,6 +169,16 @@ fn base_url(var: &'static str, value: &str, example: &'static str, scrubber: &Sc
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(invalid("it must not contain a query (?...) or fragment (#...)"));
+    }
+    // A credential pasted into the path would be printed with the URL ("Not Trustpilot:
+    // sending to ...") and kept in the ledger as its scope. Whole credentials only: a
+    // password that begins like the server's name is no reason to refuse it.
+    // (The user name, password, query and fragment are refused above; the host names the server.)
+    let decoded = url::form_urlencoded::parse(url.path().as_bytes()).map(|(k, v)| format!("{k}{v}")).collect::<String>();
+    if credentials.iter().map(|secret| secret.trim()).any(|secret| {
+        secret.chars().count() >= 6 && (url.path().contains(secret) || decoded.contains(secret))
+    }) {
+        return Err(invalid("it contains an API key, secret or password; the URL names only the server"));
     }
     let Some(host) = url.host() else {
         return Err(invalid("it has no host"));
@@ -467,6 +483,9 @@ mod tests {
             ("api.example.com?key=k3y", "api.example.com?***"),
             ("s3cret-0f-the-app@api", "***@api"),
             ("\u{1b}[31mhttps://x", "\\u{1b}[31mhttps://x"),
+            // Accepted as a URL, but a credential in its path would be printed and stored.
+            ("https://api.example.com/k3y-0f-the-app/", "https://api.example.com/[redacted]/"),
+            ("http://127.0.0.1:8080/s3cret-0f-the-app", "http://127.0.0.1:8080/[redacted]"),
         ];
         for (url, shown) in table {
             for var in [API_URL_VAR, INVITATIONS_API_URL_VAR] {
@@ -479,6 +498,10 @@ mod tests {
                 }
             }
         }
+        // A password that happens to be part of Trustpilot's address refuses nothing.
+        let pairs = [(PASSWORD_VAR, "trustpilot"), (API_URL_VAR, "https://api.trustpilot.com/")];
+        assert!(Endpoints::from_vars(vars(&pairs)).is_ok());
+        assert!(Endpoints::from_vars(vars(&[(PASSWORD_VAR, "trustpilot")])).is_ok());
         let long = format!("ftp://example.com/{}", "x".repeat(500));
         let text = Endpoints::new(&long, DEFAULT_INVITATIONS_API_URL).unwrap_err().to_string();
         assert!(text.contains("xxx…)"), "{text}");
