@@ -134,7 +134,13 @@ impl Endpoints {
         let none = Scrubber::default();
         Ok(Endpoints {
             api: base_url(API_URL_VAR, api.trim(), DEFAULT_API_URL, &none, &[])?,
-            invitations: base_url(INVITATIONS_API_URL_VAR, invitations.trim(), DEFAULT_INVITATIONS_API_URL, &none, &[])?,
+            invitations: base_url(
+                INVITATIONS_API_URL_VAR,
+                invitations.trim(),
+                DEFAULT_INVITATIONS_API_URL,
+                &none,
+                &[],
+            )?,
         })
     }
 }
@@ -174,10 +180,13 @@ fn base_url(
     // sending to ...") and kept in the ledger as its scope. Whole credentials only: a
     // password that begins like the server's name is no reason to refuse it.
     // (The user name, password, query and fragment are refused above; the host names the server.)
-    let decoded = url::form_urlencoded::parse(url.path().as_bytes()).map(|(k, v)| format!("{k}{v}")).collect::<String>();
-    if credentials.iter().map(|secret| secret.trim()).any(|secret| {
-        secret.chars().count() >= 6 && (url.path().contains(secret) || decoded.contains(secret))
-    }) {
+    let decoded =
+        url::form_urlencoded::parse(url.path().as_bytes()).map(|(k, v)| format!("{k}{v}")).collect::<String>();
+    if credentials
+        .iter()
+        .map(|secret| secret.trim())
+        .any(|secret| secret.chars().count() >= 6 && (url.path().contains(secret) || decoded.contains(secret)))
+    {
         return Err(invalid("it contains an API key, secret or password; the URL names only the server"));
     }
     let Some(host) = url.host() else {

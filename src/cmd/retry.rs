@@ -20,7 +20,7 @@ use crate::ledger::writer::LedgerJournal;
 use crate::ledger::{Key, Ledger, Scope, ScopeId};
 use crate::record::errors::CodeCount;
 use crate::record::report::{Placement, Report, ReportHandle, not_attempted_line, prior_line, refused_line};
-use crate::record::results::{Counts, Layout, ResultsReader};
+use crate::record::results::{Counts, Layout, REHEARSAL, ResultsReader};
 use crate::record::{ErrorReport, ResultLine};
 use crate::send::budget::Budget;
 use crate::send::interrupts::EarlyInterrupts;
@@ -72,12 +72,43 @@ pub fn run(config: RetryConfig) -> Result<Exit> {
     }
     // The settings are checked before the file is read, so a missing variable is said at once.
     let budget = Arc::new(Budget::new(&config.sending.rates));
-    let api = runtime.block_on(crate::cmd::open_api(&config.sending, budget.clone(), quiet(&config)))?;
+    // What the run talks to is said with --json too (on stderr): a cron log shows it.
+    let api = runtime.block_on(crate::cmd::open_api(&config.sending, budget.clone(), config.output.quiet))?;
     // What the file holds, before anything is sent.
     let mut reader = open(&results)?;
     let mut counts = Counts::default();
+    // Lines a `--sandbox` rehearsal sent, and lines of real requests (to Trustpilot or a server
+    // of its own address).
+    let (mut rehearsed, mut real_sends) = (0u64, 0u64);
     while let Some(line) = reader.next_line()? {
         counts.add(line.status);
+        match line.error_code == REHEARSAL {
+            true => rehearsed += 1,
+            false if line.status.is_real_send() => real_sends += 1,
+            false => {}
+        }
+    }
+    if config.sending.sandbox && real_sends > 0 {
+        return Err(Error::other(
+            "results.real_sends",
+            format!(
+                "{} records real sends; a --sandbox rehearsal of retry would write over that record. Rehearse on a \
+                 copy: cp {} rehearsal.results.csv && tp-invite retry rehearsal.results.csv --sandbox",
+                config.results.display(),
+                crate::text::shell_quote(&config.results.to_string_lossy()),
+            ),
+        ));
+    }
+    if !config.sending.sandbox && rehearsed > 0 && real_sends == 0 {
+        return Err(Error::other(
+            "results.rehearsal",
+            format!(
+                "{} is the report of a --sandbox rehearsal: nothing in it reached Trustpilot, so there is nothing to \
+                 retry. Retry the report of the real send (a rehearsal keeps it under a dated name beside this one), \
+                 or send the input again: tp-invite send <INPUT>.",
+                config.results.display()
+            ),
+        ));
     }
     let real = Status::ALL.into_iter().filter(|s| s.is_real_send()).map(|s| counts.get(s)).sum::<u64>();
     if counts.get(Status::Ready) > 0 && real == 0 {

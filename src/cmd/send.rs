@@ -52,7 +52,8 @@ pub fn run(mut config: SendConfig) -> Result<Exit> {
     }
     let budget = Arc::new(Budget::new(&config.sending.rates));
     // The settings are checked before the file is read, so a missing variable is said at once.
-    let api = runtime.block_on(crate::cmd::open_api(&config.sending, budget.clone(), quiet(&config)))?;
+    // What the run talks to is said with --json too (on stderr): a cron log shows it.
+    let api = runtime.block_on(crate::cmd::open_api(&config.sending, budget.clone(), config.output.quiet))?;
     let source = Source::prepare(&config)?;
     let input = open_input(&config, &source)?;
     let plan = plan(&config, &source, rules, &input)?;
@@ -575,7 +576,12 @@ async fn send(
     let seen = seen.unwrap_or_default();
     let carried =
         |invitation: &crate::invitation::Invitation| seen.contains_row(invitation.email(), invitation.reference());
-    let finished = report.finish(Placement::KeepUnless(&carried))?;
+    // A rehearsal's report carries no real send: it keeps any report that records some.
+    let placement = match config.sending.sandbox {
+        true => Placement::KeepRealSends,
+        false => Placement::KeepUnless(&carried),
+    };
+    let finished = report.finish(placement)?;
 
     drop(source);
     let errors = config.errors.exists().then(|| config.errors.clone());

@@ -163,7 +163,15 @@ pub enum Placement<'a> {
 pub fn place(temp: tempfile::TempPath, path: &Path, placement: Placement<'_>) -> Result<Option<PathBuf>, RecordError> {
     let keep = match placement {
         Placement::Replace => false,
-        Placement::KeepRealSends => path.exists() && super::results::records_real_send(path)?,
+        // A results file that cannot be read (saved by a spreadsheet in another encoding)
+        // cannot prove it records no real send: it is kept.
+        Placement::KeepRealSends => {
+            path.exists()
+                && super::results::records_real_send(path).or_else(|e| match e {
+                    RecordError::Encoding { .. } | RecordError::Corrupt { .. } => Ok(true),
+                    e => Err(e),
+                })?
+        }
         Placement::KeepUnless(covered) => path.exists() && !carried(path, covered)?,
     };
     let mut kept = None;

@@ -868,6 +868,20 @@ fn a_dry_run_keeps_the_record_of_a_real_send_under_a_dated_name() {
 }
 
 #[test]
+fn a_dry_run_keeps_a_results_file_a_spreadsheet_saved_in_another_encoding() {
+    let t = Test::new();
+    t.write("in.csv", CLEAN);
+    // Saved by Excel as "CSV" (Windows-1252): it cannot be read to prove nothing was sent.
+    let mut record = format!("{RESULTS_HEADER}\n").into_bytes();
+    record.extend_from_slice(b"1,2,sent,1,202,,,corr-1,2026-01-01T00:00:00Z,jose@example.com,Jos\xe9,R-1,,,,,,,,,\n");
+    t.write("in.results.csv", &record);
+    dry_run(&t, "in.csv", &[]).expect_code(0).expect_stderr("Kept:    in.results.20");
+    let kept: Vec<String> = t.files().into_iter().filter(|f| f.starts_with("in.results.20")).collect();
+    assert_eq!(kept.len(), 1, "{:?}", t.files());
+    assert_eq!(t.read_bytes(&kept[0]), record);
+}
+
+#[test]
 fn a_dry_run_does_not_overwrite_a_file_that_is_not_a_results_file() {
     let t = Test::new();
     t.write("in.csv", CLEAN);

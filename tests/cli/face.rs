@@ -79,7 +79,10 @@ fn send_prints_one_object_for_every_exit_code() {
     t.write("ok.csv", customers(2));
     t.write("bad.csv", "email,name,reference\nann@example.com,Ann,R-1\nbad,Bob,R-2\n");
 
-    let ok = one_object(&t.run(["send", "ok.csv", "--json", "--rate", "200/s"]), 0, true);
+    let run = t.run(["send", "ok.csv", "--json", "--rate", "200/s"]);
+    // A log of --json runs still shows that they did not talk to Trustpilot (on stderr).
+    run.expect_stderr("Not Trustpilot: sending to http://127.0.0.1:");
+    let ok = one_object(&run, 0, true);
     assert_eq!((ok["sent"].as_u64(), ok["error"].is_null()), (Some(2), true), "{ok}");
     let invalid = one_object(&t.run(["send", "bad.csv", "--json", "--rate", "200/s"]), 3, true);
     assert_eq!(invalid["problems"][0]["code"], "email.invalid", "{invalid}");

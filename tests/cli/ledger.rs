@@ -226,6 +226,30 @@ fn a_sandbox_rehearsal_never_counts_as_a_real_invitation() {
 }
 
 #[test]
+fn a_rehearsal_after_a_real_send_keeps_its_report_and_retry_takes_the_real_one() {
+    let failing = sandbox(SandboxConfig { fail_rate: 1.0, ..SandboxConfig::default() });
+    let t = Test::new().against(&failing);
+    t.write("in.csv", customers(3));
+    t.run(["send", "in.csv", "--rate", "200/s", "--max-attempts", "1"]).expect_code(4);
+    let real = t.read("in.results.csv");
+    // A rehearsal of the same file: the real report is kept aside, not replaced.
+    let run = t.run(["send", "in.csv", "--sandbox", "--rate", "200/s"]);
+    run.expect_code(0);
+    let kept: Vec<String> = t.files().into_iter().filter(|f| f.starts_with("in.results.20")).collect();
+    assert_eq!(kept.len(), 1, "{:?}", t.files());
+    assert_eq!(t.read(&kept[0]), real);
+    // The rehearsal's report is nothing to retry against Trustpilot.
+    t.run(["retry", "in.results.csv"]).expect_code(1).expect_stderr("is the report of a --sandbox rehearsal");
+    // Nor may a rehearsal of retry write over the real report.
+    t.run(["retry", &kept[0], "--sandbox"]).expect_code(1).expect_stderr("records real sends");
+    assert_eq!(t.read(&kept[0]), real);
+    // The real report's retry re-sends the failed rows.
+    failing.set_faults(tp_invite::sandbox::Faults::NONE);
+    t.run(["retry", &kept[0], "--rate", "200/s"]).expect_code(0).expect_stderr_line("3 rows: 3 sent.");
+    assert_eq!(failing.accepted().len(), 3);
+}
+
+#[test]
 fn a_dry_run_says_what_a_send_would_send_now_and_never_writes_the_ledger() {
     let server = sandbox(SandboxConfig::default());
     let t = Test::new().against(&server);
