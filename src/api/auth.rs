@@ -166,7 +166,10 @@ impl TokenManager {
     /// tasks see the same 401, one token request is made.
     pub(crate) async fn renew_after_rejection(&self, rejected: u64) -> Result<Lease, ApiError> {
         let mut state = self.state.lock().await;
-        if state.attempts != rejected {
+        // An early renewal that failed left the old token in place: its failure says nothing of
+        // the renewal the 401 now needs.
+        let rejected_is_current = state.token.as_ref().is_some_and(|t| t.issued_by == rejected);
+        if state.attempts != rejected && !rejected_is_current {
             if let Some(failure) = &state.failure {
                 return Err(failure.clone());
             }
@@ -175,10 +178,19 @@ impl TokenManager {
                 return Ok(token.lease());
             }
         }
-        if state.token.as_ref().is_some_and(|t| t.issued_by == rejected) {
+        if rejected_is_current {
             state.token = None;
         }
         self.renew(&mut state).await
+    }
+
+    /// As if an early renewal had just failed with `error`: the current token stays.
+    #[cfg(test)]
+    pub(crate) async fn fail_renewal_for_tests(&self, error: ApiError) {
+        let mut state = self.state.lock().await;
+        state.attempts += 1;
+        self.attempts.store(state.attempts, Ordering::Release);
+        state.failure = Some(error);
     }
 
     #[cfg(test)]

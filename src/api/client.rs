@@ -156,6 +156,12 @@ impl Client {
         self.inner.tokens.adopt_for_tests(access).await;
     }
 
+    /// As if an early renewal had just failed with `error`, the current token kept.
+    #[cfg(test)]
+    pub(crate) async fn fail_renewal_for_tests(&self, error: ApiError) {
+        self.inner.tokens.fail_renewal_for_tests(error).await;
+    }
+
     /// Make the current token expire `left` from now, as if time had passed.
     #[cfg(test)]
     pub(crate) async fn age_token_for_tests(&self, left: Duration) {

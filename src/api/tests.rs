@@ -766,6 +766,20 @@ async fn a_link_is_created_and_its_url_returned_a_new_one_each_time() {
 }
 
 #[tokio::test]
+async fn a_401_after_a_failed_early_renewal_renews_instead_of_repeating_that_failure() {
+    let sandbox = sandbox(SandboxConfig::default()).await;
+    let client = client_for(&sandbox, demo_password());
+    // The current token is one the server no longer takes, and an early renewal of it just
+    // failed (the token endpoint answered 503), so the old token is still the current one.
+    client.adopt_token_for_tests("revoked-token-0123456789").await;
+    client.fail_renewal_for_tests(ApiError::Server { status: 503, body: ErrorBody::from_text("busy") }).await;
+    client.create_invitation(DEMO_BUSINESS_UNIT_ID, &invitation(1)).await.unwrap();
+    assert_eq!(answered(&sandbox, "/email-invitations", 401), 1);
+    assert_eq!(sandbox.accepted().len(), 1);
+    assert_eq!(sandbox.token_requests(), 1, "renewed after the 401");
+}
+
+#[tokio::test]
 async fn a_link_request_refused_with_401_renews_the_token_once() {
     let sandbox = sandbox(SandboxConfig::default()).await;
     let client = client_for(&sandbox, demo_password());
