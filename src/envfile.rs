@@ -31,7 +31,7 @@ pub enum EnvFileError {
     Exposed { path: PathBuf, mode: u32 },
     #[error(
         "--env-file {}, line {line}: {problem}. Write one setting a line as KEY=VALUE (e.g. \
-         TRUSTPILOT_API_KEY=...), `export` optional; put a value holding spaces, # or $ in single quotes.",
+         TRUSTPILOT_API_KEY=...), `export` optional; put a value holding spaces, #, $ or \\ in single quotes.",
         .path.display()
     )]
     Malformed { path: PathBuf, line: usize, problem: &'static str },
@@ -104,12 +104,17 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<(String, String)>, EnvFileErro
         let text = text.strip_suffix('\r').unwrap_or(text);
         if !text.trim_start().starts_with('#')
             && let Some((_, value)) = text.split_once('=')
-            && value.contains('$')
             && !value.trim_start().starts_with('\'')
         {
-            // dotenvy, like a shell, would put another variable's value in place of `$NAME`:
-            // a password holding `$` would silently change.
-            return Err(malformed(line, "a $ outside single quotes would be replaced by another variable's value"));
+            // dotenvy would put another variable's value in place of `$NAME`, and read `\n` in
+            // double quotes as a line break (a shell keeps it): a password holding either would
+            // silently change.
+            if value.contains('$') {
+                return Err(malformed(line, "a $ outside single quotes would be replaced by another variable's value"));
+            }
+            if value.contains('\\') {
+                return Err(malformed(line, "a \\ outside single quotes would be read as an escape"));
+            }
         }
         let (name, value) = match dotenvy::from_read_iter(text.as_bytes()).next() {
             None => continue,
@@ -161,7 +166,7 @@ mod tests {
     #[test]
     fn shell_style_lines_are_read() {
         let text = "\u{feff}# Trustpilot\n\nexport TRUSTPILOT_API_KEY=key-1\r\nTRUSTPILOT_API_SECRET='se cret#$1'\n\
-                    TRUSTPILOT_USERNAME=\"shop@example.com\" # the login\nTRUSTPILOT_PASSWORD='pa\"ss'\n\
+                    TRUSTPILOT_USERNAME=\"shop@example.com\" # the login\nTRUSTPILOT_PASSWORD='pa\"s\\ns'\n\
                     TRUSTPILOT_API_KEY=key-2\n";
         let settings = parsed(text).unwrap();
         let pairs: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -171,7 +176,7 @@ mod tests {
                 ("TRUSTPILOT_API_KEY", "key-1"),
                 ("TRUSTPILOT_API_SECRET", "se cret#$1"),
                 ("TRUSTPILOT_USERNAME", "shop@example.com"),
-                ("TRUSTPILOT_PASSWORD", "pa\"ss"),
+                ("TRUSTPILOT_PASSWORD", "pa\"s\\ns"),
                 ("TRUSTPILOT_API_KEY", "key-2"),
             ]
         );
@@ -183,6 +188,9 @@ mod tests {
             ("TRUSTPILOT_API_KEY=ok\nsecret-value-123\n", 2, "env_file.malformed"),
             ("TRUSTPILOT_API_SECRET='secret-value-123\n", 1, "env_file.malformed"),
             ("\n\nTRUSTPILOT_PASSWORD=secret$value123\n", 3, "env_file.malformed"),
+            // A backslash: dotenvy would read "\n" in double quotes as a line break.
+            ("TRUSTPILOT_PASSWORD=\"secret\\nvalue123\"\n", 1, "env_file.malformed"),
+            ("TRUSTPILOT_PASSWORD=secret\\value123\n", 1, "env_file.malformed"),
             ("TRUSTPILOT_APIKEY=secret-value-123\n", 1, "env_file.unknown_setting"),
             ("secretvalue123=x\n", 1, "env_file.unknown_setting"),
         ];
