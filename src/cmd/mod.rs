@@ -373,6 +373,9 @@ pub fn finish_summary(
         }
     } else if summary.failed > 0 {
         summary.next = Some(format!("tp-invite retry {results}{flags}"));
+    } else if summary.invalid > 0 && summary.unknown == 0 && skipped != Skipped::Earlier {
+        // Sending the file again sends exactly the rows fixed in it.
+        summary.next = Some(format!("fix the rows the error report names in the input, then {again}"));
     } else if summary.unknown > 0 {
         summary.next = Some(format!(
             "check each in Trustpilot Business first; settle those it has (`tp-invite ledger settle EMAIL \
@@ -388,8 +391,9 @@ pub fn finish_summary(
     }
     if summary.unknown > 0 {
         summary.advice.push(format!(
-            "{} may or may not have reached Trustpilot (the connection broke after the request left); they are not \
-             sent again until you settle them. The results file names each.",
+            "{} may or may not have reached Trustpilot (the connection broke, the answer was unclear, or a run ended \
+             before the answer came); they are not sent again until you settle them. The results file says why for \
+             each.",
             Count(summary.unknown, "row")
         ));
     }

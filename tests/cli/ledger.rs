@@ -179,7 +179,12 @@ fn fixing_invalid_rows_and_sending_again_sends_exactly_the_fixed_rows() {
         "in.csv",
         "email,name,reference\nc1@example.com,One,R-1\nc2@example,Two,R-2\nc3@example.com,Three,R-3\nc4@example.com,,R-4\n",
     );
-    t.run(["send", "in.csv", "--rate", "200/s"]).expect_code(3).expect_stderr_line("4 rows: 2 sent, 2 invalid.");
+    t.run(["send", "in.csv", "--rate", "200/s"])
+        .expect_code(3)
+        .expect_stderr_line("4 rows: 2 sent, 2 invalid.")
+        .expect_stderr_line(
+            "Next:    fix the rows the error report names in the input, then tp-invite send in.csv --rate 200/s",
+        );
     t.write(
         "in.csv",
         "email,name,reference\nc1@example.com,One,R-1\nc2@example.com,Two,R-2\nc3@example.com,Three,R-3\nc4@example.com,Four,R-4\n",
