@@ -82,10 +82,10 @@ pub fn run(config: RetryConfig) -> Result<Exit> {
     let (mut rehearsed, mut real_sends) = (0u64, 0u64);
     while let Some(line) = reader.next_line()? {
         counts.add(line.status);
-        match line.error_code == REHEARSAL {
-            true => rehearsed += 1,
-            false if line.status.is_real_send() => real_sends += 1,
-            false => {}
+        if line.is_real_send() {
+            real_sends += 1;
+        } else if line.error_code == REHEARSAL {
+            rehearsed += 1;
         }
     }
     if config.sending.sandbox && real_sends > 0 {

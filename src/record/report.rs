@@ -190,7 +190,7 @@ fn carried(path: &Path, covered: &dyn Fn(&Invitation) -> bool) -> Result<bool, R
     let Some(mut reader) = ResultsReader::open(path)? else { return Ok(true) };
     loop {
         match reader.next_line() {
-            Ok(Some(line)) if line.status.is_real_send() && !covered(&line.invitation) => return Ok(false),
+            Ok(Some(line)) if line.is_real_send() && !covered(&line.invitation) => return Ok(false),
             Ok(Some(_)) => {}
             Ok(None) => return Ok(true),
             // A damaged record cannot prove it is carried: keep it.

@@ -59,6 +59,13 @@ pub struct ResultLine {
 }
 
 impl ResultLine {
+    /// Whether the line records a request that may have reached Trustpilot: a real-send
+    /// status, not of a `--sandbox` rehearsal ([`REHEARSAL`]). [`records_real_send`] reads
+    /// files by the same rule.
+    pub fn is_real_send(&self) -> bool {
+        self.status.is_real_send() && self.error_code != REHEARSAL
+    }
+
     /// Makes this (recycled) line a fresh one of `row` holding a copy of `invitation`,
     /// reusing its memory.
     pub fn refill(&mut self, row: u64, line: u64, status: Status, invitation: &Invitation) {

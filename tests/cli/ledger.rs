@@ -219,6 +219,12 @@ fn a_sandbox_rehearsal_never_counts_as_a_real_invitation() {
     assert_eq!(t.files().iter().filter(|f| f.contains("results")).count(), 1, "{:?}", t.files());
     assert!(t.table("in.results.csv").column("error_code").iter().all(|code| code.is_empty()));
     assert_eq!(server.accepted().len(), 5);
+    // Nor is a rehearsal's report kept aside by a real send of another file over it.
+    t.write("other.csv", customers(7));
+    t.run(["send", "other.csv", "--sandbox", "--rate", "200/s", "--results", "shared.results.csv"]).expect_code(0);
+    let run = t.run(["send", "in.csv", "--rate", "200/s", "--results", "shared.results.csv"]);
+    run.expect_code(0).expect_stderr_lacks("Kept:");
+    assert!(!t.files().iter().any(|f| f.starts_with("shared.results.20")), "{:?}", t.files());
     // And a run against one API is not a run against another: a second sandbox (another
     // address) is another scope.
     let other = sandbox(SandboxConfig::default());
